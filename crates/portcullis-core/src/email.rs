@@ -1,0 +1,102 @@
+//! Email addresses, parsed once at the edge. Uniqueness is case-insensitive: the
+//! canonical form (lower-cased) is what the store keys on.
+
+use std::fmt;
+
+/// A syntactically valid email address.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Email {
+    address: String,
+    canonical: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    #[error("enter an email address")]
+    Empty,
+    #[error("enter a valid email address, like name@example.com")]
+    Invalid,
+    #[error("email addresses are at most 254 characters")]
+    TooLong,
+}
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, EmailError> {
+        let address = raw.trim();
+        if address.is_empty() {
+            return Err(EmailError::Empty);
+        }
+        if address.len() > 254 {
+            return Err(EmailError::TooLong);
+        }
+        let Some((local, domain)) = address.rsplit_once('@') else {
+            return Err(EmailError::Invalid);
+        };
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.contains('@')
+            && local.chars().all(|c| !c.is_control() && !c.is_whitespace() && !"<>()[]\\,;:\"".contains(c));
+        let domain_ok = !domain.is_empty()
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        if !local_ok || !domain_ok {
+            return Err(EmailError::Invalid);
+        }
+        Ok(Self { address: address.to_owned(), canonical: address.to_lowercase() })
+    }
+
+    /// The address as the user typed it (trimmed).
+    pub fn as_str(&self) -> &str {
+        &self.address
+    }
+
+    /// The lower-cased form used for uniqueness and look-ups.
+    pub fn canonical(&self) -> &str {
+        &self.canonical
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Email").field(&self.address).finish()
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.address)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_form_ignores_case_and_surrounding_space() {
+        let e = Email::parse("  Alice@Example.COM ").unwrap();
+        assert_eq!(e.as_str(), "Alice@Example.COM");
+        assert_eq!(e.canonical(), "alice@example.com");
+    }
+
+    #[test]
+    fn malformed_addresses_are_rejected() {
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "a b@example.com",
+            "alice@exa mple.com",
+            "alice@.example.com",
+            "alice@example..com",
+            "al<i>ce@example.com",
+            "alice@example.com\r\nBcc: x@y",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert_eq!(Email::parse(&format!("{}@example.com", "a".repeat(250))), Err(EmailError::TooLong));
+    }
+}

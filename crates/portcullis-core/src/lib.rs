@@ -1,0 +1,24 @@
+//! Portcullis domain: users, passwords, sessions and the use cases that tie them
+//! together. Nothing here knows about HTTP or SQL; storage is reached through the
+//! traits in [`store`], time through [`clock::Clock`].
+
+pub mod clock;
+pub mod common_passwords;
+pub mod email;
+pub mod error;
+pub mod password;
+pub mod service;
+pub mod session;
+pub mod store;
+pub mod token;
+pub mod user;
+
+pub use clock::{Clock, MockClock, SystemClock};
+pub use email::Email;
+pub use error::{AuthError, FieldError};
+pub use password::{Password, PasswordHasher, PasswordPolicy};
+pub use service::{Auth, AuthConfig};
+pub use session::{Session, SessionPolicy};
+pub use store::{Store, StoreError};
+pub use token::{SecretToken, TokenHash};
+pub use user::{User, UserId};

@@ -1,0 +1,279 @@
+//! Passwords: NFKC normalisation, the NIST 800-63B length rules, the common-password
+//! list, and Argon2id hashing bounded by a semaphore so a login flood cannot take
+//! more than one hash's memory per CPU.
+
+use std::fmt;
+use std::sync::Arc;
+
+use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version};
+use tokio::sync::Semaphore;
+use unicode_normalization::UnicodeNormalization;
+use zeroize::Zeroizing;
+
+use crate::common_passwords;
+use crate::error::FieldError;
+
+/// Longest accepted password, in bytes after normalisation.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// A password as typed, NFKC-normalised. Never printed, zeroed on drop.
+#[derive(Clone)]
+pub struct Password(Zeroizing<String>);
+
+impl Password {
+    pub fn new(raw: &str) -> Self {
+        Self(Zeroizing::new(raw.nfkc().collect()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the password is short enough to be worth hashing at all.
+    pub fn within_max_length(&self) -> bool {
+        self.0.len() <= MAX_PASSWORD_BYTES
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+/// The rules a new password must satisfy.
+#[derive(Debug, Clone)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self { min_length: 8 }
+    }
+}
+
+impl PasswordPolicy {
+    /// Checks a new password; `field` names the form field in the error.
+    pub fn check(&self, password: &Password, field: &'static str) -> Result<(), FieldError> {
+        let chars = password.expose().chars().count();
+        if chars < self.min_length {
+            return Err(FieldError::new(
+                field,
+                "password_too_short",
+                format!("use at least {} characters", self.min_length),
+            ));
+        }
+        if !password.within_max_length() {
+            return Err(FieldError::new(
+                field,
+                "password_too_long",
+                format!("use at most {MAX_PASSWORD_BYTES} bytes"),
+            ));
+        }
+        if common_passwords::contains(password.expose()) {
+            return Err(FieldError::new(
+                field,
+                "breached_password",
+                "this password is too common and appears in lists attackers try first; choose another",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for HashCost {
+    /// OWASP's recommendation: m=19 MiB, t=2, p=1.
+    fn default() -> Self {
+        Self { memory_kib: 19_456, iterations: 2, parallelism: 1 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("invalid Argon2 parameters: {0}")]
+    Params(String),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error("the hashing task was cancelled")]
+    Cancelled,
+}
+
+/// The result of checking a password against a stored hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub ok: bool,
+    /// The stored hash used other parameters than the configured ones.
+    pub needs_rehash: bool,
+}
+
+/// Hashes and verifies passwords off the async executor, at most `permits` at once.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+    dummy_hash: Arc<str>,
+    observer: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
+}
+
+impl fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordHasher").field("params", &self.params).finish_non_exhaustive()
+    }
+}
+
+impl PasswordHasher {
+    /// Builds a hasher; `concurrency` is normally the number of CPUs.
+    pub fn new(cost: HashCost, concurrency: usize) -> Result<Self, HashError> {
+        let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
+            .map_err(|e| HashError::Params(e.to_string()))?;
+        let mut random = [0u8; 32];
+        crate::token::fill_random(&mut random);
+        let dummy_hash =
+            argon2(&params).hash_password(&random).map_err(|e| HashError::Hash(e.to_string()))?.to_string();
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            dummy_hash: dummy_hash.into(),
+            observer: None,
+        })
+    }
+
+    /// Calls `observe` with the duration of every hash or verification (for metrics).
+    #[must_use]
+    pub fn with_observer(mut self, observe: Arc<dyn Fn(std::time::Duration) + Send + Sync>) -> Self {
+        self.observer = Some(observe);
+        self
+    }
+
+    pub fn cost(&self) -> HashCost {
+        HashCost {
+            memory_kib: self.params.m_cost(),
+            iterations: self.params.t_cost(),
+            parallelism: self.params.p_cost(),
+        }
+    }
+
+    /// Hashes a password into a PHC string.
+    pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
+        let params = self.params.clone();
+        let password = password.clone();
+        self.run(move || {
+            argon2(&params)
+                .hash_password(password.expose().as_bytes())
+                .map(|h| h.to_string())
+                .map_err(|e| HashError::Hash(e.to_string()))
+        })
+        .await?
+    }
+
+    /// Verifies a password against a PHC string. A malformed stored hash never matches.
+    pub async fn verify(&self, password: &Password, phc: &str) -> Result<Verified, HashError> {
+        let params = self.params.clone();
+        let password = password.clone();
+        let phc = phc.to_owned();
+        self.run(move || {
+            let Ok(parsed) = PasswordHash::new(&phc) else {
+                return Verified { ok: false, needs_rehash: false };
+            };
+            let ok = argon2(&params).verify_password(password.expose().as_bytes(), &parsed).is_ok();
+            let needs_rehash = parsed.algorithm != argon2::ARGON2ID_IDENT
+                || Params::try_from(&parsed).map_or(true, |p| {
+                    p.m_cost() != params.m_cost()
+                        || p.t_cost() != params.t_cost()
+                        || p.p_cost() != params.p_cost()
+                });
+            Verified { ok, needs_rehash }
+        })
+        .await
+    }
+
+    /// Spends the same work as a real verification, for unknown accounts.
+    pub async fn verify_dummy(&self, password: &Password) -> Result<(), HashError> {
+        let dummy = Arc::clone(&self.dummy_hash);
+        self.verify(password, &dummy).await.map(|_| ())
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let _permit = self.permits.acquire().await.map_err(|_| HashError::Cancelled)?;
+        let observer = self.observer.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let out = work();
+            if let Some(observe) = observer {
+                observe(started.elapsed());
+            }
+            out
+        })
+        .await
+        .map_err(|_| HashError::Cancelled)
+    }
+}
+
+fn argon2(params: &Params) -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap() -> PasswordHasher {
+        PasswordHasher::new(HashCost { memory_kib: 256, iterations: 1, parallelism: 1 }, 2).unwrap()
+    }
+
+    #[test]
+    fn passwords_are_nfkc_normalised() {
+        // U+FB01 (the "fi" ligature) becomes "fi" under NFKC.
+        assert_eq!(Password::new("\u{FB01}sh").expose(), "fish");
+    }
+
+    #[test]
+    fn policy_applies_length_and_common_list() {
+        let policy = PasswordPolicy::default();
+        assert_eq!(policy.check(&Password::new("short"), "password").unwrap_err().code, "password_too_short");
+        assert_eq!(
+            policy.check(&Password::new(&"x".repeat(1025)), "password").unwrap_err().code,
+            "password_too_long"
+        );
+        assert_eq!(
+            policy.check(&Password::new("Password1"), "password").unwrap_err().code,
+            "breached_password"
+        );
+        assert!(policy.check(&Password::new("mauve-otter-ladder-19"), "password").is_ok());
+        // Eight characters that are more than eight bytes still count as eight.
+        assert!(policy.check(&Password::new("ünïcödé!"), "password").is_ok());
+    }
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_phc_strings_that_verify() {
+        let hasher = cheap();
+        let hash = hasher.hash(&Password::new("mauve-otter-ladder-19")).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{hash}");
+        let ok = hasher.verify(&Password::new("mauve-otter-ladder-19"), &hash).await.unwrap();
+        assert_eq!(ok, Verified { ok: true, needs_rehash: false });
+        let bad = hasher.verify(&Password::new("mauve-otter-ladder-20"), &hash).await.unwrap();
+        assert!(!bad.ok);
+        assert!(!hasher.verify(&Password::new("x"), "not a hash").await.unwrap().ok);
+    }
+
+    #[tokio::test]
+    async fn a_hash_made_at_another_cost_asks_for_a_rehash() {
+        let old =
+            PasswordHasher::new(HashCost { memory_kib: 128, iterations: 1, parallelism: 1 }, 1).unwrap();
+        let hash = old.hash(&Password::new("mauve-otter-ladder-19")).await.unwrap();
+        let v = cheap().verify(&Password::new("mauve-otter-ladder-19"), &hash).await.unwrap();
+        assert_eq!(v, Verified { ok: true, needs_rehash: true });
+    }
+}

@@ -1,0 +1,39 @@
+//! Changing the password of a signed-in user.
+
+use crate::error::{AuthError, FieldError};
+use crate::password::Password;
+use crate::token::TokenHash;
+use crate::user::User;
+
+use super::Auth;
+
+impl Auth {
+    /// Needs the current password; revokes every other session.
+    pub async fn change_password(
+        &self,
+        user: &User,
+        current_session: TokenHash,
+        current: &Password,
+        new: &Password,
+    ) -> Result<(), AuthError> {
+        let creds = self.store.find_credentials_by_id(user.id).await?.ok_or(AuthError::NotFound)?;
+        if !current.within_max_length()
+            || !self.hasher.verify(current, &creds.password_hash).await.map_err(AuthError::internal)?.ok
+        {
+            tracing::info!(target: "portcullis::audit", event = "password_change_failed", user_id = %user.id, "wrong current password");
+            return Err(AuthError::InvalidCredentials);
+        }
+        self.config.password_policy.check(new, "new_password").map_err(|e| AuthError::Validation(vec![e]))?;
+        if current.expose() == new.expose() {
+            return Err(AuthError::Validation(vec![FieldError::new(
+                "new_password",
+                "password_unchanged",
+                "the new password must differ from the current one",
+            )]));
+        }
+        let hash = self.hasher.hash(new).await.map_err(AuthError::internal)?;
+        self.store.change_password(user.id, &hash, self.clock.now(), Some(current_session)).await?;
+        tracing::info!(target: "portcullis::audit", event = "password_changed", user_id = %user.id, "password changed; other sessions revoked");
+        Ok(())
+    }
+}

@@ -1,0 +1,102 @@
+//! Signing in with email and password. Unknown emails cost the same hash as known
+//! ones and get the same error.
+
+use crate::email::Email;
+use crate::error::AuthError;
+use crate::password::Password;
+use crate::session::Session;
+use crate::store::NewSession;
+use crate::token::SecretToken;
+use crate::user::User;
+
+use super::{Auth, ClientMeta};
+
+/// A successful sign-in: the new session and the cookie value that names it.
+#[derive(Debug)]
+pub struct LoginOutcome {
+    pub user: User,
+    pub token: SecretToken,
+    pub session: Session,
+}
+
+impl Auth {
+    /// Checks the credentials and opens a fresh session (a new id every time).
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &Password,
+        remember: bool,
+        client: &ClientMeta,
+    ) -> Result<LoginOutcome, AuthError> {
+        let user = self.check_password(email, password).await?;
+        let outcome = self.open_session(user, remember, client).await?;
+        tracing::info!(target: "portcullis::audit", event = "login_succeeded", user_id = %outcome.user.id, ip = ?client.ip, "signed in");
+        Ok(outcome)
+    }
+
+    /// Verifies email and password; the same error, at the same cost, for every failure
+    /// that could reveal whether the account exists.
+    pub async fn check_password(&self, email: &str, password: &Password) -> Result<User, AuthError> {
+        if !password.within_max_length() {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let creds = match Email::parse(email) {
+            Ok(email) => self.store.find_credentials_by_email(email.canonical()).await?,
+            Err(_) => None,
+        };
+        let Some(creds) = creds else {
+            self.hasher.verify_dummy(password).await.map_err(AuthError::internal)?;
+            tracing::info!(target: "portcullis::audit", event = "login_failed", reason = "unknown_email", "sign-in failed");
+            return Err(AuthError::InvalidCredentials);
+        };
+        let verified =
+            self.hasher.verify(password, &creds.password_hash).await.map_err(AuthError::internal)?;
+        if !verified.ok {
+            tracing::info!(target: "portcullis::audit", event = "login_failed", user_id = %creds.user.id, reason = "wrong_password", "sign-in failed");
+            return Err(AuthError::InvalidCredentials);
+        }
+        if creds.user.disabled {
+            tracing::info!(target: "portcullis::audit", event = "login_failed", user_id = %creds.user.id, reason = "disabled", "sign-in failed");
+            return Err(AuthError::AccountDisabled);
+        }
+        if verified.needs_rehash {
+            let hash = self.hasher.hash(password).await.map_err(AuthError::internal)?;
+            self.store.update_password_hash(creds.user.id, &hash).await?;
+            tracing::info!(user_id = %creds.user.id, "password re-hashed at the configured cost");
+        }
+        Ok(creds.user)
+    }
+
+    async fn open_session(
+        &self,
+        user: User,
+        remember: bool,
+        client: &ClientMeta,
+    ) -> Result<LoginOutcome, AuthError> {
+        let now = self.clock.now();
+        let (idle, absolute) = self.config.session_policy.lifetimes(remember);
+        let token = SecretToken::generate();
+        let session = Session {
+            id: uuid::Uuid::new_v4(),
+            user_id: user.id,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + absolute,
+            idle_timeout: idle,
+            remember,
+            authenticated_at: now,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.as_deref().map(|ua| truncate(ua, 512)),
+        };
+        self.store.create_session(NewSession { token_hash: token.hash(), session: &session }).await?;
+        Ok(LoginOutcome { user, token, session })
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}

@@ -1,0 +1,75 @@
+//! The use cases, one file each, as methods of [`Auth`].
+
+mod admin;
+mod change_password;
+mod login;
+mod logout;
+mod register;
+mod sessions;
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::password::{PasswordHasher, PasswordPolicy};
+use crate::session::SessionPolicy;
+use crate::store::Store;
+
+pub use login::LoginOutcome;
+pub use register::Registration;
+pub use sessions::Authenticated;
+
+/// Settings of the use cases.
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    pub password_policy: PasswordPolicy,
+    pub session_policy: SessionPolicy,
+}
+
+/// Who is asking: recorded on sessions.
+#[derive(Debug, Clone, Default)]
+pub struct ClientMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The entry point to every use case.
+#[derive(Clone)]
+pub struct Auth {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    hasher: PasswordHasher,
+    config: AuthConfig,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        hasher: PasswordHasher,
+        config: AuthConfig,
+    ) -> Self {
+        Self { store, clock, hasher, config }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+}

@@ -1,0 +1,58 @@
+//! Resolving a session cookie, listing and revoking sessions, purging expired ones.
+
+use uuid::Uuid;
+
+use crate::error::AuthError;
+use crate::session::Session;
+use crate::token::{SecretToken, TokenHash};
+use crate::user::{User, UserId};
+
+use super::Auth;
+
+/// A request's verified identity.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub user: User,
+    pub session: Session,
+    pub token_hash: TokenHash,
+}
+
+impl Auth {
+    /// Resolves a cookie value to a live session, enforcing idle and absolute expiry.
+    pub async fn authenticate(&self, cookie_value: &str) -> Result<Option<Authenticated>, AuthError> {
+        let Some(token) = SecretToken::parse(cookie_value) else {
+            return Ok(None);
+        };
+        let token_hash = token.hash();
+        let Some((session, user)) = self.store.find_session(token_hash).await? else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        if !session.is_active(now) {
+            self.store.delete_session(token_hash).await?;
+            return Ok(None);
+        }
+        if session.needs_touch(now) {
+            self.store.touch_session(token_hash, now).await?;
+        }
+        Ok(Some(Authenticated { user, session, token_hash }))
+    }
+
+    pub async fn list_sessions(&self, user: UserId) -> Result<Vec<Session>, AuthError> {
+        Ok(self.store.list_sessions(user, self.clock.now()).await?)
+    }
+
+    /// Revokes one of the user's own sessions.
+    pub async fn revoke_session(&self, user: UserId, id: Uuid) -> Result<(), AuthError> {
+        if self.store.delete_session_by_id(user, id).await? {
+            tracing::info!(target: "portcullis::audit", event = "session_revoked", user_id = %user, session_id = %id, "session revoked");
+            Ok(())
+        } else {
+            Err(AuthError::NotFound)
+        }
+    }
+
+    pub async fn purge_expired_sessions(&self) -> Result<u64, AuthError> {
+        Ok(self.store.purge_expired_sessions(self.clock.now()).await?)
+    }
+}

@@ -1,0 +1,91 @@
+//! What the use cases need from storage. Methods are shaped like use cases and own
+//! their transaction; `portcullis-store` implements them for SQLite and PostgreSQL.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::session::Session;
+use crate::token::TokenHash;
+use crate::user::{Credentials, User, UserId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated; the payload names it (e.g. `"email"`).
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    /// The database cannot be reached right now.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+pub struct NewUser<'a> {
+    pub id: UserId,
+    pub email: &'a str,
+    pub email_canonical: &'a str,
+    pub password_hash: &'a str,
+    pub email_verified: bool,
+    pub is_admin: bool,
+    pub created_at: OffsetDateTime,
+}
+
+pub struct NewSession<'a> {
+    pub token_hash: TokenHash,
+    pub session: &'a Session,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Inserts a user; a taken email is `Conflict("email")`, decided by the unique index.
+    async fn create_user(&self, user: NewUser<'_>) -> Result<User, StoreError>;
+    async fn find_credentials_by_email(
+        &self,
+        email_canonical: &str,
+    ) -> Result<Option<Credentials>, StoreError>;
+    async fn find_credentials_by_id(&self, id: UserId) -> Result<Option<Credentials>, StoreError>;
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    /// Disables (and drops every session of) or re-enables a user; false if no such user.
+    async fn set_user_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Deletes a user with everything that belongs to it; false if no such user.
+    async fn delete_user(&self, id: UserId) -> Result<bool, StoreError>;
+    /// Replaces the hash without touching sessions (re-hash at a new cost).
+    async fn update_password_hash(&self, id: UserId, password_hash: &str) -> Result<(), StoreError>;
+    /// Sets a new password and revokes every session except `keep`.
+    async fn change_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        now: OffsetDateTime,
+        keep: Option<TokenHash>,
+    ) -> Result<(), StoreError>;
+
+    async fn create_session(&self, new: NewSession<'_>) -> Result<(), StoreError>;
+    /// The session and its user, unless the user is disabled.
+    async fn find_session(&self, token_hash: TokenHash) -> Result<Option<(Session, User)>, StoreError>;
+    async fn touch_session(&self, token_hash: TokenHash, now: OffsetDateTime) -> Result<(), StoreError>;
+    async fn delete_session(&self, token_hash: TokenHash) -> Result<(), StoreError>;
+    /// Deletes one of the user's sessions by public id; false if it is not theirs.
+    async fn delete_session_by_id(&self, user: UserId, id: Uuid) -> Result<bool, StoreError>;
+    async fn list_sessions(&self, user: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StoreError>;
+    /// Deletes sessions past their absolute or idle expiry; returns how many.
+    async fn purge_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Returns the secret stored under `name`, storing `candidate` first if there is
+    /// none. Race-free: when several nodes start at once, all get the same value.
+    async fn get_or_create_secret(
+        &self,
+        name: &str,
+        candidate: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>, StoreError>;
+}

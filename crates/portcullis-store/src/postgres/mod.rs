@@ -1,0 +1,50 @@
+//! PostgreSQL: a pool for many stateless nodes; migrations serialised by an advisory
+//! lock so nodes starting together on an empty database agree.
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Row as _};
+use std::str::FromStr as _;
+
+use crate::ConnectOptions;
+use crate::error::ConnectError;
+use crate::migrations::{MigrateError, POSTGRES};
+
+/// Key of the advisory lock taken while migrating ("portcul" in ASCII).
+const MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(7_021_786_279_601_516)";
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+async fn begin_write(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    pool.begin().await
+}
+
+impl PgStore {
+    pub(crate) async fn connect(options: &ConnectOptions) -> Result<Self, ConnectError> {
+        let connect =
+            PgConnectOptions::from_str(&options.url).map_err(|e| ConnectError::Postgres(e.to_string()))?;
+        // Connect lazily so a node can start (and report not-ready) while the
+        // database is down, and recover without a restart when it returns.
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.connect_timeout)
+            .connect_lazy_with(connect);
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub(crate) async fn migrate(&self) -> Result<usize, MigrateError> {
+        apply_migrations!(&self.pool, POSTGRES, begin_write, MIGRATION_LOCK)
+    }
+
+    pub(crate) async fn pending_migrations(&self) -> Result<usize, MigrateError> {
+        pending_migrations!(&self.pool, POSTGRES)
+    }
+}
+
+store_impl!(PgStore, begin_write);

@@ -1,0 +1,390 @@
+//! The SQL of every store method, written once and stamped out for each backend by
+//! `store_impl!`. Only portable SQL goes here (`$N` parameters, `RETURNING`,
+//! `ON CONFLICT`), which SQLite and PostgreSQL both accept.
+
+use portcullis_core::session::Session;
+use portcullis_core::user::{User, UserId};
+use sqlx::Row;
+use time::{Duration, OffsetDateTime};
+
+pub(crate) fn ts(v: i64) -> Result<OffsetDateTime, sqlx::Error> {
+    OffsetDateTime::from_unix_timestamp(v).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+pub(crate) fn user_id(raw: &str) -> Result<UserId, sqlx::Error> {
+    UserId::parse(raw).ok_or_else(|| sqlx::Error::Decode(format!("invalid user id {raw:?}").into()))
+}
+
+/// Reads the `USER_COLUMNS` of a row.
+pub(crate) fn user_from_row<'r, R>(row: &'r R) -> Result<User, sqlx::Error>
+where
+    R: Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(User {
+        id: user_id(&row.try_get::<String, _>("id")?)?,
+        email: row.try_get("email")?,
+        email_verified: row.try_get("email_verified")?,
+        is_admin: row.try_get("is_admin")?,
+        disabled: row.try_get("disabled")?,
+        mfa_enabled: row.try_get("mfa_enabled")?,
+        created_at: ts(row.try_get("created_at")?)?,
+    })
+}
+
+/// Reads the session columns of a row.
+pub(crate) fn session_from_row<'r, R>(row: &'r R) -> Result<Session, sqlx::Error>
+where
+    R: Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let public_id: String = row.try_get("public_id")?;
+    Ok(Session {
+        id: uuid::Uuid::parse_str(&public_id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        user_id: user_id(&row.try_get::<String, _>("user_id")?)?,
+        created_at: ts(row.try_get("created_at")?)?,
+        last_seen_at: ts(row.try_get("last_seen_at")?)?,
+        expires_at: ts(row.try_get("expires_at")?)?,
+        idle_timeout: Duration::seconds(row.try_get("idle_timeout_secs")?),
+        remember: row.try_get("remember")?,
+        authenticated_at: ts(row.try_get("authenticated_at")?)?,
+        ip: row.try_get("ip")?,
+        user_agent: row.try_get("user_agent")?,
+    })
+}
+
+/// Implements `Store` for `$store` (a struct with a `pool: sqlx::Pool<$db>` field).
+/// `$begin_write` is how the backend opens a transaction that will write.
+macro_rules! store_impl {
+    ($store:ty, $begin_write:expr) => {
+        #[async_trait::async_trait]
+        impl portcullis_core::Store for $store {
+            async fn ping(&self) -> Result<(), portcullis_core::StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(crate::error::other)
+            }
+
+            async fn create_user(
+                &self,
+                u: portcullis_core::store::NewUser<'_>,
+            ) -> Result<portcullis_core::User, portcullis_core::StoreError> {
+                let at = u.created_at.unix_timestamp();
+                sqlx::query(
+                    "INSERT INTO users (id, email, email_canonical, password_hash, email_verified, is_admin,
+                         created_at, updated_at, password_changed_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)",
+                )
+                .bind(u.id.to_string())
+                .bind(u.email)
+                .bind(u.email_canonical)
+                .bind(u.password_hash)
+                .bind(u.email_verified)
+                .bind(u.is_admin)
+                .bind(at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| crate::error::map(e, "email"))?;
+                Ok(portcullis_core::User {
+                    id: u.id,
+                    email: u.email.to_owned(),
+                    email_verified: u.email_verified,
+                    is_admin: u.is_admin,
+                    disabled: false,
+                    mfa_enabled: false,
+                    created_at: crate::queries::ts(at).map_err(crate::error::other)?,
+                })
+            }
+
+            async fn find_credentials_by_email(
+                &self,
+                email_canonical: &str,
+            ) -> Result<Option<portcullis_core::user::Credentials>, portcullis_core::StoreError> {
+                let row = sqlx::query(
+                    "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at, password_hash
+                     FROM users WHERE email_canonical = $1",
+                )
+                .bind(email_canonical)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(crate::error::other)?;
+                row.map(|r| credentials(&r)).transpose().map_err(crate::error::other)
+            }
+
+            async fn find_credentials_by_id(
+                &self,
+                id: portcullis_core::UserId,
+            ) -> Result<Option<portcullis_core::user::Credentials>, portcullis_core::StoreError> {
+                let row = sqlx::query(
+                    "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at, password_hash
+                     FROM users WHERE id = $1",
+                )
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(crate::error::other)?;
+                row.map(|r| credentials(&r)).transpose().map_err(crate::error::other)
+            }
+
+            async fn list_users(&self) -> Result<Vec<portcullis_core::User>, portcullis_core::StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at
+                     FROM users ORDER BY created_at, email_canonical",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(crate::error::other)?;
+                rows.iter().map(crate::queries::user_from_row).collect::<Result<_, _>>().map_err(crate::error::other)
+            }
+
+            async fn set_user_disabled(
+                &self,
+                id: portcullis_core::UserId,
+                disabled: bool,
+                now: time::OffsetDateTime,
+            ) -> Result<bool, portcullis_core::StoreError> {
+                let mut tx = $begin_write(&self.pool).await.map_err(crate::error::other)?;
+                let updated = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
+                    .bind(disabled)
+                    .bind(now.unix_timestamp())
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(crate::error::other)?
+                    .rows_affected();
+                if disabled {
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(crate::error::other)?;
+                }
+                tx.commit().await.map_err(crate::error::other)?;
+                Ok(updated == 1)
+            }
+
+            async fn delete_user(&self, id: portcullis_core::UserId) -> Result<bool, portcullis_core::StoreError> {
+                let mut tx = $begin_write(&self.pool).await.map_err(crate::error::other)?;
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(crate::error::other)?;
+                let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(crate::error::other)?
+                    .rows_affected();
+                tx.commit().await.map_err(crate::error::other)?;
+                Ok(deleted == 1)
+            }
+
+            async fn update_password_hash(
+                &self,
+                id: portcullis_core::UserId,
+                password_hash: &str,
+            ) -> Result<(), portcullis_core::StoreError> {
+                sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(password_hash)
+                    .bind(id.to_string())
+                    .execute(&self.pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(crate::error::other)
+            }
+
+            async fn change_password(
+                &self,
+                id: portcullis_core::UserId,
+                password_hash: &str,
+                now: time::OffsetDateTime,
+                keep: Option<portcullis_core::TokenHash>,
+            ) -> Result<(), portcullis_core::StoreError> {
+                let mut tx = $begin_write(&self.pool).await.map_err(crate::error::other)?;
+                sqlx::query(
+                    "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3",
+                )
+                .bind(password_hash)
+                .bind(now.unix_timestamp())
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(crate::error::other)?;
+                // An all-zero hash never matches a real session (SHA-256 preimage).
+                let keep = keep.map_or([0u8; 32], |k| *k.as_bytes());
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                    .bind(id.to_string())
+                    .bind(&keep[..])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(crate::error::other)?;
+                tx.commit().await.map_err(crate::error::other)
+            }
+
+            async fn create_session(
+                &self,
+                new: portcullis_core::store::NewSession<'_>,
+            ) -> Result<(), portcullis_core::StoreError> {
+                let s = new.session;
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, public_id, user_id, created_at, last_seen_at, expires_at,
+                         idle_timeout_secs, remember, authenticated_at, ip, user_agent)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(&new.token_hash.as_bytes()[..])
+                .bind(s.id.to_string())
+                .bind(s.user_id.to_string())
+                .bind(s.created_at.unix_timestamp())
+                .bind(s.last_seen_at.unix_timestamp())
+                .bind(s.expires_at.unix_timestamp())
+                .bind(s.idle_timeout.whole_seconds())
+                .bind(s.remember)
+                .bind(s.authenticated_at.unix_timestamp())
+                .bind(s.ip.as_deref())
+                .bind(s.user_agent.as_deref())
+                .execute(&self.pool)
+                .await
+                .map(|_| ())
+                .map_err(|e| crate::error::map(e, "session"))
+            }
+
+            async fn find_session(
+                &self,
+                token_hash: portcullis_core::TokenHash,
+            ) -> Result<Option<(portcullis_core::Session, portcullis_core::User)>, portcullis_core::StoreError>
+            {
+                let row = sqlx::query(
+                    "SELECT s.public_id, s.user_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at,
+                            s.idle_timeout_secs, s.remember, s.authenticated_at, s.ip, s.user_agent,
+                            u.id, u.email, u.email_verified, u.is_admin, u.disabled, u.mfa_enabled, u.created_at
+                     FROM sessions s JOIN users u ON u.id = s.user_id
+                     WHERE s.token_hash = $1 AND NOT u.disabled",
+                )
+                .bind(&token_hash.as_bytes()[..])
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(crate::error::other)?;
+                let Some(row) = row else { return Ok(None) };
+                let decode = || -> Result<_, sqlx::Error> {
+                    let user = crate::queries::user_from_row(&row)?;
+                    let mut session = crate::queries::session_from_row(&row)?;
+                    session.created_at = crate::queries::ts(row.try_get("s_created_at")?)?;
+                    Ok((session, user))
+                };
+                decode().map(Some).map_err(crate::error::other)
+            }
+
+            async fn touch_session(
+                &self,
+                token_hash: portcullis_core::TokenHash,
+                now: time::OffsetDateTime,
+            ) -> Result<(), portcullis_core::StoreError> {
+                sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1")
+                    .bind(now.unix_timestamp())
+                    .bind(&token_hash.as_bytes()[..])
+                    .execute(&self.pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(crate::error::other)
+            }
+
+            async fn delete_session(
+                &self,
+                token_hash: portcullis_core::TokenHash,
+            ) -> Result<(), portcullis_core::StoreError> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(&token_hash.as_bytes()[..])
+                    .execute(&self.pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(crate::error::other)
+            }
+
+            async fn delete_session_by_id(
+                &self,
+                user: portcullis_core::UserId,
+                id: uuid::Uuid,
+            ) -> Result<bool, portcullis_core::StoreError> {
+                sqlx::query("DELETE FROM sessions WHERE public_id = $1 AND user_id = $2")
+                    .bind(id.to_string())
+                    .bind(user.to_string())
+                    .execute(&self.pool)
+                    .await
+                    .map(|r| r.rows_affected() == 1)
+                    .map_err(crate::error::other)
+            }
+
+            async fn list_sessions(
+                &self,
+                user: portcullis_core::UserId,
+                now: time::OffsetDateTime,
+            ) -> Result<Vec<portcullis_core::Session>, portcullis_core::StoreError> {
+                let rows = sqlx::query(
+                    "SELECT public_id, user_id, created_at, last_seen_at, expires_at, idle_timeout_secs, remember,
+                            authenticated_at, ip, user_agent
+                     FROM sessions
+                     WHERE user_id = $1 AND expires_at > $2 AND last_seen_at + idle_timeout_secs >= $2
+                     ORDER BY created_at DESC, public_id",
+                )
+                .bind(user.to_string())
+                .bind(now.unix_timestamp())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(crate::error::other)?;
+                rows.iter().map(crate::queries::session_from_row).collect::<Result<_, _>>().map_err(crate::error::other)
+            }
+
+            async fn purge_expired_sessions(
+                &self,
+                now: time::OffsetDateTime,
+            ) -> Result<u64, portcullis_core::StoreError> {
+                sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at + idle_timeout_secs < $1")
+                    .bind(now.unix_timestamp())
+                    .execute(&self.pool)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(crate::error::other)
+            }
+
+            async fn get_or_create_secret(
+                &self,
+                name: &str,
+                candidate: &[u8],
+                now: time::OffsetDateTime,
+            ) -> Result<Vec<u8>, portcullis_core::StoreError> {
+                sqlx::query("INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
+                    .bind(name)
+                    .bind(candidate)
+                    .bind(now.unix_timestamp())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(crate::error::other)?;
+                sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(crate::error::other)
+            }
+        }
+
+        fn credentials<'r, R>(row: &'r R) -> Result<portcullis_core::user::Credentials, sqlx::Error>
+        where
+            R: sqlx::Row,
+            &'r str: sqlx::ColumnIndex<R>,
+            String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        {
+            Ok(portcullis_core::user::Credentials {
+                user: crate::queries::user_from_row(row)?,
+                password_hash: row.try_get("password_hash")?,
+            })
+        }
+    };
+}

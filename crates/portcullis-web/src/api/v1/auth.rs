@@ -1,0 +1,72 @@
+//! Register, log in and log out over JSON.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use portcullis_core::Password;
+use portcullis_core::service::Registration;
+use serde::Deserialize;
+
+use super::{UserEnvelope, UserResponse};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ClientInfo, MaybeUser};
+use crate::paths;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::API_REGISTER, post(register))
+        .route(paths::API_LOGIN, post(login))
+        .route(paths::API_LOGOUT, post(logout))
+}
+
+#[derive(Deserialize)]
+struct RegisterRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    email: String,
+    password: String,
+    #[serde(default)]
+    remember_me: bool,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> Result<Response, ApiError> {
+    let password = Password::new(&req.password);
+    let reg = Registration { email: &req.email, password: &password, verified: false, admin: false };
+    let user = state.auth().register(reg).await?;
+    Ok((StatusCode::CREATED, Json(UserEnvelope { user: UserResponse::from(&user) })).into_response())
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    MaybeUser(previous): MaybeUser,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let password = Password::new(&req.password);
+    let outcome = state.auth().login(&req.email, &password, req.remember_me, &client).await?;
+    if let Some(previous) = previous {
+        state.auth().logout(previous.user.id, previous.token_hash).await?;
+    }
+    let max_age = req.remember_me.then_some(outcome.session.expires_at - outcome.session.created_at);
+    let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
+    let body = Json(UserEnvelope { user: UserResponse::from(&outcome.user) });
+    Ok(([(header::SET_COOKIE, cookie)], body).into_response())
+}
+
+async fn logout(State(state): State<AppState>, MaybeUser(current): MaybeUser) -> Result<Response, ApiError> {
+    if let Some(current) = current {
+        state.auth().logout(current.user.id, current.token_hash).await?;
+    }
+    let clear = state.cookies().clear(&state.cookies().session);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+}

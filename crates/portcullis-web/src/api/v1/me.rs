@@ -1,0 +1,88 @@
+//! The signed-in user's own account: profile, sessions, password.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use portcullis_core::Password;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::UserResponse;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, CurrentUser};
+use crate::paths;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::API_ME, get(me))
+        .route(paths::API_ME_SESSIONS, get(sessions))
+        .route(paths::API_ME_SESSION, delete(revoke_session))
+        .route(paths::API_ME_PASSWORD, post(change_password))
+}
+
+async fn me(CurrentUser(me): CurrentUser) -> Json<UserResponse> {
+    Json(UserResponse::from(&me.user))
+}
+
+#[derive(Serialize)]
+struct SessionResponse {
+    id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    last_seen_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    current: bool,
+}
+
+async fn sessions(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> Result<Json<Vec<SessionResponse>>, ApiError> {
+    let list = state.auth().list_sessions(me.user.id).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|s| SessionResponse {
+                id: s.id.to_string(),
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                // The earlier of the absolute expiry and the idle deadline.
+                expires_at: s.expires_at.min(s.last_seen_at + s.idle_timeout),
+                current: s.id == me.session.id,
+                ip: s.ip,
+                user_agent: s.user_agent,
+            })
+            .collect(),
+    ))
+}
+
+async fn revoke_session(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    state.auth().revoke_session(me.user.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct ChangePasswordRequest {
+    current_password: String,
+    new_password: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    let (current, new) = (Password::new(&req.current_password), Password::new(&req.new_password));
+    state.auth().change_password(&me.user, me.token_hash, &current, &new).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

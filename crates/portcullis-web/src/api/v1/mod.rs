@@ -1,0 +1,63 @@
+//! `/api/v1`: problem+json errors, JSON bodies only, cookie requests from other
+//! origins refused.
+
+mod auth;
+mod me;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+use crate::extract::csrf_same_origin;
+use crate::state::AppState;
+
+pub(crate) fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(auth::router())
+        .merge(me::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site))
+}
+
+/// The public view of a user: never a hash, secret or token.
+#[derive(Debug, Serialize)]
+pub struct UserResponse {
+    pub id: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub mfa_enabled: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&portcullis_core::User> for UserResponse {
+    fn from(u: &portcullis_core::User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            email: u.email.clone(),
+            email_verified: u.email_verified,
+            mfa_enabled: u.mfa_enabled,
+            created_at: u.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserEnvelope {
+    pub user: UserResponse,
+}
+
+/// Unsafe requests that ride on the browser's cookies must come from our origin.
+/// Requests with an `Authorization` header carry their own credential and are exempt.
+async fn refuse_cross_site(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let unsafe_method = !req.method().is_safe();
+    let has_bearer = req.headers().contains_key(header::AUTHORIZATION);
+    if unsafe_method && !has_bearer && !csrf_same_origin(req.headers(), &state) {
+        return ApiError::csrf().into_response();
+    }
+    next.run(req).await
+}

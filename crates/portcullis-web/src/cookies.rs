@@ -1,0 +1,87 @@
+//! Reading and writing the few cookies Portcullis sets. Under an https public URL
+//! every cookie is `Secure` and carries the `__Host-` prefix (no Domain, Path=/).
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use time::Duration;
+
+/// The cookie names for one deployment.
+#[derive(Debug, Clone)]
+pub struct CookieNames {
+    pub session: String,
+    pub csrf: String,
+    pub flash: String,
+    secure: bool,
+}
+
+impl CookieNames {
+    pub fn new(secure: bool) -> Self {
+        let prefix = if secure { "__Host-" } else { "" };
+        Self {
+            session: format!("{prefix}portcullis_session"),
+            csrf: format!("{prefix}portcullis_csrf"),
+            flash: format!("{prefix}portcullis_flash"),
+            secure,
+        }
+    }
+
+    /// `name=value; Path=/; HttpOnly; SameSite=Lax[; Secure][; Max-Age=N]`.
+    /// `max_age: None` makes a browser-session cookie.
+    pub fn set(&self, name: &str, value: &str, max_age: Option<Duration>) -> HeaderValue {
+        let mut s = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+        if self.secure {
+            s.push_str("; Secure");
+        }
+        if let Some(age) = max_age {
+            s.push_str(&format!("; Max-Age={}", age.whole_seconds().max(0)));
+        }
+        HeaderValue::from_str(&s).expect("cookie values are base64url or fixed codes")
+    }
+
+    /// A header that deletes cookie `name`.
+    pub fn clear(&self, name: &str) -> HeaderValue {
+        self.set(name, "", Some(Duration::ZERO))
+    }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_cookies_are_secure_and_host_prefixed() {
+        let names = CookieNames::new(true);
+        assert_eq!(names.session, "__Host-portcullis_session");
+        let v = names.set(&names.session, "abc", None);
+        assert_eq!(
+            v.to_str().unwrap(),
+            "__Host-portcullis_session=abc; Path=/; HttpOnly; SameSite=Lax; Secure"
+        );
+        let plain = CookieNames::new(false);
+        assert_eq!(
+            plain.set(&plain.session, "abc", Some(Duration::days(30))).to_str().unwrap(),
+            "portcullis_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000"
+        );
+    }
+
+    #[test]
+    fn cookies_are_found_among_several_headers() {
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("a=1; portcullis_session=xyz"));
+        h.append(header::COOKIE, HeaderValue::from_static("b=2"));
+        assert_eq!(get(&h, "portcullis_session"), Some("xyz"));
+        assert_eq!(get(&h, "b"), Some("2"));
+        assert_eq!(get(&h, "c"), None);
+    }
+}

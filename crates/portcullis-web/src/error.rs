@@ -1,0 +1,188 @@
+//! The only place that turns errors into HTTP statuses: `ApiError` for the JSON API
+//! (RFC 9457 problem+json) and `PageError` for HTML pages. A 5xx never carries its
+//! cause; the cause is logged once, here.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portcullis_core::{AuthError, FieldError};
+use serde::Serialize;
+
+/// A problem+json error of the JSON API.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub title: &'static str,
+    pub detail: Option<String>,
+    pub errors: Vec<FieldError>,
+    pub www_authenticate: bool,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    code: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
+        Self { status, code, title, detail: None, errors: Vec::new(), www_authenticate: false }
+    }
+
+    #[must_use]
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        Self {
+            errors,
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Validation failed")
+        }
+        .detail("one or more fields are invalid")
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self {
+            www_authenticate: true,
+            ..Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required")
+                .detail("sign in, or send a valid session cookie")
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found")
+    }
+
+    pub fn csrf() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "csrf", "Cross-site request refused")
+            .detail("the request came from another origin")
+    }
+
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error")
+            .detail("something went wrong on our side; try again later")
+    }
+
+    pub fn unavailable() -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable")
+            .detail("the service cannot reach its database; try again shortly")
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Validation(errors) => Self::validation(errors),
+            AuthError::EmailTaken => Self::new(StatusCode::CONFLICT, "email_taken", "Email taken")
+                .detail("an account with this email already exists"),
+            AuthError::InvalidCredentials => {
+                Self::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "Invalid credentials")
+                    .detail("invalid email or password")
+            }
+            AuthError::AccountDisabled => {
+                Self::new(StatusCode::FORBIDDEN, "account_disabled", "Account disabled")
+                    .detail("this account has been disabled by an administrator")
+            }
+            AuthError::NotFound => Self::not_found(),
+            AuthError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "database unavailable");
+                Self::unavailable()
+            }
+            AuthError::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Problem {
+            kind: format!("urn:portcullis:problem:{}", self.code),
+            title: self.title,
+            status: self.status.as_u16(),
+            detail: self.detail.as_deref().unwrap_or(self.title),
+            code: self.code,
+            errors: &self.errors,
+        };
+        let mut res = (self.status, Json(body)).into_response();
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if self.www_authenticate {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer, Cookie"));
+        }
+        res
+    }
+}
+
+/// An error shown as a page. The response carries this value as an extension and
+/// the page layer renders it with the `error.html` template.
+#[derive(Debug, Clone)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into() }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "This page does not exist.")
+    }
+
+    pub fn csrf() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "This form has expired or was not sent from this site. Go back, reload the page and try again.",
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong on our side. Please try again later.",
+        )
+    }
+}
+
+impl From<AuthError> for PageError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "database unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The service is temporarily unavailable. Please try again shortly.",
+                )
+            }
+            AuthError::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                Self::internal()
+            }
+            AuthError::NotFound => Self::not_found(),
+            other => {
+                let api = ApiError::from(other);
+                Self::new(api.status, api.detail.unwrap_or_else(|| api.title.to_owned()))
+            }
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let mut res = self.status.into_response();
+        res.extensions_mut().insert(self);
+        res
+    }
+}

@@ -1,0 +1,129 @@
+//! CSRF protection for HTML forms. A random value lives in an HttpOnly cookie; the
+//! form's `csrf_token` is its HMAC under a server key, so it cannot be made without
+//! reading the cookie. A handler can only read a form through `CsrfForm`, which
+//! verifies the token (constant time) and the request's origin first.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponseParts, ResponseParts};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{KeyInit as _, Mac as _};
+use portcullis_core::SecretToken;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::state;
+use crate::cookies;
+use crate::error::PageError;
+use crate::state::AppState;
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+fn form_token(state: &AppState, cookie_value: &str) -> String {
+    let mut mac = HmacSha256::new_from_slice(&state.0.csrf_key).expect("HMAC takes any key length");
+    mac.update(b"portcullis-csrf-v1:");
+    mac.update(cookie_value.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+fn token_matches(state: &AppState, cookie_value: &str, submitted: &str) -> bool {
+    let Ok(submitted) = URL_SAFE_NO_PAD.decode(submitted) else { return false };
+    let mut mac = HmacSha256::new_from_slice(&state.0.csrf_key).expect("HMAC takes any key length");
+    mac.update(b"portcullis-csrf-v1:");
+    mac.update(cookie_value.as_bytes());
+    mac.verify_slice(&submitted).is_ok()
+}
+
+/// The token to put in a form's hidden `csrf_token` field. As a response part it
+/// sets the CSRF cookie when the request had none.
+#[derive(Debug, Clone)]
+pub struct CsrfToken {
+    pub token: String,
+    new_cookie: Option<axum::http::HeaderValue>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
+    type Rejection = crate::error::ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let state = state(parts)?;
+        let name = &state.cookies().csrf;
+        if let Some(existing) = cookies::get(&parts.headers, name).and_then(SecretToken::parse) {
+            return Ok(Self { token: form_token(&state, existing.expose()), new_cookie: None });
+        }
+        let fresh = SecretToken::generate();
+        let header = state.cookies().set(name, fresh.expose(), None);
+        Ok(Self { token: form_token(&state, fresh.expose()), new_cookie: Some(header) })
+    }
+}
+
+impl IntoResponseParts for CsrfToken {
+    type Error = std::convert::Infallible;
+
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        if let Some(cookie) = self.new_cookie {
+            res.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        Ok(res)
+    }
+}
+
+/// Refuses requests that a browser marks as coming from another site.
+pub(crate) fn same_origin(headers: &HeaderMap, state: &AppState) -> bool {
+    let origin_ok = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|o| o.eq_ignore_ascii_case(state.config().public_url.origin()));
+    let site_ok = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) != Some("cross-site");
+    origin_ok && site_ok
+}
+
+#[derive(Deserialize)]
+struct TokenField {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// A URL-encoded form whose CSRF token and origin were verified.
+#[derive(Debug)]
+pub struct CsrfForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, s: &S) -> Result<Self, PageError> {
+        let (mut parts, body) = req.into_parts();
+        let state = state(&parts).map_err(|_| PageError::internal())?;
+        let cookie = cookies::get(&parts.headers, &state.cookies().csrf).map(str::to_owned);
+        if !same_origin(&parts.headers, &state) {
+            return Err(PageError::csrf());
+        }
+        let is_form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            return Err(PageError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "This form was sent in an unexpected format.",
+            ));
+        }
+        let _ = &mut parts;
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), s)
+            .await
+            .map_err(|e| PageError::new(e.status(), "The form could not be read; it may be too large."))?;
+        let token: TokenField = serde_urlencoded::from_bytes(&bytes).map_err(|_| PageError::csrf())?;
+        let valid = cookie.as_deref().is_some_and(|c| token_matches(&state, c, &token.csrf_token));
+        if !valid {
+            return Err(PageError::csrf());
+        }
+        let form = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
+            PageError::new(StatusCode::BAD_REQUEST, "This form was sent with invalid values.")
+        })?;
+        Ok(Self(form))
+    }
+}

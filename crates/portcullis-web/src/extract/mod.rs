@@ -1,0 +1,25 @@
+//! Request extractors: who is asking (session), from where (client address), with
+//! what (JSON bodies, CSRF-checked forms).
+
+mod client;
+mod csrf;
+mod json;
+mod session;
+
+pub use client::ClientInfo;
+pub(crate) use csrf::same_origin as csrf_same_origin;
+pub use csrf::{CsrfForm, CsrfToken};
+pub use json::ApiJson;
+pub use session::{AuthRejection, CurrentUser, MaybeUser};
+
+use axum::http::request::Parts;
+
+use crate::state::AppState;
+
+/// The Portcullis state, put on every request by [`crate::layer`].
+pub(crate) fn state(parts: &Parts) -> Result<AppState, crate::error::ApiError> {
+    parts.extensions.get::<AppState>().cloned().ok_or_else(|| {
+        tracing::error!("Portcullis extractor used on a route without portcullis_web::layer(state)");
+        crate::error::ApiError::internal()
+    })
+}

@@ -1,0 +1,83 @@
+//! The signed-in user, the equivalent of Flask-Login's `current_user` and
+//! `@login_required`. The session is resolved once per request and cached.
+
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use portcullis_core::service::Authenticated;
+
+use super::state;
+use crate::error::ApiError;
+use crate::{cookies, paths};
+
+/// The signed-in user, if any.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<Authenticated>);
+
+/// A signed-in user, required: browsers are sent to `/login?next=...`, API clients
+/// get 401 `unauthenticated`.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Authenticated);
+
+/// Why `CurrentUser` was refused.
+#[derive(Debug)]
+pub enum AuthRejection {
+    Login { next: String },
+    Api(ApiError),
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Login { next } => Redirect::to(&paths::login_with_next(&next)).into_response(),
+            Self::Api(e) => e.into_response(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        if let Some(cached) = parts.extensions.get::<Self>() {
+            return Ok(cached.clone());
+        }
+        let state = state(parts)?;
+        let found = match cookies::get(&parts.headers, &state.cookies().session) {
+            Some(value) => state.auth().authenticate(value).await?,
+            None => None,
+        };
+        let me = Self(found);
+        parts.extensions.insert(me.clone());
+        Ok(me)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, AuthRejection> {
+        let MaybeUser(found) = MaybeUser::from_request_parts(parts, s).await.map_err(AuthRejection::Api)?;
+        if let Some(auth) = found {
+            return Ok(Self(auth));
+        }
+        let wants_html = parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        let is_api = parts.uri.path().starts_with(paths::API_PREFIX);
+        if wants_html && !is_api && parts.method == axum::http::Method::GET {
+            let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |o| &o.0);
+            let next = uri.path_and_query().map_or("/", |pq| pq.as_str());
+            let next = if paths::is_local_path(next) { next } else { paths::ACCOUNT };
+            return Err(AuthRejection::Login { next: next.to_owned() });
+        }
+        if wants_html && !is_api {
+            // A form post from a page whose session ended: back to the sign-in page.
+            return Err(AuthRejection::Login { next: paths::ACCOUNT.to_owned() });
+        }
+        Err(AuthRejection::Api(ApiError::unauthenticated()))
+    }
+}

@@ -1,0 +1,104 @@
+//! The Portcullis web layer, usable as a library: [`router`] serves the pages and
+//! the JSON API; [`layer`] lets an application's own routes use the extractors
+//! [`extract::CurrentUser`] (the `@login_required` of Flask-Login) and
+//! [`extract::MaybeUser`] (its `current_user`).
+//!
+//! ```no_run
+//! # async fn demo(state: portcullis_web::AppState) {
+//! use axum::{Router, routing::get};
+//! use portcullis_web::extract::CurrentUser;
+//!
+//! async fn secret(CurrentUser(me): CurrentUser) -> String {
+//!     format!("hello {}", me.user.email)
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .route("/secret", get(secret))
+//!     .layer(portcullis_web::layer(state.clone()))
+//!     .merge(portcullis_web::router(state));
+//! # }
+//! ```
+
+pub mod api;
+pub mod cookies;
+pub mod error;
+pub mod extract;
+mod headers;
+mod pages;
+pub mod paths;
+mod state;
+pub mod templates;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use error::{ApiError, PageError};
+pub use state::{AppState, PublicUrl, PublicUrlError, WebConfig};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Puts the Portcullis state on requests so the extractors work on any route.
+pub fn layer(state: AppState) -> axum::Extension<AppState> {
+    axum::Extension(state)
+}
+
+/// Every Portcullis route, with security headers, body limit, timeout and panic
+/// recovery applied.
+pub fn router(state: AppState) -> Router {
+    let timeout = state.config().request_timeout;
+    Router::new()
+        .merge(pages::router())
+        .merge(api::v1::router(&state))
+        .route(paths::HEALTHZ, get(healthz))
+        .route(paths::READYZ, get(readyz))
+        .route(paths::STATIC, get(static_file))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pages::render_page_errors))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(layer(state.clone()))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            ApiError::internal().into_response()
+        }))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), headers::security_headers))
+        .with_state(state)
+}
+
+async fn healthz() -> Response {
+    axum::Json(serde_json::json!({ "status": "ok" })).into_response()
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.auth().store().ping().await {
+        Ok(()) => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            ApiError::unavailable().into_response()
+        }
+    }
+}
+
+async fn static_file(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    match state.templates().static_file(&file) {
+        Some((body, mime)) => {
+            ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=3600")], body)
+                .into_response()
+        }
+        None => PageError::not_found().into_response(),
+    }
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with(paths::API_PREFIX) {
+        ApiError::not_found().detail("no such endpoint").into_response()
+    } else {
+        PageError::not_found().into_response()
+    }
+}

@@ -1,0 +1,120 @@
+//! `/account`: the signed-in user's email, sessions (revocable) and password change.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::{Value, context};
+use portcullis_core::{AuthError, FieldError, Password};
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+
+use super::{Chrome, field_errors, redirect_with_flash};
+use crate::error::PageError;
+use crate::extract::{CsrfForm, CurrentUser};
+use crate::paths;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::ACCOUNT, get(get_account))
+        .route(paths::ACCOUNT_PASSWORD, post(post_password))
+        .route(paths::ACCOUNT_SESSION_REVOKE, post(post_revoke))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PasswordForm {
+    current_password: String,
+    new_password: String,
+    new_password_confirm: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RevokeForm {}
+
+async fn render(
+    state: &AppState,
+    me: &CurrentUser,
+    chrome: Chrome,
+    status: StatusCode,
+    extra: Value,
+) -> Response {
+    let sessions = match state.auth().list_sessions(me.0.user.id).await {
+        Ok(s) => s,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let fmt = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    let sessions: Vec<Value> = sessions
+        .iter()
+        .map(|s| {
+            context! {
+                id => s.id.to_string(),
+                created_at => fmt(s.created_at),
+                last_seen_at => fmt(s.last_seen_at),
+                ip => &s.ip,
+                user_agent => &s.user_agent,
+                current => s.id == me.0.session.id,
+            }
+        })
+        .collect();
+    let ctx = context! { user => context! { email => &me.0.user.email, email_verified => me.0.user.email_verified,
+    mfa_enabled => me.0.user.mfa_enabled, created_at => fmt(me.0.user.created_at) }, sessions, ..extra };
+    chrome.render(state, status, "account.html", ctx)
+}
+
+async fn get_account(State(state): State<AppState>, me: CurrentUser, chrome: Chrome) -> Response {
+    render(&state, &me, chrome, StatusCode::OK, context! {}).await
+}
+
+async fn post_password(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    chrome: Chrome,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Response {
+    let errors = if form.new_password == form.new_password_confirm {
+        let (current, new) = (Password::new(&form.current_password), Password::new(&form.new_password));
+        match state.auth().change_password(&me.0.user, me.0.token_hash, &current, &new).await {
+            Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, "password_changed"),
+            Err(AuthError::InvalidCredentials) => {
+                vec![FieldError::new(
+                    "current_password",
+                    "invalid_credentials",
+                    "the current password is wrong",
+                )]
+            }
+            Err(AuthError::Validation(errors)) => errors,
+            Err(e) => return PageError::from(e).into_response(),
+        }
+    } else {
+        vec![FieldError::new("new_password_confirm", "password_mismatch", "the two passwords do not match")]
+    };
+    let status = if errors.iter().any(|e| e.code == "invalid_credentials") {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render(&state, &me, chrome, status, context! { errors => field_errors(&errors) }).await
+}
+
+async fn post_revoke(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<RevokeForm>,
+) -> Response {
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return PageError::not_found().into_response();
+    };
+    if let Err(e) = state.auth().revoke_session(me.0.user.id, id).await {
+        return PageError::from(e).into_response();
+    }
+    if id == me.0.session.id {
+        let mut res = redirect_with_flash(&state, paths::HOME, "logged_out");
+        res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));
+        return res;
+    }
+    redirect_with_flash(&state, paths::ACCOUNT, "session_revoked")
+}

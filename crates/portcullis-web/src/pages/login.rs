@@ -1,0 +1,78 @@
+//! `/login`: email and password, optional "remember me", and a `next` that is only
+//! followed when it is a local path.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use minijinja::context;
+use portcullis_core::{AuthError, Password};
+use serde::Deserialize;
+
+use super::Chrome;
+use crate::error::PageError;
+use crate::extract::{ClientInfo, CsrfForm};
+use crate::paths;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route(paths::LOGIN, get(get_login).post(post_login))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LoginQuery {
+    next: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LoginForm {
+    email: String,
+    password: String,
+    remember_me: Option<String>,
+    next: String,
+}
+
+/// `next` if it is a local path, else nothing.
+fn safe_next(next: &str) -> &str {
+    if paths::is_local_path(next) { next } else { "" }
+}
+
+async fn get_login(State(state): State<AppState>, chrome: Chrome, Query(q): Query<LoginQuery>) -> Response {
+    let ctx = context! { email => "", next => safe_next(&q.next) };
+    chrome.render(&state, StatusCode::OK, "login.html", ctx)
+}
+
+async fn post_login(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    chrome: Chrome,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Response {
+    let remember = form.remember_me.as_deref() == Some("on");
+    let password = Password::new(&form.password);
+    let message = match state.auth().login(&form.email, &password, remember, &client).await {
+        Ok(outcome) => {
+            if let Some(previous) = &chrome.user {
+                // A sign-in over an existing session replaces it.
+                let _ = state.auth().logout(previous.user.id, previous.token_hash).await;
+            }
+            let target = match safe_next(&form.next) {
+                "" => paths::ACCOUNT,
+                next => next,
+            };
+            let max_age = remember.then_some(outcome.session.expires_at - outcome.session.created_at);
+            let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
+            return ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response();
+        }
+        Err(AuthError::InvalidCredentials) => (StatusCode::UNAUTHORIZED, "Invalid email or password."),
+        Err(AuthError::AccountDisabled) => {
+            (StatusCode::FORBIDDEN, "This account has been disabled. Contact your administrator.")
+        }
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let ctx = context! { email => form.email, next => safe_next(&form.next), error => message.1 };
+    chrome.render(&state, message.0, "login.html", ctx)
+}

@@ -1,0 +1,134 @@
+//! HTML pages. Each area has `router()` and thin `get`/`post` handlers; [`Chrome`]
+//! carries what every page shows (the signed-in user, the CSRF token, a flash).
+
+mod account;
+mod home;
+mod login;
+mod logout;
+mod register;
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use portcullis_core::FieldError;
+use portcullis_core::service::Authenticated;
+
+use crate::cookies;
+use crate::error::{ApiError, PageError};
+use crate::extract::{CsrfToken, MaybeUser};
+use crate::state::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .merge(home::router())
+        .merge(register::router())
+        .merge(login::router())
+        .merge(logout::router())
+        .merge(account::router())
+}
+
+/// One-shot messages shown after a redirect, by code (the cookie never carries text).
+fn flash_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "registered" => "Your account was created. Sign in to continue.",
+        "logged_out" => "You have been signed out.",
+        "password_changed" => "Your password was changed. Your other sessions were signed out.",
+        "session_revoked" => "The session was signed out.",
+        _ => return None,
+    })
+}
+
+/// What every page needs from the request.
+pub(crate) struct Chrome {
+    pub user: Option<Authenticated>,
+    pub csrf: CsrfToken,
+    flash: Option<&'static str>,
+    had_flash_cookie: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Chrome {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, ApiError> {
+        let MaybeUser(user) = MaybeUser::from_request_parts(parts, s).await?;
+        let csrf = CsrfToken::from_request_parts(parts, s).await?;
+        let state = crate::extract::state(parts)?;
+        let flash_cookie = cookies::get(&parts.headers, &state.cookies().flash);
+        Ok(Self {
+            user,
+            csrf,
+            flash: flash_cookie.and_then(flash_text),
+            had_flash_cookie: flash_cookie.is_some(),
+        })
+    }
+}
+
+impl Chrome {
+    /// Renders `template` with `ctx` plus the common context, with `status`.
+    pub fn render(self, state: &AppState, status: StatusCode, template: &str, ctx: Value) -> Response {
+        let user = self.user.as_ref().map(|a| {
+            context! { email => &a.user.email, email_verified => a.user.email_verified }
+        });
+        let full = context! {
+            current_user => user,
+            csrf_token => &self.csrf.token,
+            flash => self.flash,
+            ..ctx
+        };
+        let body = match state.templates().render(template, full) {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::error!(error = %e, template, "template failed to render");
+                return PageError::internal().into_response();
+            }
+        };
+        let mut res = (status, self.csrf.clone(), Html(body)).into_response();
+        if self.had_flash_cookie {
+            res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().flash));
+        }
+        res
+    }
+}
+
+/// A 303 to a fixed path that shows `flash` there.
+pub(crate) fn redirect_with_flash(state: &AppState, to: &str, flash: &'static str) -> Response {
+    let mut res = Redirect::to(to).into_response();
+    let cookie = state.cookies().set(&state.cookies().flash, flash, None);
+    res.headers_mut().append(header::SET_COOKIE, cookie);
+    res
+}
+
+/// Field errors as `{field: message}` for the templates (first message per field).
+pub(crate) fn field_errors(errors: &[FieldError]) -> BTreeMap<&'static str, String> {
+    let mut map = BTreeMap::new();
+    for e in errors {
+        map.entry(e.field).or_insert_with(|| e.message.clone());
+    }
+    map
+}
+
+/// Renders the error page for a `PageError` left in a response by a handler or extractor.
+pub(crate) async fn render_page_errors(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let res = next.run(req).await;
+    let Some(err) = res.extensions().get::<PageError>().cloned() else {
+        return res;
+    };
+    let ctx = context! { status => err.status.as_u16(), message => err.message, current_user => () };
+    let (mut parts, _) = res.into_parts();
+    let body = state.templates().render("error.html", ctx).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "error template failed to render");
+        "<!doctype html><title>Error</title><p>Something went wrong.</p>".to_owned()
+    });
+    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}

@@ -1,0 +1,56 @@
+//! `/register`: create an account, then sign in.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use minijinja::context;
+use portcullis_core::service::Registration;
+use portcullis_core::{AuthError, FieldError, Password};
+use serde::Deserialize;
+
+use super::{Chrome, field_errors, redirect_with_flash};
+use crate::error::PageError;
+use crate::extract::CsrfForm;
+use crate::paths;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route(paths::REGISTER, get(get_register).post(post_register))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RegisterForm {
+    email: String,
+    password: String,
+    password_confirm: String,
+}
+
+async fn get_register(State(state): State<AppState>, chrome: Chrome) -> Response {
+    chrome.render(&state, StatusCode::OK, "register.html", context! { email => "" })
+}
+
+async fn post_register(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    CsrfForm(form): CsrfForm<RegisterForm>,
+) -> Response {
+    let errors = if form.password == form.password_confirm {
+        let password = Password::new(&form.password);
+        let reg = Registration { email: &form.email, password: &password, verified: false, admin: false };
+        match state.auth().register(reg).await {
+            Ok(_) => return redirect_with_flash(&state, paths::LOGIN, "registered"),
+            Err(AuthError::Validation(errors)) => errors,
+            Err(AuthError::EmailTaken) => {
+                vec![FieldError::new("email", "email_taken", "an account with this email already exists")]
+            }
+            Err(e) => return PageError::from(e).into_response(),
+        }
+    } else {
+        vec![FieldError::new("password_confirm", "password_mismatch", "the two passwords do not match")]
+    };
+    let ctx = context! { email => form.email, errors => field_errors(&errors) };
+    chrome.render(&state, StatusCode::UNPROCESSABLE_ENTITY, "register.html", ctx)
+}

@@ -1,0 +1,80 @@
+//! Every route of the web layer, named once.
+
+pub const HOME: &str = "/";
+pub const REGISTER: &str = "/register";
+pub const LOGIN: &str = "/login";
+pub const LOGOUT: &str = "/logout";
+pub const ACCOUNT: &str = "/account";
+pub const ACCOUNT_PASSWORD: &str = "/account/password";
+pub const ACCOUNT_SESSION_REVOKE: &str = "/account/sessions/{id}/revoke";
+pub const STATIC: &str = "/static/{file}";
+pub const HEALTHZ: &str = "/healthz";
+pub const READYZ: &str = "/readyz";
+
+pub const API_REGISTER: &str = "/api/v1/register";
+pub const API_LOGIN: &str = "/api/v1/login";
+pub const API_LOGOUT: &str = "/api/v1/logout";
+pub const API_ME: &str = "/api/v1/me";
+pub const API_ME_PASSWORD: &str = "/api/v1/me/password";
+pub const API_ME_SESSIONS: &str = "/api/v1/me/sessions";
+pub const API_ME_SESSION: &str = "/api/v1/me/sessions/{id}";
+
+/// Prefix of the JSON API, whose errors are problem+json.
+pub const API_PREFIX: &str = "/api/";
+
+/// Whether `next` is safe to redirect to: a local path that starts with exactly one
+/// `/`, with no backslash, whitespace or control character anywhere (browsers strip
+/// tabs and newlines and read `\` as `/`, so `/\evil.example` would leave the site).
+pub fn is_local_path(next: &str) -> bool {
+    next.starts_with('/')
+        && !next.starts_with("//")
+        && next.len() <= 2048
+        && !next.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+}
+
+/// `/login?next=<path>` for a path that passed [`is_local_path`].
+pub fn login_with_next(next: &str) -> String {
+    let mut out = String::from(LOGIN);
+    out.push_str("?next=");
+    for b in next.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_accepted_as_next() {
+        for ok in ["/", "/account", "/a/b?c=d#e", "/%2F%2Fevil.example"] {
+            assert!(is_local_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "account",
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https://evil.example",
+            "http:/evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "javascript:alert(1)",
+            "/a\\b",
+        ] {
+            assert!(!is_local_path(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn next_is_percent_encoded_in_login_links() {
+        assert_eq!(login_with_next("/account"), "/login?next=%2Faccount");
+        assert_eq!(login_with_next("/a?b=c&d"), "/login?next=%2Fa%3Fb%3Dc%26d");
+    }
+}

@@ -1,0 +1,91 @@
+//! HTML templates (minijinja, autoescaped) and static files. Built-in copies are
+//! compiled in; `ui.templates_dir` may override any of them by file name
+//! (`login.html`, `static/style.css`, ...).
+
+use std::path::PathBuf;
+
+use minijinja::Environment;
+
+macro_rules! embedded {
+    ($($name:literal),* $(,)?) => {
+        fn builtin_template(name: &str) -> Option<&'static str> {
+            match name {
+                $($name => Some(include_str!(concat!("../templates/", $name))),)*
+                _ => None,
+            }
+        }
+        /// Every built-in template, for tests that render them all.
+        pub const TEMPLATE_NAMES: &[&str] = &[$($name),*];
+    };
+}
+
+embedded!(
+    "base.html",
+    "home.html",
+    "register.html",
+    "login.html",
+    "logout.html",
+    "account.html",
+    "error.html",
+);
+
+fn builtin_static(name: &str) -> Option<(&'static str, &'static str)> {
+    match name {
+        "style.css" => Some((include_str!("../static/style.css"), "text/css; charset=utf-8")),
+        _ => None,
+    }
+}
+
+/// Whether a file name is a plain name inside the folder (no path tricks).
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+pub struct Templates {
+    env: Environment<'static>,
+    dir: Option<PathBuf>,
+}
+
+impl Templates {
+    pub fn new(dir: Option<PathBuf>) -> Self {
+        let mut env = Environment::new();
+        let override_dir = dir.clone();
+        env.set_loader(move |name| {
+            if !plain_name(name) {
+                return Ok(None);
+            }
+            if let Some(dir) = &override_dir {
+                match std::fs::read_to_string(dir.join(name)) {
+                    Ok(text) => return Ok(Some(text)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(minijinja::Error::new(
+                            minijinja::ErrorKind::TemplateNotFound,
+                            "cannot read template",
+                        )
+                        .with_source(e));
+                    }
+                }
+            }
+            Ok(builtin_template(name).map(str::to_owned))
+        });
+        Self { env, dir }
+    }
+
+    pub fn render(&self, name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(ctx)
+    }
+
+    /// A static file's content and content type.
+    pub fn static_file(&self, name: &str) -> Option<(Vec<u8>, &'static str)> {
+        let (builtin, mime) = builtin_static(name)?;
+        if let Some(dir) = &self.dir {
+            if let Ok(bytes) = std::fs::read(dir.join("static").join(name)) {
+                return Some((bytes, mime));
+            }
+        }
+        Some((builtin.as_bytes().to_vec(), mime))
+    }
+}

@@ -1,0 +1,170 @@
+//! `portcullis user ...`: create, list, show, disable, enable, delete, set-password.
+
+use std::sync::Arc;
+
+use clap::Subcommand;
+use portcullis_core::service::Registration;
+use portcullis_core::{Auth, AuthError, SystemClock, User};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+
+use super::{Failure, password};
+use crate::config::Config;
+use crate::startup;
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a verified user.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Make the user an administrator.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one user.
+    Show {
+        email: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: sign-in refused, every session ended.
+    Disable { email: String },
+    /// Re-enable a disabled user.
+    Enable { email: String },
+    /// Delete a user and everything stored about them.
+    Delete { email: String },
+    /// Set a user's password (every session is ended).
+    SetPassword {
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Serialize)]
+struct UserJson<'a> {
+    id: String,
+    email: &'a str,
+    email_verified: bool,
+    is_admin: bool,
+    disabled: bool,
+    mfa_enabled: bool,
+    created_at: String,
+}
+
+fn to_json(u: &User) -> UserJson<'_> {
+    UserJson {
+        id: u.id.to_string(),
+        email: &u.email,
+        email_verified: u.email_verified,
+        is_admin: u.is_admin,
+        disabled: u.disabled,
+        mfa_enabled: u.mfa_enabled,
+        created_at: u.created_at.format(&Rfc3339).unwrap_or_default(),
+    }
+}
+
+fn failure(e: AuthError, email: &str) -> Failure {
+    match e {
+        AuthError::NotFound => Failure::runtime(format!("no user with email {email:?}")),
+        AuthError::EmailTaken => Failure::runtime(format!("a user with email {email:?} already exists")),
+        AuthError::Validation(errors) => Failure::usage(
+            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
+        ),
+        other => Failure::runtime(other.to_string()),
+    }
+}
+
+pub async fn run(config: &Config, cmd: UserCommand) -> Result<(), Failure> {
+    let db = startup::open_database(config, config.database.auto_migrate).await?;
+    let auth = startup::build_auth(config, &db, Arc::new(SystemClock))?;
+    let result = dispatch(&auth, cmd).await;
+    db.close().await;
+    result
+}
+
+async fn dispatch(auth: &Auth, cmd: UserCommand) -> Result<(), Failure> {
+    match cmd {
+        UserCommand::Create { email, admin, password_stdin } => {
+            let password = password::read(password_stdin)?;
+            let reg = Registration { email: &email, password: &password, verified: true, admin };
+            let user = auth.register(reg).await.map_err(|e| failure(e, &email))?;
+            println!(
+                "created user {} ({}){}",
+                user.email,
+                user.id,
+                if admin { " as administrator" } else { "" }
+            );
+        }
+        UserCommand::List { json } => {
+            let users = auth.list_users().await.map_err(|e| failure(e, ""))?;
+            if json {
+                let list: Vec<_> = users.iter().map(to_json).collect();
+                println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+            } else {
+                print_table(&users);
+            }
+        }
+        UserCommand::Show { email, json } => {
+            let user = auth.find_user(&email).await.map_err(|e| failure(e, &email))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&to_json(&user)).unwrap_or_default());
+            } else {
+                let j = to_json(&user);
+                println!(
+                    "id:             {}\nemail:          {}\nemail_verified: {}\nadmin:          {}\ndisabled:       {}\nmfa_enabled:    {}\ncreated_at:     {}",
+                    j.id, j.email, j.email_verified, j.is_admin, j.disabled, j.mfa_enabled, j.created_at
+                );
+            }
+        }
+        UserCommand::Disable { email } => {
+            auth.set_disabled(&email, true).await.map_err(|e| failure(e, &email))?;
+            println!("disabled {email}; their sessions were ended");
+        }
+        UserCommand::Enable { email } => {
+            auth.set_disabled(&email, false).await.map_err(|e| failure(e, &email))?;
+            println!("enabled {email}");
+        }
+        UserCommand::Delete { email } => {
+            auth.delete_user(&email).await.map_err(|e| failure(e, &email))?;
+            println!("deleted {email}");
+        }
+        UserCommand::SetPassword { email, password_stdin } => {
+            auth.find_user(&email).await.map_err(|e| failure(e, &email))?;
+            let password = password::read(password_stdin)?;
+            auth.set_password(&email, &password).await.map_err(|e| failure(e, &email))?;
+            println!("password set for {email}; their sessions were ended");
+        }
+    }
+    Ok(())
+}
+
+fn print_table(users: &[User]) {
+    let width = users.iter().map(|u| u.email.len()).max().unwrap_or(5).max(5);
+    println!(
+        "{:<width$}  {:<36}  {:<8}  {:<5}  {:<8}  CREATED",
+        "EMAIL", "ID", "VERIFIED", "ADMIN", "DISABLED"
+    );
+    for u in users {
+        let j = to_json(u);
+        let yn = |b: bool| if b { "yes" } else { "no" };
+        println!(
+            "{:<width$}  {:<36}  {:<8}  {:<5}  {:<8}  {}",
+            j.email,
+            j.id,
+            yn(j.email_verified),
+            yn(j.is_admin),
+            yn(j.disabled),
+            j.created_at
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! The Portcullis server and CLI: configuration, start-up, commands. `main.rs`
+//! only calls [`cli::main`]; tests and embedding applications use [`startup`].
+
+pub mod cli;
+pub mod config;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::{Application, Portcullis, StartupError};

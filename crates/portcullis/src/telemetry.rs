@@ -1,0 +1,21 @@
+//! Logging: text or JSON lines on stderr, filtered by `log.level` (or `RUST_LOG`).
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{LogConfig, LogFormat};
+
+/// Installs the global subscriber; `quiet` lowers the default to warnings (CLI commands).
+pub fn init(config: &LogConfig, quiet: bool) {
+    let level = if quiet && config.level == "info" { "warn" } else { config.level.as_str() };
+    let filter = EnvFilter::try_from_env("RUST_LOG")
+        .or_else(|_| EnvFilter::try_new(level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let result = match config.format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init(),
+    };
+    // Already installed (tests start several servers in one process): keep the first.
+    let _ = result;
+}
