@@ -441,7 +441,13 @@ fn describe(e: &figment::Error) -> String {
     });
     let what = match &e.kind {
         figment::error::Kind::UnknownField(field, _) => {
-            let full = if key.is_empty() { field.clone() } else { format!("{key}.{field}") };
+            let full = if key.is_empty() {
+                field.clone()
+            } else if key == *field || key.ends_with(&format!(".{field}")) {
+                key.clone()
+            } else {
+                format!("{key}.{field}")
+            };
             return format!("{full}: unknown configuration key{}", source.unwrap_or_default());
         }
         kind => kind.to_string(),

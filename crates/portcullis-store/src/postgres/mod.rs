@@ -10,7 +10,7 @@ use crate::error::ConnectError;
 use crate::migrations::{MigrateError, POSTGRES};
 
 /// Key of the advisory lock taken while migrating ("portcul" in ASCII).
-const MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(7_021_786_279_601_516)";
+const MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(7021786279601516)";
 
 #[derive(Debug, Clone)]
 pub struct PgStore {

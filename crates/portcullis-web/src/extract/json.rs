@@ -44,22 +44,39 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Parses a JSON body, classifying failures as the API contract says.
+/// Parses a JSON body, classifying failures as the API contract says: bytes that
+/// are not UTF-8, not JSON, or nested deeper than serde_json's limit (128) are 400;
+/// JSON of the wrong shape is 422.
 pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        use serde_json::error::Category;
-        let at = format!("at line {} column {}", e.line(), e.column());
-        match e.classify() {
-            Category::Data => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "Invalid request body")
-                    .detail(format!("the JSON does not have the expected fields and types ({at})"))
-            }
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON")
-                    .detail(format!("the body is not valid JSON in UTF-8 ({at})"))
-            }
-        }
+    let malformed = |detail: String| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON").detail(detail)
+    };
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(malformed("the body is not valid UTF-8".into()));
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        malformed(format!(
+            "the body is not valid JSON (line {} column {}): {}",
+            e.line(),
+            e.column(),
+            kind(&e)
+        ))
+    })?;
+    serde_json::from_value(value).map_err(|_| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "Invalid request body")
+            .detail("the JSON does not have the expected fields and types")
     })
+}
+
+/// A short reason that never quotes the input.
+fn kind(e: &serde_json::Error) -> &'static str {
+    if e.to_string().contains("recursion limit") {
+        "nested too deeply"
+    } else if e.is_eof() {
+        "it ends too early"
+    } else {
+        "syntax error"
+    }
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@ use crate::{cookies, paths};
 #[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<Authenticated>);
 
-/// A signed-in user, required: browsers are sent to `/login?next=...`, API clients
-/// get 401 `unauthenticated`.
+/// A signed-in user, required. On pages the client is sent to `/login?next=<this
+/// page>`; under `/api/` or when the client asks for JSON it gets 401 `unauthenticated`.
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub Authenticated);
 
@@ -30,6 +30,7 @@ pub enum AuthRejection {
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         match self {
+            Self::Login { next } if next.is_empty() => Redirect::to(paths::LOGIN).into_response(),
             Self::Login { next } => Redirect::to(&paths::login_with_next(&next)).into_response(),
             Self::Api(e) => e.into_response(),
         }
@@ -62,21 +63,16 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
         if let Some(auth) = found {
             return Ok(Self(auth));
         }
-        let wants_html = parts
-            .headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
+        let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let wants_json = accept.contains("json") && !accept.contains("text/html");
         let is_api = parts.uri.path().starts_with(paths::API_PREFIX);
-        if wants_html && !is_api && parts.method == axum::http::Method::GET {
+        if !is_api && !wants_json {
+            // A page: send the browser to sign in, and back here afterwards.
             let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |o| &o.0);
-            let next = uri.path_and_query().map_or("/", |pq| pq.as_str());
-            let next = if paths::is_local_path(next) { next } else { paths::ACCOUNT };
+            let here = uri.path_and_query().map_or("/", |pq| pq.as_str());
+            let is_get = parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD;
+            let next = if is_get && paths::is_local_path(here) { here } else { "" };
             return Err(AuthRejection::Login { next: next.to_owned() });
-        }
-        if wants_html && !is_api {
-            // A form post from a page whose session ended: back to the sign-in page.
-            return Err(AuthRejection::Login { next: paths::ACCOUNT.to_owned() });
         }
         Err(AuthRejection::Api(ApiError::unauthenticated()))
     }

@@ -1,0 +1,10 @@
+//! Integration tests: the real application on an ephemeral loopback port, spoken to
+//! over HTTP, on SQLite and (when reachable) PostgreSQL. One binary for link time.
+
+mod helpers;
+
+mod api;
+mod browser;
+mod cli;
+mod pages;
+mod security;

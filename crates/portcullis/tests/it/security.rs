@@ -1,0 +1,257 @@
+//! The security invariants of SPEC §5 that are not tied to one page: headers on
+//! every response, hostile input, cross-site API requests, secrets at rest, HTTPS.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, PASSWORD, TestApp, backend_tests, client, cookie_value, set_cookie};
+
+backend_tests!(
+    every_response_carries_the_security_headers,
+    hostile_and_malformed_api_bodies_never_get_a_5xx,
+    cookie_requests_from_another_origin_are_refused,
+    health_and_readiness_answer,
+);
+
+async fn every_response_carries_the_security_headers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.signed_in("hdr@example.com").await;
+    let requests = [
+        c.get(app.url("/")),
+        c.get(app.url("/login")),
+        c.get(app.url("/account")),
+        c.get(app.url("/api/v1/me")),
+        c.get(app.url("/no/such/page")),
+        c.get(app.url("/api/v1/nope")),
+        c.get(app.url("/static/style.css")),
+        c.post(app.url("/api/v1/login")).body("x"),
+        c.post(app.url("/register")).form(&[("email", "x")]),
+    ];
+    for req in requests {
+        let res = req.send().await.unwrap();
+        let h = res.headers();
+        let url = res.url().clone();
+        let csp =
+            h.get("content-security-policy").unwrap_or_else(|| panic!("CSP on {url}")).to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{url}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{url}");
+        assert_eq!(h["x-frame-options"], "DENY", "{url}");
+        assert!(!h.contains_key("strict-transport-security"), "no HSTS over plain http ({url})");
+        if url.path() != "/static/style.css" {
+            assert_eq!(h["cache-control"], "no-store", "{url}");
+        }
+    }
+}
+
+async fn hostile_and_malformed_api_bodies_never_get_a_5xx(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.signed_in("fuzz@example.com").await;
+    let big = format!("{{\"email\":\"{}\"}}", "a".repeat(70 * 1024));
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let cases: Vec<(&str, &str, Vec<u8>, StatusCode)> = vec![
+        ("/api/v1/register", "text/plain", b"{}".to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        (
+            "/api/v1/login",
+            "application/x-www-form-urlencoded",
+            b"email=a".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        ("/api/v1/register", "application/json", big.into_bytes(), StatusCode::PAYLOAD_TOO_LARGE),
+        ("/api/v1/register", "application/json", b"{\"email\": ".to_vec(), StatusCode::BAD_REQUEST),
+        (
+            "/api/v1/login",
+            "application/json",
+            b"{\"email\":\"\xff\xfe\",\"password\":\"x\"}".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/api/v1/login", "application/json", deep.into_bytes(), StatusCode::BAD_REQUEST),
+        (
+            "/api/v1/login",
+            "application/json",
+            b"{\"email\":1,\"password\":[]}".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        ("/api/v1/login", "application/json", b"[]".to_vec(), StatusCode::UNPROCESSABLE_ENTITY),
+        ("/api/v1/login", "application/json", b"null".to_vec(), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            "/api/v1/me/password",
+            "application/json",
+            b"{\"current_password\":null}".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "/api/v1/register",
+            "application/json",
+            b"{\"email\":\"\\u0000@x.io\",\"password\":\"\\ud800\"}".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (path, ct, body, expected) in cases {
+        let res = c.post(app.url(path)).header("content-type", ct).body(body).send().await.unwrap();
+        assert_eq!(res.status(), expected, "{path} {ct}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json", "{path}");
+        let p: Value = res.json().await.unwrap();
+        assert_eq!(p["status"], expected.as_u16());
+    }
+    // Odd but well-formed values are validation errors, never server errors.
+    for body in [
+        json!({"email": "\u{0}a@example.com", "password": PASSWORD}),
+        json!({"email": "a@example.com", "password": "\u{0}".repeat(10)}),
+        json!({"email": "ü@例え.jp", "password": "😀".repeat(300)}),
+        json!({"email": format!("{}@example.com", "a".repeat(300)), "password": PASSWORD}),
+    ] {
+        let res = app.post_json(&client(), "/api/v1/register", &body).await;
+        assert!(
+            res.status().is_client_error() || res.status() == StatusCode::CREATED,
+            "{body}: {}",
+            res.status()
+        );
+    }
+    let res = client()
+        .post(app.url("/api/v1/login"))
+        .json(&json!({"email": "x@example.com", "password": "p".repeat(100_000)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Still serving.
+    assert_eq!(app.get(&c, "/api/v1/me").await.status(), StatusCode::OK);
+}
+
+async fn cookie_requests_from_another_origin_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.signed_in("csrf@example.com").await;
+    let new = "teal-walrus-compass-42";
+    let body = json!({"current_password": PASSWORD, "new_password": new});
+    let evil = c
+        .post(app.url("/api/v1/me/password"))
+        .header("origin", "https://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil.status(), StatusCode::FORBIDDEN);
+    assert_eq!(evil.json::<Value>().await.unwrap()["code"], "csrf");
+    let cross =
+        c.post(app.url("/api/v1/logout")).header("sec-fetch-site", "cross-site").send().await.unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&c, "/api/v1/me").await.status(), StatusCode::OK, "the refused logout did nothing");
+    let login = client()
+        .post(app.url("/api/v1/login"))
+        .header("origin", "http://evil.example")
+        .json(&json!({"email": "csrf@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::FORBIDDEN, "no login CSRF");
+    // Same origin, and no Origin at all (non-browser clients), are fine.
+    let same = c
+        .post(app.url("/api/v1/me/password"))
+        .header("origin", &app.base)
+        .header("sec-fetch-site", "same-origin")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), StatusCode::NO_CONTENT);
+}
+
+async fn health_and_readiness_answer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let h = app.get(&client(), "/healthz").await;
+    assert_eq!(h.status(), StatusCode::OK);
+    let r = app.get(&client(), "/readyz").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "ready");
+}
+
+#[tokio::test]
+async fn session_tokens_are_stored_only_as_sha256_hashes() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.register("hash@example.com").await;
+    let res = app
+        .post_json(&client(), "/api/v1/login", &json!({"email": "hash@example.com", "password": PASSWORD}))
+        .await;
+    let token = cookie_value(res.headers(), "portcullis_session").unwrap();
+    let csrf = client().get(app.url("/login")).send().await.unwrap();
+    let csrf_cookie = cookie_value(csrf.headers(), "portcullis_csrf").unwrap();
+    let path = app.db.sqlite_path.clone().unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend(std::fs::read(path.with_extension("db-wal")).unwrap_or_default());
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(!contains(token.as_bytes()), "the raw session id is not in the database");
+    assert!(!contains(PASSWORD.as_bytes()), "the password is not in the database");
+    assert!(!contains(csrf_cookie.as_bytes()));
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(token.as_bytes());
+    assert!(contains(&digest), "its SHA-256 is");
+}
+
+#[tokio::test]
+async fn an_https_public_url_makes_cookies_secure_host_prefixed_and_adds_hsts() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.server.public_url = Some("https://auth.example.test".into())
+    })
+    .await;
+    app.register("tls@example.com").await;
+    let res = client()
+        .post(app.url("/api/v1/login"))
+        .header("origin", "https://auth.example.test")
+        .json(&json!({"email": "tls@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = set_cookie(res.headers(), "__Host-portcullis_session").expect("__Host- prefixed cookie");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"),
+        "{cookie}"
+    );
+    let hsts = res.headers()["strict-transport-security"].to_str().unwrap();
+    assert!(hsts.starts_with("max-age="), "{hsts}");
+    let page = client().get(app.url("/login")).send().await.unwrap();
+    assert!(set_cookie(page.headers(), "__Host-portcullis_csrf").unwrap().contains("; Secure"));
+}
+
+#[tokio::test]
+async fn a_forwarded_for_header_from_an_untrusted_peer_is_ignored() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.register("xff@example.com").await;
+    let c = client();
+    let res = c
+        .post(app.url("/api/v1/login"))
+        .header("x-forwarded-for", "203.0.113.7")
+        .json(&json!({"email": "xff@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let list: Vec<Value> = app.get(&c, "/api/v1/me/sessions").await.json().await.unwrap();
+    assert_eq!(list[0]["ip"], "127.0.0.1");
+
+    let trusting = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.server.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]
+    })
+    .await;
+    trusting.register("xff@example.com").await;
+    let c = client();
+    let res = c
+        .post(trusting.url("/api/v1/login"))
+        .header("x-forwarded-for", "203.0.113.7")
+        .json(&json!({"email": "xff@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let list: Vec<Value> = trusting.get(&c, "/api/v1/me/sessions").await.json().await.unwrap();
+    assert_eq!(list[0]["ip"], "203.0.113.7", "believed from a trusted proxy");
+}
+
+#[tokio::test]
+async fn the_server_stops_gracefully() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let url = app.url("/healthz");
+    assert_eq!(client().get(&url).send().await.unwrap().status(), StatusCode::OK);
+    app.stop().await;
+    assert!(client().get(&url).send().await.is_err(), "nothing listens after shutdown");
+}
