@@ -34,6 +34,7 @@ impl fmt::Display for UserId {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(clippy::struct_excessive_bools, reason = "independent account flags, stored as columns")]
 pub struct User {
     pub id: UserId,
     pub email: String,

@@ -43,7 +43,7 @@ impl Database {
         {
             Ok(Self::Sqlite(sqlite::SqliteStore::connect(path, options).await?))
         } else if options.url.starts_with("postgres://") || options.url.starts_with("postgresql://") {
-            Ok(Self::Postgres(postgres::PgStore::connect(options).await?))
+            Ok(Self::Postgres(postgres::PgStore::connect(options)?))
         } else {
             Err(ConnectError::Url)
         }

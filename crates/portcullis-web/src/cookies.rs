@@ -32,7 +32,8 @@ impl CookieNames {
             s.push_str("; Secure");
         }
         if let Some(age) = max_age {
-            s.push_str(&format!("; Max-Age={}", age.whole_seconds().max(0)));
+            s.push_str("; Max-Age=");
+            s.push_str(&age.whole_seconds().max(0).to_string());
         }
         HeaderValue::from_str(&s).expect("cookie values are base64url or fixed codes")
     }

@@ -81,10 +81,10 @@ impl Templates {
     /// A static file's content and content type.
     pub fn static_file(&self, name: &str) -> Option<(Vec<u8>, &'static str)> {
         let (builtin, mime) = builtin_static(name)?;
-        if let Some(dir) = &self.dir {
-            if let Ok(bytes) = std::fs::read(dir.join("static").join(name)) {
-                return Some((bytes, mime));
-            }
+        if let Some(dir) = &self.dir
+            && let Ok(bytes) = std::fs::read(dir.join("static").join(name))
+        {
+            return Some((bytes, mime));
         }
         Some((builtin.as_bytes().to_vec(), mime))
     }

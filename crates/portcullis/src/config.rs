@@ -348,7 +348,7 @@ impl Config {
                 figment = figment.merge(Toml::file_exact(path));
             }
             None if Path::new(DEFAULT_FILE).is_file() => {
-                figment = figment.merge(Toml::file_exact(DEFAULT_FILE))
+                figment = figment.merge(Toml::file_exact(DEFAULT_FILE));
             }
             None => {}
         }
@@ -367,10 +367,10 @@ impl Config {
                 format!("{:?} is not an address like 127.0.0.1:8080 or :0", self.server.bind),
             );
         }
-        if let Some(url) = &self.server.public_url {
-            if let Err(e) = portcullis_web::PublicUrl::parse(url) {
-                return Err(ConfigError(e.to_string()));
-            }
+        if let Some(url) = &self.server.public_url
+            && let Err(e) = portcullis_web::PublicUrl::parse(url)
+        {
+            return Err(ConfigError(e.to_string()));
         }
         if self.server.tls_cert.is_some() || self.server.tls_key.is_some() {
             return err(

@@ -22,7 +22,7 @@ async fn begin_write(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::P
 }
 
 impl PgStore {
-    pub(crate) async fn connect(options: &ConnectOptions) -> Result<Self, ConnectError> {
+    pub(crate) fn connect(options: &ConnectOptions) -> Result<Self, ConnectError> {
         let connect =
             PgConnectOptions::from_str(&options.url).map_err(|e| ConnectError::Postgres(e.to_string()))?;
         // Connect lazily so a node can start (and report not-ready) while the

@@ -30,10 +30,10 @@ async fn post_logout(
     chrome: Chrome,
     CsrfForm(_): CsrfForm<LogoutForm>,
 ) -> Response {
-    if let Some(current) = &chrome.user {
-        if let Err(e) = state.auth().logout(current.user.id, current.token_hash).await {
-            return PageError::from(e).into_response();
-        }
+    if let Some(current) = &chrome.user
+        && let Err(e) = state.auth().logout(current.user.id, current.token_hash).await
+    {
+        return PageError::from(e).into_response();
     }
     let mut res = redirect_with_flash(&state, paths::HOME, "logged_out");
     res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));

@@ -51,6 +51,7 @@ pub enum UserCommand {
 }
 
 #[derive(Serialize)]
+#[expect(clippy::struct_excessive_bools, reason = "mirrors the account flags")]
 struct UserJson<'a> {
     id: String,
     email: &'a str,
