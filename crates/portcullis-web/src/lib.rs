@@ -48,11 +48,9 @@ pub fn layer(state: AppState) -> axum::Extension<AppState> {
     axum::Extension(state)
 }
 
-/// Every Portcullis route, with security headers, body limit, timeout and panic
-/// recovery applied.
+/// Every Portcullis route, hardened with [`harden`].
 pub fn router(state: AppState) -> Router {
-    let timeout = state.config().request_timeout;
-    Router::new()
+    let routes = Router::new()
         .merge(pages::router())
         .merge(api::v1::router(&state))
         .route(paths::HEALTHZ, get(healthz))
@@ -60,15 +58,24 @@ pub fn router(state: AppState) -> Router {
         .route(paths::STATIC, get(static_file))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), pages::render_page_errors))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state.clone());
+    harden(routes, state)
+}
+
+/// Wraps `app` (Portcullis' routes, or a whole application that embeds them) in the
+/// service-wide protections: security headers on every response, panics turned
+/// into a generic 500 problem, the request timeout, the 64 KiB body limit, and the
+/// state the extractors need.
+pub fn harden(app: Router, state: AppState) -> Router {
+    let timeout = state.config().request_timeout;
+    app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(layer(state.clone()))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
             ApiError::internal().into_response()
         }))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), headers::security_headers))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(state, headers::security_headers))
 }
 
 async fn healthz() -> Response {

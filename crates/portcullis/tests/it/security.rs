@@ -255,3 +255,37 @@ async fn the_server_stops_gracefully() {
     app.stop().await;
     assert!(client().get(&url).send().await.is_err(), "nothing listens after shutdown");
 }
+
+async fn boom() -> &'static str {
+    panic!("secret internal detail")
+}
+
+#[tokio::test]
+async fn a_panicking_handler_gets_a_generic_500_and_the_server_keeps_serving() {
+    use axum::routing::get;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let boom = axum::Router::new().route("/boom", get(boom)).route("/fine", get(|| async { "fine" }));
+    let service = portcullis_web::harden(boom, app.state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+    let res = client().get(format!("{base}/boom")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert_eq!(res.headers()["x-frame-options"], "DENY", "headers even on a panic");
+    let body = res.text().await.unwrap();
+    assert!(!body.contains("secret internal detail") && !body.contains("panic"), "{body}");
+    let again = client().get(format!("{base}/fine")).send().await.unwrap();
+    assert_eq!(again.text().await.unwrap(), "fine");
+}
+
+#[tokio::test]
+async fn expired_sessions_are_purged_from_the_store() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let _c = app.signed_in("purge@example.com").await;
+    let _keep = app.signed_in("keep@example.com").await;
+    let auth = app.state.auth();
+    assert_eq!(auth.purge_expired_sessions().await.unwrap(), 0, "nothing has expired yet");
+    app.clock.advance(time::Duration::hours(3));
+    assert_eq!(auth.purge_expired_sessions().await.unwrap(), 2, "both idle sessions are gone");
+}
