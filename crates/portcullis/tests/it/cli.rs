@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
-use crate::helpers::{Backend, PASSWORD, TestApp, backend_tests};
+use crate::helpers::{Backend, PASSWORD, TestApp, backend_tests, listening_addr};
 
 /// Longest a single command may take before the test fails instead of hanging.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -376,27 +376,6 @@ async fn help_exits_0_and_lists_the_commands() {
     let run = Cli::new().run(&["--help"]).await.expect_code(0);
     for command in ["serve", "migrate", "user", "config"] {
         assert!(run.stdout.contains(command), "--help mentions {command}:\n{}", run.stdout);
-    }
-}
-
-/// Reads `serve`'s log until the bound address appears; returns it.
-async fn listening_addr(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStderr>>) -> String {
-    let mut seen = String::new();
-    let found = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.expect("read serve's stderr") {
-            if let Some((_, rest)) = line.split_once("listening on http://") {
-                return Some(rest.split_whitespace().next().unwrap_or_default().to_owned());
-            }
-            seen.push_str(&line);
-            seen.push('\n');
-        }
-        None
-    })
-    .await;
-    match found {
-        Ok(Some(addr)) => addr,
-        Ok(None) => panic!("serve exited before listening:\n{seen}"),
-        Err(elapsed) => panic!("serve did not log `listening on` ({elapsed}):\n{seen}"),
     }
 }
 

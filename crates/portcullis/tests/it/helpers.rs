@@ -301,3 +301,77 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 pub fn location(res: &reqwest::Response) -> String {
     res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
 }
+
+/// Reads `serve`'s log until the bound address appears; returns it.
+pub async fn listening_addr(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>,
+) -> String {
+    let mut seen = String::new();
+    let found = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.expect("read serve's stderr") {
+            if let Some((_, rest)) = line.split_once("listening on http://") {
+                return Some(rest.split_whitespace().next().unwrap_or_default().to_owned());
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(addr)) => addr,
+        Ok(None) => panic!("serve exited before listening:\n{seen}"),
+        Err(elapsed) => panic!("serve did not log `listening on` ({elapsed}):\n{seen}"),
+    }
+}
+
+/// A real `portcullis serve` process (one node of a cluster).
+pub struct Node {
+    pub base: String,
+    child: tokio::process::Child,
+    drain: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    /// Starts `portcullis serve` on 127.0.0.1:0 against `db_url`, with cheap Argon2
+    /// and `extra` environment variables; returns once it listens.
+    pub async fn start(db_url: &str, extra: &[(&str, &str)]) -> Self {
+        use tokio::io::AsyncBufReadExt as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("PORTCULLIS_") || key == "RUST_LOG" {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.current_dir(dir.path())
+            .arg("serve")
+            .env("PORTCULLIS_SERVER__BIND", "127.0.0.1:0")
+            .env("PORTCULLIS_DATABASE__URL", db_url)
+            .env("PORTCULLIS_PASSWORD__ARGON2_MEMORY_KIB", "1024")
+            .env("PORTCULLIS_PASSWORD__ARGON2_ITERATIONS", "1")
+            .envs(extra.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("serve starts");
+        let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let addr = listening_addr(&mut lines).await;
+        // Keep draining the log so the node never blocks on a full pipe.
+        let drain = tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { base: format!("http://{addr}"), child, drain, _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        self.drain.abort();
+    }
+}

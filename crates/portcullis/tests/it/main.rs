@@ -6,5 +6,6 @@ mod helpers;
 mod api;
 mod browser;
 mod cli;
+mod cluster;
 mod pages;
 mod security;
