@@ -73,12 +73,21 @@ impl IntoResponseParts for CsrfToken {
 
 /// Refuses requests that a browser marks as coming from another site.
 pub(crate) fn same_origin(headers: &HeaderMap, state: &AppState) -> bool {
-    let origin_ok = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|o| o.eq_ignore_ascii_case(state.config().public_url.origin()));
-    let site_ok = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) != Some("cross-site");
-    origin_ok && site_ok
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    origin_allowed(origin, fetch_site, state.config().public_url.origin())
+}
+
+/// Under our own `Referrer-Policy: no-referrer` (SPEC §5) browsers send `Origin: null`
+/// on every same-origin form POST, so `null` passes only when the browser also vouches
+/// with `Sec-Fetch-Site: same-origin` (a header page scripts cannot set).
+fn origin_allowed(origin: Option<&str>, fetch_site: Option<&str>, public_origin: &str) -> bool {
+    let origin_ok = match origin {
+        None => true,
+        Some("null") => fetch_site == Some("same-origin"),
+        Some(o) => o.eq_ignore_ascii_case(public_origin),
+    };
+    origin_ok && fetch_site != Some("cross-site")
 }
 
 #[derive(Deserialize)]
@@ -125,5 +134,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfForm<T> {
             PageError::new(StatusCode::BAD_REQUEST, "This form was sent with invalid values.")
         })?;
         Ok(Self(form))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_allowed;
+
+    const PUBLIC: &str = "http://127.0.0.1:8080";
+
+    #[test]
+    fn a_null_origin_passes_only_when_the_browser_says_same_origin() {
+        assert!(origin_allowed(Some("null"), Some("same-origin"), PUBLIC));
+        assert!(!origin_allowed(Some("null"), Some("cross-site"), PUBLIC));
+        assert!(!origin_allowed(Some("null"), Some("same-site"), PUBLIC));
+        assert!(!origin_allowed(Some("null"), None, PUBLIC));
+    }
+
+    #[test]
+    fn other_origins_and_cross_site_requests_are_refused() {
+        assert!(origin_allowed(None, None, PUBLIC));
+        assert!(origin_allowed(Some("HTTP://127.0.0.1:8080"), Some("same-origin"), PUBLIC));
+        assert!(!origin_allowed(Some("https://evil.example"), Some("same-origin"), PUBLIC));
+        assert!(!origin_allowed(None, Some("cross-site"), PUBLIC));
     }
 }

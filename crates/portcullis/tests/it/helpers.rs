@@ -1,7 +1,6 @@
 //! `TestApp`: the real application on 127.0.0.1:0 with its own fresh database, a
 //! mock clock, and a cookie-keeping, non-redirecting HTTP client.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -135,7 +134,7 @@ impl Drop for TestDb {
 pub fn test_config(db_url: &str) -> Config {
     let mut config = Config::default();
     config.server.bind = "127.0.0.1:0".into();
-    config.database.url = db_url.to_owned();
+    db_url.clone_into(&mut config.database.url);
     config.database.max_connections = 4;
     config.password.argon2_memory_kib = 1024;
     config.password.argon2_iterations = 1;
@@ -144,12 +143,10 @@ pub fn test_config(db_url: &str) -> Config {
 }
 
 pub struct TestApp {
-    pub addr: SocketAddr,
     pub base: String,
     pub client: reqwest::Client,
     pub clock: Arc<MockClock>,
     pub state: AppState,
-    pub config: Config,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     // Dropped last: the database outlives the server.
@@ -183,12 +180,10 @@ impl TestApp {
             .expect("server runs");
         });
         Self {
-            addr,
             base: format!("http://{addr}"),
             client: client(),
             clock,
             state,
-            config,
             shutdown: Some(tx),
             server: Some(server),
             db,

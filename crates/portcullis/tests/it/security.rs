@@ -190,7 +190,7 @@ async fn session_tokens_are_stored_only_as_sha256_hashes() {
 #[tokio::test]
 async fn an_https_public_url_makes_cookies_secure_host_prefixed_and_adds_hsts() {
     let app = TestApp::spawn_with(Backend::Sqlite, |c| {
-        c.server.public_url = Some("https://auth.example.test".into())
+        c.server.public_url = Some("https://auth.example.test".into());
     })
     .await;
     app.register("tls@example.com").await;
@@ -230,7 +230,7 @@ async fn a_forwarded_for_header_from_an_untrusted_peer_is_ignored() {
     assert_eq!(list[0]["ip"], "127.0.0.1");
 
     let trusting = TestApp::spawn_with(Backend::Sqlite, |c| {
-        c.server.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]
+        c.server.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     })
     .await;
     trusting.register("xff@example.com").await;
