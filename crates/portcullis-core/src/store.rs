@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::event::{Event, NewEvent};
 use crate::session::Session;
 use crate::token::TokenHash;
 use crate::user::{Credentials, User, UserId};
@@ -56,7 +57,8 @@ pub trait Store: Send + Sync + 'static {
         disabled: bool,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
-    /// Deletes a user with everything that belongs to it; false if no such user.
+    /// Deletes a user with everything that belongs to it (sessions, events); false if
+    /// no such user.
     async fn delete_user(&self, id: UserId) -> Result<bool, StoreError>;
     /// Replaces the hash without touching sessions (re-hash at a new cost).
     async fn update_password_hash(&self, id: UserId, password_hash: &str) -> Result<(), StoreError>;
@@ -79,6 +81,13 @@ pub trait Store: Send + Sync + 'static {
     async fn list_sessions(&self, user: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StoreError>;
     /// Deletes sessions past their absolute or idle expiry; returns how many.
     async fn purge_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Appends to the audit trail.
+    async fn insert_event(&self, event: &NewEvent) -> Result<(), StoreError>;
+    /// Events newest first: one user's, or everyone's when `user` is `None`.
+    async fn list_events(&self, user: Option<UserId>, limit: i64) -> Result<Vec<Event>, StoreError>;
+    /// Deletes events older than `before`; returns how many.
+    async fn purge_events(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 
     /// Returns the secret stored under `name`, storing `candidate` first if there is
     /// none. Race-free: when several nodes start at once, all get the same value.

@@ -60,6 +60,28 @@ where
     })
 }
 
+/// Reads an event row.
+pub(crate) fn event_from_row<'r, R>(row: &'r R) -> Result<portcullis_core::Event, sqlx::Error>
+where
+    R: Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let user: Option<String> = row.try_get("user_id")?;
+    Ok(portcullis_core::Event {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        outcome: row.try_get("outcome")?,
+        user_id: user.as_deref().map(user_id).transpose()?,
+        ip: row.try_get("ip")?,
+        user_agent: row.try_get("user_agent")?,
+        detail: row.try_get("detail")?,
+        created_at: ts(row.try_get("created_at")?)?,
+    })
+}
+
 /// Implements `Store` for `$store` (a struct with a `pool: sqlx::Pool<$db>` field).
 /// `$begin_write` is how the backend opens a transaction that will write.
 macro_rules! store_impl {
@@ -170,11 +192,9 @@ macro_rules! store_impl {
 
             async fn delete_user(&self, id: portcullis_core::UserId) -> Result<bool, portcullis_core::StoreError> {
                 let mut tx = $begin_write(&self.pool).await.map_err(crate::error::other)?;
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                    .bind(id.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(crate::error::other)?;
+                for sql in ["DELETE FROM sessions WHERE user_id = $1", "DELETE FROM events WHERE user_id = $1"] {
+                    sqlx::query(sql).bind(id.to_string()).execute(&mut *tx).await.map_err(crate::error::other)?;
+                }
                 let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
                     .bind(id.to_string())
                     .execute(&mut *tx)
@@ -346,6 +366,62 @@ macro_rules! store_impl {
             ) -> Result<u64, portcullis_core::StoreError> {
                 sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at + idle_timeout_secs < $1")
                     .bind(now.unix_timestamp())
+                    .execute(&self.pool)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(crate::error::other)
+            }
+
+            async fn insert_event(
+                &self,
+                e: &portcullis_core::event::NewEvent,
+            ) -> Result<(), portcullis_core::StoreError> {
+                sqlx::query(
+                    "INSERT INTO events (user_id, kind, outcome, ip, user_agent, detail, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(e.user_id.map(|u| u.to_string()))
+                .bind(e.kind.as_str())
+                .bind(e.outcome.as_str())
+                .bind(e.client.ip.as_deref())
+                .bind(e.client.user_agent.as_deref())
+                .bind(e.detail)
+                .bind(e.at.unix_timestamp())
+                .execute(&self.pool)
+                .await
+                .map(|_| ())
+                .map_err(crate::error::other)
+            }
+
+            async fn list_events(
+                &self,
+                user: Option<portcullis_core::UserId>,
+                limit: i64,
+            ) -> Result<Vec<portcullis_core::Event>, portcullis_core::StoreError> {
+                let rows = match user {
+                    Some(user) => sqlx::query(
+                        "SELECT id, user_id, kind, outcome, ip, user_agent, detail, created_at
+                         FROM events WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+                    )
+                    .bind(user.to_string())
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await,
+                    None => sqlx::query(
+                        "SELECT id, user_id, kind, outcome, ip, user_agent, detail, created_at
+                         FROM events ORDER BY id DESC LIMIT $1",
+                    )
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await,
+                }
+                .map_err(crate::error::other)?;
+                rows.iter().map(crate::queries::event_from_row).collect::<Result<_, _>>().map_err(crate::error::other)
+            }
+
+            async fn purge_events(&self, before: time::OffsetDateTime) -> Result<u64, portcullis_core::StoreError> {
+                sqlx::query("DELETE FROM events WHERE created_at < $1")
+                    .bind(before.unix_timestamp())
                     .execute(&self.pool)
                     .await
                     .map(|r| r.rows_affected())

@@ -18,6 +18,7 @@ pub const API_ME: &str = "/api/v1/me";
 pub const API_ME_PASSWORD: &str = "/api/v1/me/password";
 pub const API_ME_SESSIONS: &str = "/api/v1/me/sessions";
 pub const API_ME_SESSION: &str = "/api/v1/me/sessions/{id}";
+pub const API_ME_EVENTS: &str = "/api/v1/me/events";
 
 /// Prefix of the JSON API, whose errors are problem+json.
 pub const API_PREFIX: &str = "/api/";

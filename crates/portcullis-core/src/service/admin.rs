@@ -2,10 +2,11 @@
 
 use crate::email::Email;
 use crate::error::AuthError;
+use crate::event::{EventKind, Outcome};
 use crate::password::Password;
 use crate::user::User;
 
-use super::Auth;
+use super::{Auth, ClientMeta};
 
 impl Auth {
     pub async fn find_user(&self, email: &str) -> Result<User, AuthError> {
@@ -24,8 +25,8 @@ impl Auth {
         if !self.store.set_user_disabled(user.id, disabled, self.clock.now()).await? {
             return Err(AuthError::NotFound);
         }
-        let event = if disabled { "user_disabled" } else { "user_enabled" };
-        tracing::info!(target: "portcullis::audit", event, user_id = %user.id, "account state changed by an operator");
+        let kind = if disabled { EventKind::UserDisabled } else { EventKind::UserEnabled };
+        self.audit(kind, Outcome::Success, Some(user.id), &ClientMeta::operator(), None).await;
         Ok(User { disabled, ..user })
     }
 
@@ -34,7 +35,15 @@ impl Auth {
         if !self.store.delete_user(user.id).await? {
             return Err(AuthError::NotFound);
         }
-        tracing::info!(target: "portcullis::audit", event = "account_deleted", user_id = %user.id, "account deleted by an operator");
+        // The user's own events went with the account; the operator's trail keeps one.
+        self.audit(
+            EventKind::AccountDeleted,
+            Outcome::Success,
+            None,
+            &ClientMeta::operator(),
+            Some("by_operator"),
+        )
+        .await;
         Ok(user)
     }
 
@@ -47,7 +56,14 @@ impl Auth {
             .map_err(|e| AuthError::Validation(vec![e]))?;
         let hash = self.hasher.hash(password).await.map_err(AuthError::internal)?;
         self.store.change_password(user.id, &hash, self.clock.now(), None).await?;
-        tracing::info!(target: "portcullis::audit", event = "password_reset", user_id = %user.id, "password set by an operator");
+        self.audit(
+            EventKind::PasswordReset,
+            Outcome::Success,
+            Some(user.id),
+            &ClientMeta::operator(),
+            Some("by_operator"),
+        )
+        .await;
         Ok(user)
     }
 }

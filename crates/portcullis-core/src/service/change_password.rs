@@ -1,11 +1,12 @@
 //! Changing the password of a signed-in user.
 
 use crate::error::{AuthError, FieldError};
+use crate::event::{EventKind, Outcome};
 use crate::password::Password;
 use crate::token::TokenHash;
 use crate::user::User;
 
-use super::Auth;
+use super::{Auth, ClientMeta};
 
 impl Auth {
     /// Needs the current password; revokes every other session.
@@ -15,12 +16,20 @@ impl Auth {
         current_session: TokenHash,
         current: &Password,
         new: &Password,
+        client: &ClientMeta,
     ) -> Result<(), AuthError> {
         let creds = self.store.find_credentials_by_id(user.id).await?.ok_or(AuthError::NotFound)?;
         if !current.within_max_length()
             || !self.hasher.verify(current, &creds.password_hash).await.map_err(AuthError::internal)?.ok
         {
-            tracing::info!(target: "portcullis::audit", event = "password_change_failed", user_id = %user.id, "wrong current password");
+            self.audit(
+                EventKind::PasswordChanged,
+                Outcome::Failure,
+                Some(user.id),
+                client,
+                Some("wrong_password"),
+            )
+            .await;
             return Err(AuthError::InvalidCredentials);
         }
         self.config.password_policy.check(new, "new_password").map_err(|e| AuthError::Validation(vec![e]))?;
@@ -33,7 +42,7 @@ impl Auth {
         }
         let hash = self.hasher.hash(new).await.map_err(AuthError::internal)?;
         self.store.change_password(user.id, &hash, self.clock.now(), Some(current_session)).await?;
-        tracing::info!(target: "portcullis::audit", event = "password_changed", user_id = %user.id, "password changed; other sessions revoked");
+        self.audit(EventKind::PasswordChanged, Outcome::Success, Some(user.id), client, None).await;
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::email::Email;
 use crate::error::AuthError;
+use crate::event::{EventKind, Outcome};
 use crate::password::Password;
 use crate::session::Session;
 use crate::store::NewSession;
@@ -28,40 +29,61 @@ impl Auth {
         remember: bool,
         client: &ClientMeta,
     ) -> Result<LoginOutcome, AuthError> {
-        let user = self.check_password(email, password).await?;
+        let user = match self.check_password(email, password).await {
+            Ok(user) => user,
+            Err(Failed { user, reason, error }) => {
+                if !matches!(reason, "store" | "hash") {
+                    self.audit(EventKind::LoginFailed, Outcome::Failure, user, client, Some(reason)).await;
+                }
+                return Err(error);
+            }
+        };
         let outcome = self.open_session(user, remember, client).await?;
-        tracing::info!(target: "portcullis::audit", event = "login_succeeded", user_id = %outcome.user.id, ip = ?client.ip, "signed in");
+        self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(outcome.user.id), client, None).await;
         Ok(outcome)
     }
 
     /// Verifies email and password; the same error, at the same cost, for every failure
     /// that could reveal whether the account exists.
-    pub async fn check_password(&self, email: &str, password: &Password) -> Result<User, AuthError> {
+    async fn check_password(&self, email: &str, password: &Password) -> Result<User, Failed> {
+        let fail = |user: Option<&User>, reason, error| Failed { user: user.map(|u| u.id), reason, error };
         if !password.within_max_length() {
-            return Err(AuthError::InvalidCredentials);
+            return Err(fail(None, "password_too_long", AuthError::InvalidCredentials));
         }
         let creds = match Email::parse(email) {
-            Ok(email) => self.store.find_credentials_by_email(email.canonical()).await?,
+            Ok(email) => self
+                .store
+                .find_credentials_by_email(email.canonical())
+                .await
+                .map_err(|e| fail(None, "store", e.into()))?,
             Err(_) => None,
         };
         let Some(creds) = creds else {
-            self.hasher.verify_dummy(password).await.map_err(AuthError::internal)?;
-            tracing::info!(target: "portcullis::audit", event = "login_failed", reason = "unknown_email", "sign-in failed");
-            return Err(AuthError::InvalidCredentials);
+            self.hasher
+                .verify_dummy(password)
+                .await
+                .map_err(|e| fail(None, "hash", AuthError::internal(e)))?;
+            return Err(fail(None, "unknown_email", AuthError::InvalidCredentials));
         };
-        let verified =
-            self.hasher.verify(password, &creds.password_hash).await.map_err(AuthError::internal)?;
+        let user = Some(&creds.user);
+        let verified = self
+            .hasher
+            .verify(password, &creds.password_hash)
+            .await
+            .map_err(|e| fail(user, "hash", AuthError::internal(e)))?;
         if !verified.ok {
-            tracing::info!(target: "portcullis::audit", event = "login_failed", user_id = %creds.user.id, reason = "wrong_password", "sign-in failed");
-            return Err(AuthError::InvalidCredentials);
+            return Err(fail(user, "wrong_password", AuthError::InvalidCredentials));
         }
         if creds.user.disabled {
-            tracing::info!(target: "portcullis::audit", event = "login_failed", user_id = %creds.user.id, reason = "disabled", "sign-in failed");
-            return Err(AuthError::AccountDisabled);
+            return Err(fail(user, "account_disabled", AuthError::AccountDisabled));
         }
         if verified.needs_rehash {
-            let hash = self.hasher.hash(password).await.map_err(AuthError::internal)?;
-            self.store.update_password_hash(creds.user.id, &hash).await?;
+            let hash =
+                self.hasher.hash(password).await.map_err(|e| fail(user, "hash", AuthError::internal(e)))?;
+            self.store
+                .update_password_hash(creds.user.id, &hash)
+                .await
+                .map_err(|e| fail(user, "store", e.into()))?;
             tracing::info!(user_id = %creds.user.id, "password re-hashed at the configured cost");
         }
         Ok(creds.user)
@@ -91,6 +113,13 @@ impl Auth {
         self.store.create_session(NewSession { token_hash: token.hash(), session: &session }).await?;
         Ok(LoginOutcome { user, token, session })
     }
+}
+
+/// Why a password check failed: the error to answer with, and what to record.
+struct Failed {
+    user: Option<crate::user::UserId>,
+    reason: &'static str,
+    error: AuthError,
 }
 
 fn truncate(s: &str, max: usize) -> String {

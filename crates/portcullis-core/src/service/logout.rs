@@ -1,15 +1,21 @@
 //! Ending a session server-side.
 
 use crate::error::AuthError;
+use crate::event::{EventKind, Outcome};
 use crate::token::TokenHash;
 use crate::user::UserId;
 
-use super::Auth;
+use super::{Auth, ClientMeta};
 
 impl Auth {
-    pub async fn logout(&self, user: UserId, session: TokenHash) -> Result<(), AuthError> {
+    pub async fn logout(
+        &self,
+        user: UserId,
+        session: TokenHash,
+        client: &ClientMeta,
+    ) -> Result<(), AuthError> {
         self.store.delete_session(session).await?;
-        tracing::info!(target: "portcullis::audit", event = "logout", user_id = %user, "signed out");
+        self.audit(EventKind::Logout, Outcome::Success, Some(user), client, None).await;
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! The use cases, one file each, as methods of [`Auth`].
 
 mod admin;
+mod audit;
 mod change_password;
 mod login;
 mod logout;
@@ -14,6 +15,7 @@ use crate::password::{PasswordHasher, PasswordPolicy};
 use crate::session::SessionPolicy;
 use crate::store::Store;
 
+pub use audit::MAX_EVENTS;
 pub use login::LoginOutcome;
 pub use register::Registration;
 pub use sessions::Authenticated;
@@ -30,6 +32,13 @@ pub struct AuthConfig {
 pub struct ClientMeta {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+}
+
+impl ClientMeta {
+    /// Actions taken from the command line.
+    pub fn operator() -> Self {
+        Self { ip: None, user_agent: Some("portcullis-cli".into()) }
+    }
 }
 
 /// The entry point to every use case.

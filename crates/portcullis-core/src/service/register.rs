@@ -2,11 +2,12 @@
 
 use crate::email::Email;
 use crate::error::{AuthError, FieldError};
+use crate::event::{EventKind, Outcome};
 use crate::password::Password;
 use crate::store::{NewUser, StoreError};
 use crate::user::{User, UserId};
 
-use super::Auth;
+use super::{Auth, ClientMeta};
 
 /// What a new account needs.
 #[derive(Debug)]
@@ -20,7 +21,7 @@ pub struct Registration<'a> {
 
 impl Auth {
     /// Validates and stores a new account.
-    pub async fn register(&self, reg: Registration<'_>) -> Result<User, AuthError> {
+    pub async fn register(&self, reg: Registration<'_>, client: &ClientMeta) -> Result<User, AuthError> {
         let mut errors = Vec::new();
         let email = Email::parse(reg.email)
             .map_err(|e| errors.push(FieldError::new("email", "invalid_email", e.to_string())))
@@ -43,7 +44,7 @@ impl Auth {
         };
         match self.store.create_user(new).await {
             Ok(user) => {
-                tracing::info!(target: "portcullis::audit", event = "register", user_id = %user.id, "account created");
+                self.audit(EventKind::Register, Outcome::Success, Some(user.id), client, None).await;
                 Ok(user)
             }
             Err(StoreError::Conflict(_)) => Err(AuthError::EmailTaken),

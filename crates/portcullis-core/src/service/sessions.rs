@@ -3,11 +3,12 @@
 use uuid::Uuid;
 
 use crate::error::AuthError;
+use crate::event::{EventKind, Outcome};
 use crate::session::Session;
 use crate::token::{SecretToken, TokenHash};
 use crate::user::{User, UserId};
 
-use super::Auth;
+use super::{Auth, ClientMeta};
 
 /// A request's verified identity.
 #[derive(Debug, Clone)]
@@ -43,9 +44,9 @@ impl Auth {
     }
 
     /// Revokes one of the user's own sessions.
-    pub async fn revoke_session(&self, user: UserId, id: Uuid) -> Result<(), AuthError> {
+    pub async fn revoke_session(&self, user: UserId, id: Uuid, client: &ClientMeta) -> Result<(), AuthError> {
         if self.store.delete_session_by_id(user, id).await? {
-            tracing::info!(target: "portcullis::audit", event = "session_revoked", user_id = %user, session_id = %id, "session revoked");
+            self.audit(EventKind::SessionRevoked, Outcome::Success, Some(user), client, None).await;
             Ok(())
         } else {
             Err(AuthError::NotFound)

@@ -12,7 +12,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::{Chrome, field_errors, redirect_with_flash};
 use crate::error::PageError;
-use crate::extract::{CsrfForm, CurrentUser};
+use crate::extract::{ClientInfo, CsrfForm, CurrentUser};
 use crate::paths;
 use crate::state::AppState;
 
@@ -45,7 +45,23 @@ async fn render(
         Ok(s) => s,
         Err(e) => return PageError::from(e).into_response(),
     };
+    let events = match state.auth().events_of(me.0.user.id, 20).await {
+        Ok(e) => e,
+        Err(e) => return PageError::from(e).into_response(),
+    };
     let fmt = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    let events: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            context! {
+                what => event_text(&e.kind),
+                failed => e.outcome == "failure",
+                at => fmt(e.created_at),
+                ip => &e.ip,
+                user_agent => &e.user_agent,
+            }
+        })
+        .collect();
     let sessions: Vec<Value> = sessions
         .iter()
         .map(|s| {
@@ -60,7 +76,7 @@ async fn render(
         })
         .collect();
     let ctx = context! { user => context! { email => &me.0.user.email, email_verified => me.0.user.email_verified,
-    mfa_enabled => me.0.user.mfa_enabled, created_at => fmt(me.0.user.created_at) }, sessions, ..extra };
+    mfa_enabled => me.0.user.mfa_enabled, created_at => fmt(me.0.user.created_at) }, sessions, events, ..extra };
     chrome.render(state, status, "account.html", ctx)
 }
 
@@ -71,12 +87,13 @@ async fn get_account(State(state): State<AppState>, me: CurrentUser, chrome: Chr
 async fn post_password(
     State(state): State<AppState>,
     me: CurrentUser,
+    ClientInfo(client): ClientInfo,
     chrome: Chrome,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
     let errors = if form.new_password == form.new_password_confirm {
         let (current, new) = (Password::new(&form.current_password), Password::new(&form.new_password));
-        match state.auth().change_password(&me.0.user, me.0.token_hash, &current, &new).await {
+        match state.auth().change_password(&me.0.user, me.0.token_hash, &current, &new, &client).await {
             Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, "password_changed"),
             Err(AuthError::InvalidCredentials) => {
                 vec![FieldError::new(
@@ -102,13 +119,14 @@ async fn post_password(
 async fn post_revoke(
     State(state): State<AppState>,
     me: CurrentUser,
+    ClientInfo(client): ClientInfo,
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<RevokeForm>,
 ) -> Response {
     let Ok(id) = uuid::Uuid::parse_str(&id) else {
         return PageError::not_found().into_response();
     };
-    if let Err(e) = state.auth().revoke_session(me.0.user.id, id).await {
+    if let Err(e) = state.auth().revoke_session(me.0.user.id, id, &client).await {
         return PageError::from(e).into_response();
     }
     if id == me.0.session.id {
@@ -117,4 +135,25 @@ async fn post_revoke(
         return res;
     }
     redirect_with_flash(&state, paths::ACCOUNT, "session_revoked")
+}
+
+/// How the security log names an event.
+fn event_text(kind: &str) -> &'static str {
+    match kind {
+        "register" => "Account created",
+        "login_succeeded" => "Signed in",
+        "login_failed" => "Failed sign-in attempt",
+        "login_throttled" => "Sign-in blocked after too many attempts",
+        "logout" => "Signed out",
+        "password_changed" => "Password changed",
+        "password_reset" => "Password reset",
+        "email_verified" => "Email verified",
+        "email_changed" => "Email changed",
+        "mfa_enabled" => "Two-factor authentication turned on",
+        "mfa_disabled" => "Two-factor authentication turned off",
+        "session_revoked" => "A session was signed out",
+        "user_disabled" => "Account disabled by an administrator",
+        "user_enabled" => "Account enabled by an administrator",
+        _ => "Security event",
+    }
 }

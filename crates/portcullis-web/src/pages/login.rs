@@ -57,7 +57,7 @@ async fn post_login(
         Ok(outcome) => {
             if let Some(previous) = &chrome.user {
                 // A sign-in over an existing session replaces it.
-                let _ = state.auth().logout(previous.user.id, previous.token_hash).await;
+                let _ = state.auth().logout(previous.user.id, previous.token_hash, &client).await;
             }
             let target = match safe_next(&form.next) {
                 "" => paths::ACCOUNT,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{Chrome, redirect_with_flash};
 use crate::error::PageError;
-use crate::extract::CsrfForm;
+use crate::extract::{ClientInfo, CsrfForm};
 use crate::paths;
 use crate::state::AppState;
 
@@ -27,11 +27,12 @@ async fn get_logout(State(state): State<AppState>, chrome: Chrome) -> Response {
 
 async fn post_logout(
     State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
     chrome: Chrome,
     CsrfForm(_): CsrfForm<LogoutForm>,
 ) -> Response {
     if let Some(current) = &chrome.user
-        && let Err(e) = state.auth().logout(current.user.id, current.token_hash).await
+        && let Err(e) = state.auth().logout(current.user.id, current.token_hash, &client).await
     {
         return PageError::from(e).into_response();
     }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{Chrome, field_errors, redirect_with_flash};
 use crate::error::PageError;
-use crate::extract::CsrfForm;
+use crate::extract::{ClientInfo, CsrfForm};
 use crate::paths;
 use crate::state::AppState;
 
@@ -34,13 +34,14 @@ async fn get_register(State(state): State<AppState>, chrome: Chrome) -> Response
 
 async fn post_register(
     State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
     chrome: Chrome,
     CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> Response {
     let errors = if form.password == form.password_confirm {
         let password = Password::new(&form.password);
         let reg = Registration { email: &form.email, password: &password, verified: false, admin: false };
-        match state.auth().register(reg).await {
+        match state.auth().register(reg, &client).await {
             Ok(_) => return redirect_with_flash(&state, paths::LOGIN, "registered"),
             Err(AuthError::Validation(errors)) => errors,
             Err(AuthError::EmailTaken) => {

@@ -98,7 +98,10 @@ async fn dispatch(auth: &Auth, cmd: UserCommand) -> Result<(), Failure> {
         UserCommand::Create { email, admin, password_stdin } => {
             let password = password::read(password_stdin)?;
             let reg = Registration { email: &email, password: &password, verified: true, admin };
-            let user = auth.register(reg).await.map_err(|e| failure(e, &email))?;
+            let user = auth
+                .register(reg, &portcullis_core::service::ClientMeta::operator())
+                .await
+                .map_err(|e| failure(e, &email))?;
             println!(
                 "created user {} ({}){}",
                 user.email,

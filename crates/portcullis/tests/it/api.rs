@@ -22,6 +22,7 @@ backend_tests!(
     remember_me_sessions_outlive_the_idle_timeout_and_persist_the_cookie,
     a_password_hashed_at_an_old_cost_is_rehashed_at_login,
     concurrent_registrations_of_one_email_make_exactly_one_account,
+    security_events_are_recorded_and_listed_newest_first,
 );
 
 async fn registering_returns_the_public_user_and_never_a_hash(backend: Backend) {
@@ -361,4 +362,46 @@ async fn concurrent_registrations_of_one_email_make_exactly_one_account(backend:
     let statuses = set.join_all().await;
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 19, "{statuses:?}");
+}
+
+async fn security_events_are_recorded_and_listed_newest_first(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.register("olga@example.com").await;
+    let bad = app
+        .post_json(
+            &client(),
+            "/api/v1/login",
+            &json!({"email": "olga@example.com", "password": "wrong-guess-123"}),
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    let other = app.login("olga@example.com").await;
+    let c = app.login("olga@example.com").await;
+    let new = "teal-walrus-compass-42";
+    let res = app
+        .post_json(&c, "/api/v1/me/password", &json!({"current_password": PASSWORD, "new_password": new}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    drop(other);
+    let events: Vec<Value> = app.get(&c, "/api/v1/me/events").await.json().await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["password_changed", "login_succeeded", "login_succeeded", "login_failed", "register"]);
+    assert_eq!(events[3]["outcome"], "failure");
+    assert_eq!(events[3]["detail"], "wrong_password");
+    assert!(events.iter().all(|e| e["ip"] == "127.0.0.1" && e["created_at"].is_string()));
+    let text = serde_json::to_string(&events).unwrap();
+    assert!(!text.contains(PASSWORD) && !text.contains(new) && !text.contains("argon2"));
+    // Another user's events are not visible; unknown-email failures belong to nobody.
+    let stranger = app.signed_in("pia@example.com").await;
+    let theirs: Vec<Value> = app.get(&stranger, "/api/v1/me/events").await.json().await.unwrap();
+    assert_eq!(
+        theirs.iter().map(|e| e["type"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["login_succeeded", "register"]
+    );
+    let page = app.get(&c, "/account").await.text().await.unwrap();
+    assert!(
+        page.contains("Security log")
+            && page.contains("Failed sign-in attempt")
+            && page.contains("Password changed")
+    );
 }

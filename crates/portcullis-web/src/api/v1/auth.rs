@@ -38,11 +38,12 @@ struct LoginRequest {
 
 async fn register(
     State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<Response, ApiError> {
     let password = Password::new(&req.password);
     let reg = Registration { email: &req.email, password: &password, verified: false, admin: false };
-    let user = state.auth().register(reg).await?;
+    let user = state.auth().register(reg, &client).await?;
     Ok((StatusCode::CREATED, Json(UserEnvelope { user: UserResponse::from(&user) })).into_response())
 }
 
@@ -55,7 +56,7 @@ async fn login(
     let password = Password::new(&req.password);
     let outcome = state.auth().login(&req.email, &password, req.remember_me, &client).await?;
     if let Some(previous) = previous {
-        state.auth().logout(previous.user.id, previous.token_hash).await?;
+        state.auth().logout(previous.user.id, previous.token_hash, &client).await?;
     }
     let max_age = req.remember_me.then_some(outcome.session.expires_at - outcome.session.created_at);
     let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
@@ -63,9 +64,13 @@ async fn login(
     Ok(([(header::SET_COOKIE, cookie)], body).into_response())
 }
 
-async fn logout(State(state): State<AppState>, MaybeUser(current): MaybeUser) -> Result<Response, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    MaybeUser(current): MaybeUser,
+) -> Result<Response, ApiError> {
     if let Some(current) = current {
-        state.auth().logout(current.user.id, current.token_hash).await?;
+        state.auth().logout(current.user.id, current.token_hash, &client).await?;
     }
     let clear = state.cookies().clear(&state.cookies().session);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::UserResponse;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, CurrentUser};
+use crate::extract::{ApiJson, ClientInfo, CurrentUser};
 use crate::paths;
 use crate::state::AppState;
 
@@ -20,6 +20,7 @@ pub(super) fn router() -> Router<AppState> {
         .route(paths::API_ME_SESSIONS, get(sessions))
         .route(paths::API_ME_SESSION, delete(revoke_session))
         .route(paths::API_ME_PASSWORD, post(change_password))
+        .route(paths::API_ME_EVENTS, get(events))
 }
 
 async fn me(CurrentUser(me): CurrentUser) -> Json<UserResponse> {
@@ -64,11 +65,48 @@ async fn sessions(
 async fn revoke_session(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
+    ClientInfo(client): ClientInfo,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
-    state.auth().revoke_session(me.user.id, id).await?;
+    state.auth().revoke_session(me.user.id, id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+pub(crate) struct EventResponse {
+    id: i64,
+    #[serde(rename = "type")]
+    kind: String,
+    outcome: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    detail: Option<String>,
+}
+
+impl From<portcullis_core::Event> for EventResponse {
+    fn from(e: portcullis_core::Event) -> Self {
+        Self {
+            id: e.id,
+            kind: e.kind,
+            outcome: e.outcome,
+            created_at: e.created_at,
+            ip: e.ip,
+            user_agent: e.user_agent,
+            detail: e.detail,
+        }
+    }
+}
+
+/// The user's own security events, newest first.
+async fn events(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> Result<Json<Vec<EventResponse>>, ApiError> {
+    let list = state.auth().events_of(me.user.id, portcullis_core::service::MAX_EVENTS).await?;
+    Ok(Json(list.into_iter().map(EventResponse::from).collect()))
 }
 
 #[derive(Deserialize)]
@@ -80,9 +118,10 @@ struct ChangePasswordRequest {
 async fn change_password(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
+    ClientInfo(client): ClientInfo,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     let (current, new) = (Password::new(&req.current_password), Password::new(&req.new_password));
-    state.auth().change_password(&me.user, me.token_hash, &current, &new).await?;
+    state.auth().change_password(&me.user, me.token_hash, &current, &new, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
