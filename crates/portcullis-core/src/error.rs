@@ -26,6 +26,8 @@ pub enum AuthError {
     InvalidCredentials,
     #[error("this account is disabled")]
     AccountDisabled,
+    #[error("too many attempts; retry in {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("not found")]
     NotFound,
     #[error("the database is unavailable")]

@@ -11,6 +11,7 @@ pub mod password;
 pub mod service;
 pub mod session;
 pub mod store;
+pub mod throttle;
 pub mod token;
 pub mod user;
 

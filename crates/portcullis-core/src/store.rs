@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::event::{Event, NewEvent};
 use crate::session::Session;
+use crate::throttle::{Limit, Throttle};
 use crate::token::TokenHash;
 use crate::user::{Credentials, User, UserId};
 
@@ -88,6 +89,22 @@ pub trait Store: Send + Sync + 'static {
     async fn list_events(&self, user: Option<UserId>, limit: i64) -> Result<Vec<Event>, StoreError>;
     /// Deletes events older than `before`; returns how many.
     async fn purge_events(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Counts an attempt in `bucket` if [`crate::throttle::decide`] allows it, in one
+    /// transaction serialised per bucket across every node.
+    async fn throttle(
+        &self,
+        bucket: &str,
+        limit: Limit,
+        escalate: bool,
+        now: OffsetDateTime,
+    ) -> Result<Throttle, StoreError>;
+    /// Un-counts one allowed attempt (it turned out to be a success).
+    async fn unthrottle(&self, hit: i64) -> Result<(), StoreError>;
+    /// Forgets a bucket's attempts and lockouts.
+    async fn reset_throttle(&self, bucket: &str) -> Result<(), StoreError>;
+    /// Deletes attempts counted before `before` and lockouts that ended before it.
+    async fn purge_throttle(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 
     /// Returns the secret stored under `name`, storing `candidate` first if there is
     /// none. Race-free: when several nodes start at once, all get the same value.

@@ -83,9 +83,12 @@ where
 }
 
 /// Implements `Store` for `$store` (a struct with a `pool: sqlx::Pool<$db>` field).
-/// `$begin_write` is how the backend opens a transaction that will write.
+/// `$begin_write` is how the backend opens a transaction that will write;
+/// `$lock_bucket` is an SQL statement taking the bucket name as `$1` that
+/// serialises transactions on one throttle bucket ("" where `$begin_write` already
+/// serialises every writer, as SQLite's `BEGIN IMMEDIATE` does).
 macro_rules! store_impl {
-    ($store:ty, $begin_write:expr) => {
+    ($store:ty, $begin_write:expr, $lock_bucket:expr) => {
         #[async_trait::async_trait]
         impl portcullis_core::Store for $store {
             async fn ping(&self) -> Result<(), portcullis_core::StoreError> {
@@ -426,6 +429,104 @@ macro_rules! store_impl {
                     .await
                     .map(|r| r.rows_affected())
                     .map_err(crate::error::other)
+            }
+
+            async fn throttle(
+                &self,
+                bucket: &str,
+                limit: portcullis_core::throttle::Limit,
+                escalate: bool,
+                now: time::OffsetDateTime,
+            ) -> Result<portcullis_core::throttle::Throttle, portcullis_core::StoreError> {
+                use portcullis_core::throttle::{BucketState, Decision, Throttle, decide};
+                let now = now.unix_timestamp();
+                let since = now - limit.window.whole_seconds();
+                let mut tx = $begin_write(&self.pool).await.map_err(crate::error::other)?;
+                if !$lock_bucket.is_empty() {
+                    sqlx::query($lock_bucket).bind(bucket).execute(&mut *tx).await.map_err(crate::error::other)?;
+                }
+                let hits = sqlx::query("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM throttle_hits WHERE bucket = $1 AND at > $2")
+                    .bind(bucket)
+                    .bind(since)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(crate::error::other)?;
+                let lock = sqlx::query("SELECT level, locked_until FROM throttle_state WHERE bucket = $1")
+                    .bind(bucket)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(crate::error::other)?;
+                let state = (|| -> Result<BucketState, sqlx::Error> {
+                    let (level, locked_until) = match &lock {
+                        Some(r) => (r.try_get::<i64, _>("level")?, r.try_get::<i64, _>("locked_until")?),
+                        None => (0, 0),
+                    };
+                    Ok(BucketState {
+                        hits: u32::try_from(hits.try_get::<i64, _>("n")?).unwrap_or(u32::MAX),
+                        oldest_hit: hits.try_get("oldest")?,
+                        level: u32::try_from(level).unwrap_or(u32::MAX),
+                        locked_until,
+                    })
+                })()
+                .map_err(crate::error::other)?;
+                let outcome = match decide(limit, escalate, state, now) {
+                    Decision::Allow => {
+                        let hit: i64 = sqlx::query_scalar("INSERT INTO throttle_hits (bucket, at) VALUES ($1, $2) RETURNING id")
+                            .bind(bucket)
+                            .bind(now)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(crate::error::other)?;
+                        Throttle::Allowed { hit }
+                    }
+                    Decision::Deny { retry_after, lock } => {
+                        if let Some((level, until)) = lock {
+                            sqlx::query(
+                                "INSERT INTO throttle_state (bucket, level, locked_until) VALUES ($1, $2, $3)
+                                 ON CONFLICT (bucket) DO UPDATE SET level = excluded.level, locked_until = excluded.locked_until",
+                            )
+                            .bind(bucket)
+                            .bind(i64::from(level))
+                            .bind(until)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(crate::error::other)?;
+                        }
+                        Throttle::Denied { retry_after }
+                    }
+                };
+                tx.commit().await.map_err(crate::error::other)?;
+                Ok(outcome)
+            }
+
+            async fn unthrottle(&self, hit: i64) -> Result<(), portcullis_core::StoreError> {
+                sqlx::query("DELETE FROM throttle_hits WHERE id = $1")
+                    .bind(hit)
+                    .execute(&self.pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(crate::error::other)
+            }
+
+            async fn reset_throttle(&self, bucket: &str) -> Result<(), portcullis_core::StoreError> {
+                let mut tx = $begin_write(&self.pool).await.map_err(crate::error::other)?;
+                for sql in ["DELETE FROM throttle_hits WHERE bucket = $1", "DELETE FROM throttle_state WHERE bucket = $1"] {
+                    sqlx::query(sql).bind(bucket).execute(&mut *tx).await.map_err(crate::error::other)?;
+                }
+                tx.commit().await.map_err(crate::error::other)
+            }
+
+            async fn purge_throttle(&self, before: time::OffsetDateTime) -> Result<u64, portcullis_core::StoreError> {
+                let mut purged = 0;
+                for sql in ["DELETE FROM throttle_hits WHERE at < $1", "DELETE FROM throttle_state WHERE locked_until < $1"] {
+                    purged += sqlx::query(sql)
+                        .bind(before.unix_timestamp())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(crate::error::other)?
+                        .rows_affected();
+                }
+                Ok(purged)
             }
 
             async fn get_or_create_secret(

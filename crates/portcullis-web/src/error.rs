@@ -17,6 +17,8 @@ pub struct ApiError {
     pub detail: Option<String>,
     pub errors: Vec<FieldError>,
     pub www_authenticate: bool,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -33,7 +35,15 @@ struct Problem<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
-        Self { status, code, title, detail: None, errors: Vec::new(), www_authenticate: false }
+        Self {
+            status,
+            code,
+            title,
+            detail: None,
+            errors: Vec::new(),
+            www_authenticate: false,
+            retry_after: None,
+        }
     }
 
     #[must_use]
@@ -93,6 +103,11 @@ impl From<AuthError> for ApiError {
                     .detail("this account has been disabled by an administrator")
             }
             AuthError::NotFound => Self::not_found(),
+            AuthError::RateLimited { retry_after } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many attempts")
+                    .detail(format!("too many attempts; try again in {}", wait_text(retry_after)))
+            },
             AuthError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "database unavailable");
                 Self::unavailable()
@@ -120,6 +135,9 @@ impl IntoResponse for ApiError {
         if self.www_authenticate {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer, Cookie"));
         }
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         res
     }
 }
@@ -130,11 +148,13 @@ impl IntoResponse for ApiError {
 pub struct PageError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
 }
 
 impl PageError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self { status, message: message.into(), retry_after: None }
     }
 
     pub fn not_found() -> Self {
@@ -171,6 +191,13 @@ impl From<AuthError> for PageError {
                 Self::internal()
             }
             AuthError::NotFound => Self::not_found(),
+            AuthError::RateLimited { retry_after } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("Too many attempts. Please try again in {}.", wait_text(retry_after)),
+                )
+            },
             other => {
                 let api = ApiError::from(other);
                 Self::new(api.status, api.detail.unwrap_or_else(|| api.title.to_owned()))
@@ -182,7 +209,31 @@ impl From<AuthError> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let mut res = self.status.into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         res.extensions_mut().insert(self);
         res
+    }
+}
+
+/// "45 seconds", "1 minute", "15 minutes", "2 hours" for a wait in seconds.
+pub fn wait_text(secs: u64) -> String {
+    let plural = |n: u64, unit: &str| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") };
+    match secs {
+        0..60 => plural(secs.max(1), "second"),
+        60..3600 => plural(secs.div_ceil(60), "minute"),
+        _ => plural(secs.div_ceil(3600), "hour"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn waits_are_told_in_words_rounded_up() {
+        assert_eq!(super::wait_text(1), "1 second");
+        assert_eq!(super::wait_text(61), "2 minutes");
+        assert_eq!(super::wait_text(900), "15 minutes");
+        assert_eq!(super::wait_text(3601), "2 hours");
     }
 }

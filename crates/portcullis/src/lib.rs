@@ -7,4 +7,6 @@ pub mod startup;
 pub mod telemetry;
 
 pub use config::Config;
+pub use portcullis_core::{Clock, MockClock, SystemClock};
+pub use portcullis_web::extract::{CurrentUser, MaybeUser};
 pub use startup::{Application, Portcullis, StartupError};

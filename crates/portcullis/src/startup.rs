@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::password::HashCost;
+use portcullis_core::service::RateLimits;
+use portcullis_core::throttle::Limit;
 use portcullis_core::{Auth, AuthConfig, Clock, PasswordHasher, PasswordPolicy, SessionPolicy};
 use portcullis_store::{ConnectOptions, Database};
 use portcullis_web::{AppState, PublicUrl, WebConfig};
@@ -76,7 +78,15 @@ pub fn build_auth(config: &Config, db: &Database, clock: Arc<dyn Clock>) -> Resu
         PasswordHasher::new(cost, cpus).map_err(|e| StartupError::Config(format!("password: {e}")))?;
     let s = &config.session;
     let to_time = |d: crate::config::Dur| time::Duration::try_from(d.0).unwrap_or(time::Duration::MAX);
+    let rl = &config.rate_limit;
+    let limit = |r: crate::config::Rate| Limit::new(r.count, to_time(r.window));
     let auth_config = AuthConfig {
+        rate_limits: RateLimits {
+            enabled: rl.enabled,
+            login_per_account: limit(rl.login_per_account),
+            login_per_ip: limit(rl.login_per_ip),
+            register_per_ip: limit(rl.register_per_ip),
+        },
         password_policy: PasswordPolicy { min_length: p.min_length },
         session_policy: SessionPolicy {
             idle_timeout: to_time(s.idle_timeout),
@@ -127,6 +137,13 @@ impl Portcullis {
         portcullis_web::router(self.state.clone())
     }
 
+    /// An application's own `routes` hardened like Portcullis' (security headers,
+    /// panic recovery, timeout, body limit, the extractors' state), merged with every
+    /// Portcullis route. `routes` must not set a fallback nor reuse Portcullis' paths.
+    pub fn with_app(&self, routes: axum::Router) -> axum::Router {
+        portcullis_web::harden(routes, self.state.clone()).merge(self.router())
+    }
+
     /// The layer an application's own routes need for the extractors.
     pub fn layer(&self) -> axum::Extension<AppState> {
         portcullis_web::layer(self.state.clone())
@@ -167,11 +184,22 @@ pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
     portcullis: Portcullis,
+    app: axum::Router,
 }
 
 impl Application {
-    /// Binds `server.bind` and opens the application behind it.
+    /// Binds `server.bind` and opens Portcullis behind it.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        Self::build_with(config, clock, Portcullis::router).await
+    }
+
+    /// Like [`Application::build`], serving what `app` makes of the opened Portcullis
+    /// (for example `|p| p.with_app(my_routes)`).
+    pub async fn build_with(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        app: impl FnOnce(&Portcullis) -> axum::Router,
+    ) -> Result<Self, StartupError> {
         let bind = config.bind_addr();
         let listener = TcpListener::bind(bind)
             .await
@@ -186,7 +214,8 @@ impl Application {
             format!("http://{host}")
         });
         let portcullis = Portcullis::open(config, &public_url, clock).await?;
-        Ok(Self { listener, addr, portcullis })
+        let app = app(&portcullis);
+        Ok(Self { listener, addr, portcullis, app })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -201,7 +230,7 @@ impl Application {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let maintenance = self.portcullis.spawn_maintenance();
         tracing::info!("listening on http://{}", self.addr);
-        let app = self.portcullis.router().into_make_service_with_connect_info::<SocketAddr>();
+        let app = self.app.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         maintenance.abort();
         self.portcullis.database().close().await;

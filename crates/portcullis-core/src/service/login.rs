@@ -29,17 +29,27 @@ impl Auth {
         remember: bool,
         client: &ClientMeta,
     ) -> Result<LoginOutcome, AuthError> {
+        let hits = match self.throttle_login(email, client).await {
+            Ok(hits) => hits,
+            Err(e) => {
+                self.observe(|o| o.login("throttled"));
+                return Err(e);
+            }
+        };
         let user = match self.check_password(email, password).await {
             Ok(user) => user,
             Err(Failed { user, reason, error }) => {
                 if !matches!(reason, "store" | "hash") {
                     self.audit(EventKind::LoginFailed, Outcome::Failure, user, client, Some(reason)).await;
+                    self.observe(|o| o.login("failure"));
                 }
                 return Err(error);
             }
         };
+        self.release_login(hits).await;
         let outcome = self.open_session(user, remember, client).await?;
         self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(outcome.user.id), client, None).await;
+        self.observe(|o| o.login("success"));
         Ok(outcome)
     }
 

@@ -7,6 +7,7 @@ mod login;
 mod logout;
 mod register;
 mod sessions;
+mod throttle;
 
 use std::sync::Arc;
 
@@ -19,12 +20,22 @@ pub use audit::MAX_EVENTS;
 pub use login::LoginOutcome;
 pub use register::Registration;
 pub use sessions::Authenticated;
+pub use throttle::RateLimits;
 
 /// Settings of the use cases.
 #[derive(Debug, Clone, Default)]
 pub struct AuthConfig {
     pub password_policy: PasswordPolicy,
     pub session_policy: SessionPolicy,
+    pub rate_limits: RateLimits,
+}
+
+/// Hooks for metrics; every method has a no-op default.
+pub trait Observer: Send + Sync + 'static {
+    /// A sign-in attempt ended: `success`, `failure` or `throttled`.
+    fn login(&self, _result: &'static str) {}
+    /// A rate limit refused an attempt (`login:ip`, `login:account`, `register:ip`, ...).
+    fn rate_limited(&self, _limit: &str) {}
 }
 
 /// Who is asking: recorded on sessions.
@@ -48,6 +59,7 @@ pub struct Auth {
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
     config: AuthConfig,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -63,7 +75,20 @@ impl Auth {
         hasher: PasswordHasher,
         config: AuthConfig,
     ) -> Self {
-        Self { store, clock, hasher, config }
+        Self { store, clock, hasher, config, observer: None }
+    }
+
+    /// Reports events to `observer` (metrics).
+    #[must_use]
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    pub(crate) fn observe(&self, f: impl FnOnce(&dyn Observer)) {
+        if let Some(o) = &self.observer {
+            f(o.as_ref());
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -22,6 +22,9 @@ pub struct Registration<'a> {
 impl Auth {
     /// Validates and stores a new account.
     pub async fn register(&self, reg: Registration<'_>, client: &ClientMeta) -> Result<User, AuthError> {
+        if let Some(ip) = &client.ip {
+            self.limit(&format!("register:ip:{ip}"), self.config.rate_limits.register_per_ip, false).await?;
+        }
         let mut errors = Vec::new();
         let email = Email::parse(reg.email)
             .map_err(|e| errors.push(FieldError::new("email", "invalid_email", e.to_string())))

@@ -47,4 +47,7 @@ impl PgStore {
     }
 }
 
-store_impl!(PgStore, begin_write);
+/// Serialises attempts on one throttle bucket across nodes.
+const LOCK_BUCKET: &str = "SELECT pg_advisory_xact_lock(hashtext($1))";
+
+store_impl!(PgStore, begin_write, LOCK_BUCKET);

@@ -67,12 +67,29 @@ async fn post_login(
             let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
             return ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response();
         }
-        Err(AuthError::InvalidCredentials) => (StatusCode::UNAUTHORIZED, "Invalid email or password."),
-        Err(AuthError::AccountDisabled) => {
-            (StatusCode::FORBIDDEN, "This account has been disabled. Contact your administrator.")
+        Err(AuthError::InvalidCredentials) => {
+            (StatusCode::UNAUTHORIZED, "Invalid email or password.".to_owned(), None)
         }
+        Err(AuthError::AccountDisabled) => (
+            StatusCode::FORBIDDEN,
+            "This account has been disabled. Contact your administrator.".to_owned(),
+            None,
+        ),
+        Err(AuthError::RateLimited { retry_after }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many sign-in attempts. Try again in {}, or reset your password.",
+                crate::error::wait_text(retry_after)
+            ),
+            Some(retry_after),
+        ),
         Err(e) => return PageError::from(e).into_response(),
     };
-    let ctx = context! { email => form.email, next => safe_next(&form.next), error => message.1 };
-    chrome.render(&state, message.0, "login.html", ctx)
+    let (status, error, retry_after) = message;
+    let ctx = context! { email => form.email, next => safe_next(&form.next), error };
+    let mut res = chrome.render(&state, status, "login.html", ctx);
+    if let Some(secs) = retry_after {
+        res.headers_mut().insert(header::RETRY_AFTER, secs.into());
+    }
+    res
 }

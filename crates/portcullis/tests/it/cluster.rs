@@ -16,13 +16,21 @@ use crate::helpers::{
 
 /// Two real `serve` processes started at the same moment on one empty database.
 async fn two_nodes() -> Option<(TestDb, Node, Node)> {
+    two_nodes_with(&[]).await
+}
+
+/// Two nodes with extra environment; the load tests turn rate limits off, since all
+/// their clients share one address.
+async fn two_nodes_with(env: &[(&str, &str)]) -> Option<(TestDb, Node, Node)> {
     if !postgres_available().await {
         return None;
     }
     let db = TestDb::create(Backend::Postgres).await;
-    let (a, b) = tokio::join!(Node::start(&db.url, &[]), Node::start(&db.url, &[]));
+    let (a, b) = tokio::join!(Node::start(&db.url, env), Node::start(&db.url, env));
     Some((db, a, b))
 }
+
+const NO_LIMITS: &[(&str, &str)] = &[("PORTCULLIS_RATE_LIMIT__ENABLED", "false")];
 
 async fn login(c: &reqwest::Client, node: &Node, email: &str, password: &str) -> StatusCode {
     c.post(node.url("/api/v1/login"))
@@ -144,7 +152,7 @@ async fn logout_revocation_password_change_and_disable_reach_every_node_within_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_simultaneous_registrations_of_one_email_on_two_nodes_make_one_account() {
-    let Some((_db, a, b)) = two_nodes().await else { return };
+    let Some((_db, a, b)) = two_nodes_with(NO_LIMITS).await else { return };
     let mut set = tokio::task::JoinSet::new();
     for i in 0..50 {
         let url = if i % 2 == 0 { a.url("/api/v1/register") } else { b.url("/api/v1/register") };
@@ -166,7 +174,7 @@ async fn fifty_simultaneous_registrations_of_one_email_on_two_nodes_make_one_acc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_distinct_registrations_all_land_and_can_sign_in() {
-    let Some((_db, a, b)) = two_nodes().await else { return };
+    let Some((_db, a, b)) = two_nodes_with(NO_LIMITS).await else { return };
     let run = async |path: &'static str, expected: StatusCode| {
         let mut set = tokio::task::JoinSet::new();
         for i in 0..200 {
@@ -271,4 +279,28 @@ async fn while_postgres_is_unreachable_requests_get_503_and_the_node_recovers_wi
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(app.get(&c, "/api/v1/me").await.status(), StatusCode::OK, "the session survived the outage");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_are_counted_across_nodes() {
+    let Some((_db, a, b)) = two_nodes().await else { return };
+    client()
+        .post(a.url("/api/v1/register"))
+        .json(&json!({"email": "three@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(
+            login(&client(), node, "three@example.com", "wrong-password-1").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    for node in [&a, &b] {
+        assert_eq!(
+            login(&client(), node, "three@example.com", PASSWORD).await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
 }

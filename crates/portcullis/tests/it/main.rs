@@ -9,3 +9,4 @@ mod cli;
 mod cluster;
 mod pages;
 mod security;
+mod throttle;
