@@ -1,17 +1,13 @@
-//! The bundled list of common passwords (the MIT-licensed password list of
-//! `@zxcvbn-ts/language-common` 4.1.3 from the npm registry, 49,233 entries,
-//! lower-cased), checked case-insensitively.
+//! The bundled list of common passwords: the MIT-licensed password list of
+//! `@zxcvbn-ts/language-common` 4.1.3 from the npm registry, 49,233 distinct
+//! entries, lower-cased. `build.rs` compiles it into a sorted array; a look-up is a
+//! binary search (no set is built at start-up).
 
-use std::collections::HashSet;
-use std::sync::LazyLock;
-
-static LIST: &str = include_str!("../data/common-passwords.txt");
-
-static SET: LazyLock<HashSet<&'static str>> = LazyLock::new(|| LIST.lines().collect());
+include!(concat!(env!("OUT_DIR"), "/common_passwords.rs"));
 
 /// Number of distinct passwords in the bundled list.
 pub fn len() -> usize {
-    SET.len()
+    LIST.len()
 }
 
 /// Whether `password` (already NFKC-normalised) is on the list, ignoring case.
@@ -19,7 +15,7 @@ pub fn contains(password: &str) -> bool {
     if password.len() > 64 {
         return false;
     }
-    SET.contains(password.to_lowercase().as_str())
+    LIST.binary_search(&password.to_lowercase().as_str()).is_ok()
 }
 
 #[cfg(test)]
@@ -30,6 +26,7 @@ mod tests {
         assert!(super::contains("PassWord"));
         assert!(super::contains("12345678"));
         assert!(!super::contains("correct horse battery staple 93!"));
-        assert!(super::len() > 40_000);
+        assert_eq!(super::len(), 49_233);
+        assert!(super::LIST.windows(2).all(|w| w[0] < w[1]), "sorted for binary search");
     }
 }

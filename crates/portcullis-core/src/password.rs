@@ -45,17 +45,25 @@ impl fmt::Debug for Password {
 #[derive(Debug, Clone)]
 pub struct PasswordPolicy {
     pub min_length: usize,
+    /// Lowest accepted zxcvbn score (0..=4); 0 turns the estimate off.
+    pub min_strength: u8,
 }
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        Self { min_length: 8 }
+        Self { min_length: 8, min_strength: 3 }
     }
 }
 
 impl PasswordPolicy {
-    /// Checks a new password; `field` names the form field in the error.
-    pub fn check(&self, password: &Password, field: &'static str) -> Result<(), FieldError> {
+    /// Checks a new password; `field` names the form field in the error, `context`
+    /// holds words the password must not lean on (the user's email).
+    pub fn check(
+        &self,
+        password: &Password,
+        field: &'static str,
+        context: &[&str],
+    ) -> Result<(), FieldError> {
         let chars = password.expose().chars().count();
         if chars < self.min_length {
             return Err(FieldError::new(
@@ -78,8 +86,36 @@ impl PasswordPolicy {
                 "this password is too common and appears in lists attackers try first; choose another",
             ));
         }
+        if self.min_strength > 0 {
+            let mut words: Vec<&str> = context.to_vec();
+            words.extend(
+                context
+                    .iter()
+                    .flat_map(|c| c.split(|ch: char| !ch.is_alphanumeric()))
+                    .filter(|w| w.len() > 2),
+            );
+            let estimate = zxcvbn::zxcvbn(password.expose(), &words);
+            if u8::from(estimate.score()) < self.min_strength {
+                return Err(FieldError::new(field, "weak_password", weakness(&estimate)));
+            }
+        }
         Ok(())
     }
+}
+
+/// zxcvbn's warning and suggestions as one sentence for the user.
+fn weakness(estimate: &zxcvbn::Entropy) -> String {
+    let mut parts = vec!["this password is too easy to guess".to_owned()];
+    if let Some(feedback) = estimate.feedback() {
+        if let Some(w) = feedback.warning() {
+            parts.push(w.to_string().trim_end_matches('.').to_owned());
+        }
+        parts.extend(feedback.suggestions().iter().map(|s| s.to_string().trim_end_matches('.').to_owned()));
+    }
+    if parts.len() == 1 {
+        parts.push("add a few more uncommon words".to_owned());
+    }
+    format!("{}.", parts.join(". "))
 }
 
 /// Argon2id cost parameters.
@@ -240,20 +276,27 @@ mod tests {
     }
 
     #[test]
-    fn policy_applies_length_and_common_list() {
+    fn policy_applies_length_common_list_and_strength() {
         let policy = PasswordPolicy::default();
-        assert_eq!(policy.check(&Password::new("short"), "password").unwrap_err().code, "password_too_short");
-        assert_eq!(
-            policy.check(&Password::new(&"x".repeat(1025)), "password").unwrap_err().code,
-            "password_too_long"
-        );
-        assert_eq!(
-            policy.check(&Password::new("Password1"), "password").unwrap_err().code,
-            "breached_password"
-        );
-        assert!(policy.check(&Password::new("mauve-otter-ladder-19"), "password").is_ok());
-        // Eight characters that are more than eight bytes still count as eight.
-        assert!(policy.check(&Password::new("ünïcödé!"), "password").is_ok());
+        let code =
+            |pw: &str, ctx: &[&str]| policy.check(&Password::new(pw), "password", ctx).err().map(|e| e.code);
+        assert_eq!(code("short", &[]), Some("password_too_short"));
+        assert_eq!(code(&"x".repeat(1025), &[]), Some("password_too_long"));
+        assert_eq!(code("Password1", &[]), Some("breached_password"));
+        assert_eq!(code("abcdefgh1234", &[]), Some("weak_password"));
+        assert_eq!(code("mauve-otter-ladder-19", &[]), None);
+        // Built from the user's own email: guessable.
+        assert_eq!(code("Oduyamargu", &["marguerite.oduya@example.com"]), Some("weak_password"));
+        assert_eq!(code("Oduyamargu", &[]), None);
+        let weak = policy.check(&Password::new("abcdefgh1234"), "password", &[]).unwrap_err();
+        assert!(weak.message.starts_with("this password is too easy to guess"), "{}", weak.message);
+    }
+
+    #[test]
+    fn length_counts_characters_not_bytes() {
+        let policy = PasswordPolicy { min_length: 8, min_strength: 0 };
+        assert!(policy.check(&Password::new("ünïcödé!"), "password", &[]).is_ok());
+        assert!(policy.check(&Password::new("ünïcödé"), "password", &[]).is_err());
     }
 
     #[tokio::test]

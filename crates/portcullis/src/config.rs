@@ -87,11 +87,18 @@ pub struct PasswordConfig {
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
     pub min_length: usize,
+    pub min_strength: u8,
 }
 
 impl Default for PasswordConfig {
     fn default() -> Self {
-        Self { argon2_memory_kib: 19_456, argon2_iterations: 2, argon2_parallelism: 1, min_length: 8 }
+        Self {
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            min_length: 8,
+            min_strength: 3,
+        }
     }
 }
 
@@ -390,6 +397,9 @@ impl Config {
         }
         if !(1..=1024).contains(&p.min_length) {
             return err("password.min_length", "must be between 1 and 1024".into());
+        }
+        if p.min_strength > 4 {
+            return err("password.min_strength", "must be a zxcvbn score from 0 (off) to 4".into());
         }
         for (key, d) in [
             ("session.idle_timeout", self.session.idle_timeout),

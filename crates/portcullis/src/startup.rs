@@ -87,7 +87,7 @@ pub fn build_auth(config: &Config, db: &Database, clock: Arc<dyn Clock>) -> Resu
             login_per_ip: limit(rl.login_per_ip),
             register_per_ip: limit(rl.register_per_ip),
         },
-        password_policy: PasswordPolicy { min_length: p.min_length },
+        password_policy: PasswordPolicy { min_length: p.min_length, min_strength: p.min_strength },
         session_policy: SessionPolicy {
             idle_timeout: to_time(s.idle_timeout),
             absolute_timeout: to_time(s.absolute_timeout),

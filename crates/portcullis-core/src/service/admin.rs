@@ -52,7 +52,7 @@ impl Auth {
         let user = self.find_user(email).await?;
         self.config
             .password_policy
-            .check(password, "password")
+            .check(password, "password", &[&user.email])
             .map_err(|e| AuthError::Validation(vec![e]))?;
         let hash = self.hasher.hash(password).await.map_err(AuthError::internal)?;
         self.store.change_password(user.id, &hash, self.clock.now(), None).await?;

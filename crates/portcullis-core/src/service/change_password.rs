@@ -32,7 +32,10 @@ impl Auth {
             .await;
             return Err(AuthError::InvalidCredentials);
         }
-        self.config.password_policy.check(new, "new_password").map_err(|e| AuthError::Validation(vec![e]))?;
+        self.config
+            .password_policy
+            .check(new, "new_password", &[&user.email])
+            .map_err(|e| AuthError::Validation(vec![e]))?;
         if current.expose() == new.expose() {
             return Err(AuthError::Validation(vec![FieldError::new(
                 "new_password",

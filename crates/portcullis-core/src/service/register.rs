@@ -29,7 +29,7 @@ impl Auth {
         let email = Email::parse(reg.email)
             .map_err(|e| errors.push(FieldError::new("email", "invalid_email", e.to_string())))
             .ok();
-        if let Err(e) = self.config.password_policy.check(reg.password, "password") {
+        if let Err(e) = self.config.password_policy.check(reg.password, "password", &[reg.email.trim()]) {
             errors.push(e);
         }
         let Some(email) = email.filter(|_| errors.is_empty()) else {

@@ -77,6 +77,12 @@ async fn invalid_registrations_get_422_with_field_codes(backend: Backend) {
         (json!({"email": "c@example.com", "password": "short"}), "password", "password_too_short"),
         (json!({"email": "c@example.com", "password": "password123"}), "password", "breached_password"),
         (json!({"email": "c@example.com", "password": "x".repeat(1025)}), "password", "password_too_long"),
+        (json!({"email": "c@example.com", "password": "abcdefgh1234"}), "password", "weak_password"),
+        (
+            json!({"email": "oduya.marguerite@example.com", "password": "Oduyamargu"}),
+            "password",
+            "weak_password",
+        ),
     ];
     for (body, field, code) in cases {
         let res = app.post_json(&app.client, "/api/v1/register", &body).await;

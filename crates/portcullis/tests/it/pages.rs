@@ -249,6 +249,7 @@ async fn registration_problems_rerender_the_form_with_422(backend: Backend) {
     let cases = [
         (("yan2@example.com", PASSWORD, "different-password-9"), "the two passwords do not match"),
         (("yan2@example.com", "password1", "password1"), "too common"),
+        (("yan2@example.com", "abcdefgh1234", "abcdefgh1234"), "too easy to guess"),
         (("nonsense", PASSWORD, PASSWORD), "valid email address"),
         (("YAN@example.com", PASSWORD, PASSWORD), "already exists"),
     ];
