@@ -80,6 +80,8 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes one of the user's sessions by public id; false if it is not theirs.
     async fn delete_session_by_id(&self, user: UserId, id: Uuid) -> Result<bool, StoreError>;
     async fn list_sessions(&self, user: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StoreError>;
+    /// Sessions not yet past their absolute or idle expiry.
+    async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<i64, StoreError>;
     /// Deletes sessions past their absolute or idle expiry; returns how many.
     async fn purge_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 

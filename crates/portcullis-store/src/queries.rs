@@ -363,6 +363,16 @@ macro_rules! store_impl {
                 rows.iter().map(crate::queries::session_from_row).collect::<Result<_, _>>().map_err(crate::error::other)
             }
 
+            async fn count_active_sessions(&self, now: time::OffsetDateTime) -> Result<i64, portcullis_core::StoreError> {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sessions WHERE expires_at > $1 AND last_seen_at + idle_timeout_secs >= $1",
+                )
+                .bind(now.unix_timestamp())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(crate::error::other)
+            }
+
             async fn purge_expired_sessions(
                 &self,
                 now: time::OffsetDateTime,

@@ -24,6 +24,7 @@ pub mod cookies;
 pub mod error;
 pub mod extract;
 mod headers;
+mod observe;
 mod pages;
 pub mod paths;
 mod state;
@@ -38,7 +39,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use error::{ApiError, PageError};
-pub use state::{AppState, PublicUrl, PublicUrlError, WebConfig};
+pub use state::{AppState, MetricsRender, PublicUrl, PublicUrlError, WebConfig};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::v1::router(&state))
         .route(paths::HEALTHZ, get(healthz))
         .route(paths::READYZ, get(readyz))
+        .route(paths::METRICS, get(metrics_text))
         .route(paths::STATIC, get(static_file))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), pages::render_page_errors))
@@ -76,6 +78,7 @@ pub fn harden(app: Router, state: AppState) -> Router {
             ApiError::internal().into_response()
         }))
         .layer(axum::middleware::from_fn_with_state(state, headers::security_headers))
+        .layer(axum::middleware::from_fn(observe::track))
 }
 
 async fn healthz() -> Response {
@@ -89,6 +92,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
             tracing::warn!(error = %e, "readiness check failed");
             ApiError::unavailable().into_response()
         }
+    }
+}
+
+/// Prometheus text, unless metrics are off or served on their own address.
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    match &state.config().metrics {
+        Some(render) => {
+            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], render()).into_response()
+        }
+        None => ApiError::not_found().detail("metrics are not served here").into_response(),
     }
 }
 

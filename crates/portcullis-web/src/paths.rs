@@ -10,6 +10,7 @@ pub const ACCOUNT_SESSION_REVOKE: &str = "/account/sessions/{id}/revoke";
 pub const STATIC: &str = "/static/{file}";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
+pub const METRICS: &str = "/metrics";
 
 pub const API_REGISTER: &str = "/api/v1/register";
 pub const API_LOGIN: &str = "/api/v1/login";

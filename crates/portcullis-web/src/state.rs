@@ -54,13 +54,30 @@ impl PublicUrl {
     }
 }
 
+/// Renders the metrics exposition (Prometheus text).
+pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
+
 /// Settings of the web layer.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WebConfig {
     pub public_url: PublicUrl,
     pub trusted_proxies: Vec<IpNet>,
     pub request_timeout: Duration,
     pub templates_dir: Option<PathBuf>,
+    /// Serves `GET /metrics` when set.
+    pub metrics: Option<MetricsRender>,
+}
+
+impl std::fmt::Debug for WebConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebConfig")
+            .field("public_url", &self.public_url)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("request_timeout", &self.request_timeout)
+            .field("templates_dir", &self.templates_dir)
+            .field("metrics", &self.metrics.is_some())
+            .finish()
+    }
 }
 
 pub(crate) struct Inner {

@@ -27,6 +27,8 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
+    pub metrics: MetricsConfig,
+    pub audit: AuditConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -191,6 +193,34 @@ impl Default for RateLimitConfig {
 pub struct UiConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub templates_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// Serve `/metrics` on this address only (not on `server.bind`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { enabled: true, bind: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// How long security events are kept.
+    pub retention: Dur,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self { retention: Dur::secs(365 * 86_400) }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -418,10 +448,23 @@ impl Config {
         if self.email.transport == MailTransport::File && self.email.dir.is_none() {
             return err("email.dir", "required when email.transport = \"file\"".into());
         }
+        if let Some(bind) = &self.metrics.bind
+            && parse_bind(bind).is_none()
+        {
+            return err("metrics.bind", format!("{bind:?} is not an address like 127.0.0.1:9100"));
+        }
+        if self.audit.retention.0.is_zero() {
+            return err("audit.retention", "must be longer than 0s".into());
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return err("log.level", format!("{:?} is not a log level or filter", self.log.level));
         }
         Ok(())
+    }
+
+    /// The metrics listen address, when metrics have their own.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.bind.as_deref().and_then(parse_bind)
     }
 
     /// The listen address (`:PORT` means every interface).

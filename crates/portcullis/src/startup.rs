@@ -74,8 +74,9 @@ pub fn build_auth(config: &Config, db: &Database, clock: Arc<dyn Clock>) -> Resu
         );
     }
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let hasher =
-        PasswordHasher::new(cost, cpus).map_err(|e| StartupError::Config(format!("password: {e}")))?;
+    let hasher = PasswordHasher::new(cost, cpus)
+        .map_err(|e| StartupError::Config(format!("password: {e}")))?
+        .with_observer(crate::metrics::hash_observer());
     let s = &config.session;
     let to_time = |d: crate::config::Dur| time::Duration::try_from(d.0).unwrap_or(time::Duration::MAX);
     let rl = &config.rate_limit;
@@ -94,7 +95,8 @@ pub fn build_auth(config: &Config, db: &Database, clock: Arc<dyn Clock>) -> Resu
             remember_me_timeout: to_time(s.remember_me_timeout),
         },
     };
-    Ok(Auth::new(db.store(), clock, hasher, auth_config))
+    Ok(Auth::new(db.store(), clock, hasher, auth_config)
+        .with_observer(Arc::new(crate::metrics::MetricsObserver)))
 }
 
 /// A ready Portcullis: database open, secrets loaded, state built.
@@ -102,6 +104,7 @@ pub fn build_auth(config: &Config, db: &Database, clock: Arc<dyn Clock>) -> Resu
 pub struct Portcullis {
     state: AppState,
     database: Database,
+    audit_retention: time::Duration,
 }
 
 impl Portcullis {
@@ -120,8 +123,11 @@ impl Portcullis {
             trusted_proxies: config.server.trusted_proxies.clone(),
             request_timeout: config.server.request_timeout.0,
             templates_dir: config.ui.templates_dir.clone(),
+            metrics: metrics_render(config),
         };
-        Ok(Self { state: AppState::new(auth, web, csrf_key), database })
+        let audit_retention =
+            time::Duration::try_from(config.audit.retention.0).unwrap_or(time::Duration::MAX);
+        Ok(Self { state: AppState::new(auth, web, csrf_key), database, audit_retention })
     }
 
     pub fn state(&self) -> &AppState {
@@ -149,21 +155,40 @@ impl Portcullis {
         portcullis_web::layer(self.state.clone())
     }
 
-    /// Purges expired sessions now and then every ten minutes.
+    /// Every minute: refreshes the active-session gauge; every ten minutes (and at
+    /// start): purges expired sessions, old rate-limit counts and old audit events.
     pub fn spawn_maintenance(&self) -> tokio::task::JoinHandle<()> {
         let auth = self.state.auth().clone();
+        let retention = self.audit_retention;
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(600));
-            loop {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            for round in 0u64.. {
                 tick.tick().await;
-                match auth.purge_expired_sessions().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(purged = n, "purged expired sessions"),
-                    Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
+                if let Ok(n) = auth.count_active_sessions().await {
+                    crate::metrics::set_active_sessions(n);
+                }
+                if round % 10 == 0 {
+                    match auth.purge(retention).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(
+                            purged = n,
+                            "purged expired sessions, rate-limit counts and old events"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "could not purge expired data"),
+                    }
                 }
             }
         })
     }
+}
+
+/// `/metrics` on the main listener, unless metrics are off or have their own bind.
+fn metrics_render(config: &Config) -> Option<portcullis_web::MetricsRender> {
+    if !config.metrics.enabled || config.metrics.bind.is_some() {
+        return None;
+    }
+    let handle = crate::metrics::handle()?;
+    Some(Arc::new(move || handle.render()))
 }
 
 /// A 256-bit secret shared by every node, generated on first start.
@@ -185,6 +210,7 @@ pub struct Application {
     addr: SocketAddr,
     portcullis: Portcullis,
     app: axum::Router,
+    metrics: Option<(TcpListener, SocketAddr)>,
 }
 
 impl Application {
@@ -213,9 +239,19 @@ impl Application {
             };
             format!("http://{host}")
         });
+        let metrics = match config.metrics_addr().filter(|_| config.metrics.enabled) {
+            Some(bind) => {
+                let l = TcpListener::bind(bind).await.map_err(|e| {
+                    StartupError::Runtime(format!("metrics.bind: cannot listen on {bind}: {e}"))
+                })?;
+                let a = l.local_addr().map_err(|e| StartupError::Runtime(format!("metrics.bind: {e}")))?;
+                Some((l, a))
+            }
+            None => None,
+        };
         let portcullis = Portcullis::open(config, &public_url, clock).await?;
         let app = app(&portcullis);
-        Ok(Self { listener, addr, portcullis, app })
+        Ok(Self { listener, addr, portcullis, app, metrics })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -226,13 +262,40 @@ impl Application {
         &self.portcullis
     }
 
+    /// Where `/metrics` is served when `metrics.bind` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, a)| *a)
+    }
+
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let maintenance = self.portcullis.spawn_maintenance();
+        let metrics_server = self.metrics.and_then(|(listener, addr)| {
+            let handle = crate::metrics::handle()?;
+            tracing::info!("metrics on http://{addr}/metrics");
+            let app = axum::Router::new().route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let text = handle.render();
+                    async move {
+                        (
+                            [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                            text,
+                        )
+                    }
+                }),
+            );
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            }))
+        });
         tracing::info!("listening on http://{}", self.addr);
         let app = self.app.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         maintenance.abort();
+        if let Some(server) = metrics_server {
+            server.abort();
+        }
         self.portcullis.database().close().await;
         result
     }

@@ -13,7 +13,9 @@ pub fn init(config: &LogConfig, quiet: bool) {
     let builder =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
     let result = match config.format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Json => {
+            builder.with_target(true).json().flatten_event(true).with_current_span(true).try_init()
+        }
         LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init(),
     };
     // Already installed (tests start several servers in one process): keep the first.

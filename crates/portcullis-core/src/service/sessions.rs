@@ -53,7 +53,27 @@ impl Auth {
         }
     }
 
+    pub async fn count_active_sessions(&self) -> Result<i64, AuthError> {
+        Ok(self.store.count_active_sessions(self.clock.now()).await?)
+    }
+
     pub async fn purge_expired_sessions(&self) -> Result<u64, AuthError> {
         Ok(self.store.purge_expired_sessions(self.clock.now()).await?)
+    }
+
+    /// Housekeeping: expired sessions, rate-limit counts older than a day (longer
+    /// than any window or lockout memory), and events older than `event_retention`.
+    pub async fn purge(&self, event_retention: time::Duration) -> Result<u64, AuthError> {
+        let now = self.clock.now();
+        let sessions = self.store.purge_expired_sessions(now).await?;
+        let throttle = self
+            .store
+            .purge_throttle(now - crate::throttle::LEVEL_MEMORY.max(time::Duration::days(1)))
+            .await?;
+        let events = self
+            .store
+            .purge_events(now.checked_sub(event_retention).unwrap_or(time::OffsetDateTime::UNIX_EPOCH))
+            .await?;
+        Ok(sessions + throttle + events)
     }
 }

@@ -144,6 +144,8 @@ pub fn test_config(db_url: &str) -> Config {
 
 pub struct TestApp {
     pub base: String,
+    /// Where `/metrics` is served when `metrics.bind` is set.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     pub client: reqwest::Client,
     pub clock: Arc<MockClock>,
     pub state: AppState,
@@ -170,6 +172,7 @@ impl TestApp {
         let clock = Arc::new(MockClock::new());
         let app = portcullis::Application::build(&config, clock.clone()).await.expect("application starts");
         let addr = app.addr();
+        let metrics_addr = app.metrics_addr();
         let state = app.portcullis().state().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -181,6 +184,7 @@ impl TestApp {
         });
         Self {
             base: format!("http://{addr}"),
+            metrics_addr,
             client: client(),
             clock,
             state,
@@ -305,7 +309,10 @@ pub async fn listening_addr(
     let found = tokio::time::timeout(std::time::Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.expect("read serve's stderr") {
             if let Some((_, rest)) = line.split_once("listening on http://") {
-                return Some(rest.split_whitespace().next().unwrap_or_default().to_owned());
+                // Text logs end the address with whitespace, JSON logs with a quote.
+                let addr: String =
+                    rest.chars().take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c)).collect();
+                return Some(addr);
             }
             seen.push_str(&line);
             seen.push('\n');
@@ -323,6 +330,8 @@ pub async fn listening_addr(
 /// A real `portcullis serve` process (one node of a cluster).
 pub struct Node {
     pub base: String,
+    /// Everything the node logged (stderr) so far.
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
     child: tokio::process::Child,
     drain: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
@@ -354,9 +363,17 @@ impl Node {
         let mut child = cmd.spawn().expect("serve starts");
         let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
         let addr = listening_addr(&mut lines).await;
-        // Keep draining the log so the node never blocks on a full pipe.
-        let drain = tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { base: format!("http://{addr}"), child, drain, _dir: dir }
+        // Keep reading the log so the node never blocks on a full pipe.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
+        let drain = tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        Self { base: format!("http://{addr}"), log, child, drain, _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,97 @@
+//! Prometheus metrics (SPEC §3.4): one process-wide recorder; the use cases report
+//! through `portcullis_core::service::Observer`, the web layer records request
+//! latency, and the maintenance loop refreshes the active-session gauge.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use portcullis_core::service::Observer;
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// The process' recorder, installed on first use; `None` if another recorder was
+/// installed first (an embedding application's own).
+pub fn handle() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let latency = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+            let hashing = [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0];
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("portcullis_http_request_duration_seconds".into()),
+                    &latency,
+                )
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full("portcullis_password_hash_seconds".into()),
+                        &hashing,
+                    )
+                })
+                .and_then(PrometheusBuilder::install_recorder);
+            match recorder {
+                Ok(handle) => {
+                    describe();
+                    let upkeep = handle.clone();
+                    std::thread::Builder::new()
+                        .name("metrics-upkeep".into())
+                        .spawn(move || {
+                            loop {
+                                std::thread::sleep(Duration::from_secs(5));
+                                upkeep.run_upkeep();
+                            }
+                        })
+                        .ok();
+                    Some(handle)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics recorder not installed; /metrics is off");
+                    None
+                }
+            }
+        })
+        .clone()
+}
+
+fn describe() {
+    metrics::describe_histogram!(
+        "portcullis_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "HTTP request latency by method, route and status"
+    );
+    metrics::describe_counter!(
+        "portcullis_logins_total",
+        "Sign-in attempts by result (success, failure, throttled)"
+    );
+    metrics::describe_histogram!(
+        "portcullis_password_hash_seconds",
+        metrics::Unit::Seconds,
+        "Time to hash or verify one password (Argon2id)"
+    );
+    metrics::describe_gauge!("portcullis_active_sessions", "Sessions not yet expired");
+    metrics::describe_counter!("portcullis_rate_limited_total", "Attempts refused by a rate limit, by limit");
+}
+
+/// Reports use-case events as metrics.
+pub struct MetricsObserver;
+
+impl Observer for MetricsObserver {
+    fn login(&self, result: &'static str) {
+        metrics::counter!("portcullis_logins_total", "result" => result).increment(1);
+    }
+
+    fn rate_limited(&self, limit: &str) {
+        metrics::counter!("portcullis_rate_limited_total", "limit" => limit.to_owned()).increment(1);
+    }
+}
+
+/// Records one password hash or verification.
+pub fn hash_observer() -> Arc<dyn Fn(Duration) + Send + Sync> {
+    Arc::new(|d: Duration| metrics::histogram!("portcullis_password_hash_seconds").record(d.as_secs_f64()))
+}
+
+/// Sets the active-session gauge.
+#[expect(clippy::cast_precision_loss, reason = "a gauge of session counts is fine as f64")]
+pub fn set_active_sessions(n: i64) {
+    metrics::gauge!("portcullis_active_sessions").set(n as f64);
+}
