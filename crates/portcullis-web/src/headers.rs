@@ -11,6 +11,7 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
                    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub(crate) async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let https = state.config().public_url.is_https() || forwarded_https(&state, &req);
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
@@ -24,8 +25,17 @@ pub(crate) async fn security_headers(State(state): State<AppState>, req: Request
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, header::CACHE_CONTROL, "no-store");
     }
-    if state.config().public_url.is_https() {
+    if https {
         set(h, header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains");
     }
     res
+}
+
+/// `X-Forwarded-Proto: https` from a peer in `server.trusted_proxies`.
+fn forwarded_https(state: &AppState, req: &Request) -> bool {
+    let Some(peer) = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() else {
+        return false;
+    };
+    let trusted = state.config().trusted_proxies.iter().any(|net| net.contains(&peer.0.ip()));
+    trusted && req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
 }

@@ -409,12 +409,10 @@ impl Config {
         {
             return Err(ConfigError(e.to_string()));
         }
-        if self.server.tls_cert.is_some() || self.server.tls_key.is_some() {
-            return err(
-                "server.tls_cert",
-                "serving HTTPS directly is not supported by this build yet; terminate TLS at a reverse proxy"
-                    .into(),
-            );
+        match (&self.server.tls_cert, &self.server.tls_key) {
+            (Some(_), None) => return err("server.tls_key", "required when server.tls_cert is set".into()),
+            (None, Some(_)) => return err("server.tls_cert", "required when server.tls_key is set".into()),
+            _ => {}
         }
         if self.database.max_connections == 0 {
             return err("database.max_connections", "must be at least 1".into());

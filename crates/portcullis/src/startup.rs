@@ -211,6 +211,7 @@ pub struct Application {
     portcullis: Portcullis,
     app: axum::Router,
     metrics: Option<(TcpListener, SocketAddr)>,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
 }
 
 impl Application {
@@ -231,13 +232,23 @@ impl Application {
             .await
             .map_err(|e| StartupError::Runtime(format!("server.bind: cannot listen on {bind}: {e}")))?;
         let addr = listener.local_addr().map_err(|e| StartupError::Runtime(format!("server.bind: {e}")))?;
+        let tls = match (&config.server.tls_cert, &config.server.tls_key) {
+            (Some(cert), Some(key)) => {
+                Some(axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await.map_err(|e| {
+                    let (cert, key) = (cert.display(), key.display());
+                    StartupError::Runtime(format!("server.tls_cert: cannot load {cert} / {key}: {e}"))
+                })?)
+            }
+            _ => None,
+        };
         let public_url = config.server.public_url.clone().unwrap_or_else(|| {
             let host = if addr.ip().is_unspecified() {
                 SocketAddr::from(([127, 0, 0, 1], addr.port()))
             } else {
                 addr
             };
-            format!("http://{host}")
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{host}")
         });
         let metrics = match config.metrics_addr().filter(|_| config.metrics.enabled) {
             Some(bind) => {
@@ -251,7 +262,7 @@ impl Application {
         };
         let portcullis = Portcullis::open(config, &public_url, clock).await?;
         let app = app(&portcullis);
-        Ok(Self { listener, addr, portcullis, app, metrics })
+        Ok(Self { listener, addr, portcullis, app, metrics, tls })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -289,9 +300,24 @@ impl Application {
                 let _ = axum::serve(listener, app).await;
             }))
         });
-        tracing::info!("listening on http://{}", self.addr);
         let app = self.app.into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        let result = match self.tls {
+            None => {
+                tracing::info!("listening on http://{}", self.addr);
+                axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+            }
+            Some(tls) => {
+                tracing::info!("listening on https://{}", self.addr);
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    shutdown.await;
+                    stopper.graceful_shutdown(Some(Duration::from_secs(30)));
+                });
+                let listener = self.listener.into_std()?;
+                axum_server::tls_rustls::from_tcp_rustls(listener, tls)?.handle(handle).serve(app).await
+            }
+        };
         maintenance.abort();
         if let Some(server) = metrics_server {
             server.abort();

@@ -1,6 +1,7 @@
 //! The command line of SPEC §1. Every failure is one `error: ...` line on stderr;
 //! exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 
+mod events;
 mod password;
 mod user;
 
@@ -34,6 +35,8 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Show the audit trail (security events), newest first.
+    Events(events::EventsArgs),
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -130,6 +133,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::User(cmd) => user::run(&config, cmd).await,
+        Command::Events(args) => events::run(&config, args).await,
         Command::Config(ConfigCommand::Check) => {
             println!("configuration ok");
             Ok(())

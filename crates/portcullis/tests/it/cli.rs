@@ -412,3 +412,23 @@ async fn serve_without_auto_migrate_on_a_fresh_database_exits_1_asking_for_migra
     let run = cli.run(&["serve"]).await.expect_code(1);
     assert!(run.error_line().contains("portcullis migrate"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn events_lists_the_audit_trail_newest_first_and_filters_by_user() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.register("trail@example.com").await;
+    app.login("trail@example.com").await;
+    let wrong = json!({"email": "trail@example.com", "password": "wrong-password-1"});
+    app.post_json(&crate::helpers::client(), "/api/v1/login", &wrong).await;
+    app.register("other@example.com").await;
+    let cli = Cli::on_database(&app.db.url);
+    let run = cli.run(&["events", "--email", "trail@example.com", "--json"]).await.expect_code(0);
+    let events: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["login_failed", "login_succeeded", "register"]);
+    assert_eq!(events[0]["detail"], "wrong_password");
+    let all = cli.run(&["events", "--limit", "2"]).await.expect_code(0);
+    assert_eq!(all.stdout.lines().count(), 3, "a header and two rows:\n{}", all.stdout);
+    assert!(all.stdout.lines().nth(1).unwrap().contains("register"), "newest first");
+    cli.run(&["events", "--email", "nobody@example.com"]).await.expect_code(1);
+}

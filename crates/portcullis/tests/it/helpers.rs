@@ -308,7 +308,9 @@ pub async fn listening_addr(
     let mut seen = String::new();
     let found = tokio::time::timeout(std::time::Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.expect("read serve's stderr") {
-            if let Some((_, rest)) = line.split_once("listening on http://") {
+            let found =
+                line.split_once("listening on http://").or_else(|| line.split_once("listening on https://"));
+            if let Some((_, rest)) = found {
                 // Text logs end the address with whitespace, JSON logs with a quote.
                 let addr: String =
                     rest.chars().take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c)).collect();

@@ -289,3 +289,71 @@ async fn expired_sessions_are_purged_from_the_store() {
     app.clock.advance(time::Duration::hours(3));
     assert_eq!(auth.purge_expired_sessions().await.unwrap(), 2, "both idle sessions are gone");
 }
+
+/// Runs curl (a client nobody here wrote) against the TLS listener.
+async fn curl(args: &[&str]) -> (Option<i32>, String) {
+    let out = tokio::process::Command::new("curl")
+        .args(["-sS", "-i", "--max-time", "10"])
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test]
+async fn https_is_served_directly_with_secure_host_cookies_and_hsts() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    let (c, k) = (cert.clone(), key.clone());
+    let app = TestApp::spawn_with(Backend::Sqlite, move |config| {
+        config.server.tls_cert = Some(c);
+        config.server.tls_key = Some(k);
+    })
+    .await;
+    let https = app.base.replace("http://", "https://");
+    let ca = cert.to_str().unwrap();
+
+    let (code, head) = curl(&["--cacert", ca, &format!("{https}/healthz")]).await;
+    assert_eq!(code, Some(0), "{head}");
+    assert!(head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/2 200"), "{head}");
+    assert!(head.to_lowercase().contains("strict-transport-security: max-age="), "HSTS: {head}");
+
+    let body = format!(r#"{{"email":"tls@example.com","password":"{PASSWORD}"}}"#);
+    let json = ["-H", "content-type: application/json", "--data", &body];
+    let (_, reg) = curl(&[&["--cacert", ca, &format!("{https}/api/v1/register")][..], &json].concat()).await;
+    assert!(reg.contains(" 201"), "{reg}");
+    let (_, login) = curl(&[&["--cacert", ca, &format!("{https}/api/v1/login")][..], &json].concat()).await;
+    let cookie = login
+        .lines()
+        .find(|l| l.to_lowercase().starts_with("set-cookie: __host-portcullis_session="))
+        .expect(&login);
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+
+    // A client that verifies certificates refuses it without our CA; plain HTTP gets nothing.
+    let (code, _) = curl(&[&format!("{https}/healthz")]).await;
+    assert_eq!(code, Some(60), "curl's 'peer certificate cannot be authenticated'");
+    let plain = client().get(app.url("/healthz")).send().await;
+    assert!(plain.is_err() || plain.is_ok_and(|r| r.status() != StatusCode::OK), "plain HTTP is not served");
+}
+
+#[tokio::test]
+async fn x_forwarded_proto_from_a_trusted_proxy_turns_on_hsts() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let res = client().get(app.url("/healthz")).header("x-forwarded-proto", "https").send().await.unwrap();
+    assert!(res.headers().contains_key("strict-transport-security"));
+    let untrusted = TestApp::spawn(Backend::Sqlite).await;
+    let res =
+        client().get(untrusted.url("/healthz")).header("x-forwarded-proto", "https").send().await.unwrap();
+    assert!(!res.headers().contains_key("strict-transport-security"), "not from an untrusted peer");
+}
