@@ -89,3 +89,51 @@ impl Templates {
         Some((builtin.as_bytes().to_vec(), mime))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minijinja::context;
+
+    /// Every built-in template renders, both for a visitor and for a signed-in user
+    /// with every optional block filled.
+    #[test]
+    fn every_template_renders() {
+        let t = Templates::new(None);
+        let user = context! { email => "a@example.com", email_verified => false, mfa_enabled => false, created_at => "2026-01-01T00:00:00Z" };
+        let session = context! { id => "x", created_at => "t", last_seen_at => "t", ip => "127.0.0.1", user_agent => "ua", current => true };
+        let event = context! { what => "Signed in", failed => false, at => "t", ip => "127.0.0.1" };
+        for name in TEMPLATE_NAMES {
+            for signed_in in [false, true] {
+                let ctx = context! {
+                    current_user => if signed_in { Some(user.clone()) } else { None },
+                    user => user.clone(),
+                    csrf_token => "token",
+                    flash => "a flash",
+                    email => "a@example.com",
+                    next => "/account",
+                    error => "an error",
+                    errors => context! { email => "bad", password => "bad", password_confirm => "bad",
+                        current_password => "bad", new_password => "bad", new_password_confirm => "bad" },
+                    sessions => vec![session.clone()],
+                    events => vec![event.clone()],
+                    status => 404,
+                    message => "<script>",
+                };
+                let html = t.render(name, ctx).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+                if *name != "base.html" {
+                    assert!(html.contains("</html>"), "{name} extends the layout");
+                }
+                assert!(!html.contains("<script>"), "{name} escapes what it shows");
+            }
+        }
+    }
+
+    #[test]
+    fn static_files_are_served_and_unknown_names_are_not() {
+        let t = Templates::new(None);
+        assert!(t.static_file("style.css").is_some());
+        assert!(t.static_file("../Cargo.toml").is_none());
+        assert!(t.static_file("nope.js").is_none());
+    }
+}

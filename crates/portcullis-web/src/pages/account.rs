@@ -50,6 +50,10 @@ async fn render(
         Err(e) => return PageError::from(e).into_response(),
     };
     let fmt = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    let human = |t: time::OffsetDateTime| {
+        t.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
+            .unwrap_or_default()
+    };
     let events: Vec<Value> = events
         .iter()
         .map(|e| {
@@ -57,6 +61,7 @@ async fn render(
                 what => event_text(&e.kind),
                 failed => e.outcome == "failure",
                 at => fmt(e.created_at),
+                at_text => human(e.created_at),
                 ip => &e.ip,
                 user_agent => &e.user_agent,
             }
@@ -68,7 +73,9 @@ async fn render(
             context! {
                 id => s.id.to_string(),
                 created_at => fmt(s.created_at),
+                created_text => human(s.created_at),
                 last_seen_at => fmt(s.last_seen_at),
+                last_seen_text => human(s.last_seen_at),
                 ip => &s.ip,
                 user_agent => &s.user_agent,
                 current => s.id == me.0.session.id,
@@ -76,7 +83,7 @@ async fn render(
         })
         .collect();
     let ctx = context! { user => context! { email => &me.0.user.email, email_verified => me.0.user.email_verified,
-    mfa_enabled => me.0.user.mfa_enabled, created_at => fmt(me.0.user.created_at) }, sessions, events, ..extra };
+    mfa_enabled => me.0.user.mfa_enabled, created_at => fmt(me.0.user.created_at), created_text => human(me.0.user.created_at) }, sessions, events, ..extra };
     chrome.render(state, status, "account.html", ctx)
 }
 
