@@ -28,6 +28,12 @@ pub enum AuthError {
     AccountDisabled,
     #[error("too many attempts; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
+    #[error("invalid code")]
+    InvalidCode,
+    #[error("confirm with your password (or sign in again) to make this change")]
+    ReauthRequired,
+    #[error("{message}")]
+    Conflict { code: &'static str, message: &'static str },
     #[error("not found")]
     NotFound,
     #[error("the database is unavailable")]

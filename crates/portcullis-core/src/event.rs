@@ -25,10 +25,12 @@ pub enum EventKind {
     AccountDeleted,
     UserDisabled,
     UserEnabled,
+    RecoveryCodeUsed,
+    MfaFailed,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 17] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -44,6 +46,8 @@ impl EventKind {
         Self::AccountDeleted,
         Self::UserDisabled,
         Self::UserEnabled,
+        Self::RecoveryCodeUsed,
+        Self::MfaFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +67,8 @@ impl EventKind {
             Self::AccountDeleted => "account_deleted",
             Self::UserDisabled => "user_disabled",
             Self::UserEnabled => "user_enabled",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::MfaFailed => "mfa_failed",
         }
     }
 

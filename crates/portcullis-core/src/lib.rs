@@ -7,6 +7,7 @@ pub mod common_passwords;
 pub mod email;
 pub mod error;
 pub mod event;
+pub mod mfa;
 pub mod password;
 pub mod service;
 pub mod session;

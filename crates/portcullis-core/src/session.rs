@@ -55,7 +55,12 @@ pub struct Session {
     pub authenticated_at: OffsetDateTime,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// Password checked, second factor still owed: reaches nothing but `/login/mfa`.
+    pub mfa_pending: bool,
 }
+
+/// How long a half-authenticated session waits for its second factor.
+pub const MFA_PENDING_LIFETIME: Duration = Duration::minutes(5);
 
 impl Session {
     /// Whether the session may still be used at `now`.
@@ -85,6 +90,7 @@ mod tests {
             authenticated_at: now,
             ip: None,
             user_agent: None,
+            mfa_pending: false,
         }
     }
 

@@ -77,6 +77,8 @@ pub trait Store: Send + Sync + 'static {
     async fn find_session(&self, token_hash: TokenHash) -> Result<Option<(Session, User)>, StoreError>;
     async fn touch_session(&self, token_hash: TokenHash, now: OffsetDateTime) -> Result<(), StoreError>;
     async fn delete_session(&self, token_hash: TokenHash) -> Result<(), StoreError>;
+    /// Deletes every session of the user; returns how many.
+    async fn delete_user_sessions(&self, user: UserId) -> Result<u64, StoreError>;
     /// Deletes one of the user's sessions by public id; false if it is not theirs.
     async fn delete_session_by_id(&self, user: UserId, id: Uuid) -> Result<bool, StoreError>;
     async fn list_sessions(&self, user: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StoreError>;
@@ -84,6 +86,38 @@ pub trait Store: Send + Sync + 'static {
     async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<i64, StoreError>;
     /// Deletes sessions past their absolute or idle expiry; returns how many.
     async fn purge_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// The user's TOTP enrolment, if any.
+    async fn totp(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError>;
+    /// Starts (or restarts) an unconfirmed enrolment with a sealed secret.
+    async fn totp_begin(
+        &self,
+        user: UserId,
+        sealed_secret: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Confirms the enrolment at `step`, turns MFA on, and replaces the recovery codes.
+    async fn totp_confirm(
+        &self,
+        user: UserId,
+        step: i64,
+        recovery_hashes: &[[u8; 32]],
+    ) -> Result<(), StoreError>;
+    /// Records `step` as used; false if it (or a later one) was used already.
+    async fn totp_use_step(&self, user: UserId, step: i64) -> Result<bool, StoreError>;
+    /// Spends one recovery code; false if unknown or already used.
+    async fn use_recovery_code(
+        &self,
+        user: UserId,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Replaces every recovery code of the user.
+    async fn replace_recovery_codes(&self, user: UserId, hashes: &[[u8; 32]]) -> Result<(), StoreError>;
+    /// Unused recovery codes left.
+    async fn recovery_codes_left(&self, user: UserId) -> Result<i64, StoreError>;
+    /// Turns MFA off: secret and recovery codes deleted.
+    async fn mfa_disable(&self, user: UserId) -> Result<(), StoreError>;
 
     /// Appends to the audit trail.
     async fn insert_event(&self, event: &NewEvent) -> Result<(), StoreError>;
@@ -116,4 +150,21 @@ pub trait Store: Send + Sync + 'static {
         candidate: &[u8],
         now: OffsetDateTime,
     ) -> Result<Vec<u8>, StoreError>;
+}
+
+/// A stored TOTP enrolment.
+#[derive(Clone)]
+pub struct TotpRecord {
+    pub sealed_secret: Vec<u8>,
+    pub confirmed: bool,
+    pub last_step: i64,
+}
+
+impl std::fmt::Debug for TotpRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpRecord")
+            .field("confirmed", &self.confirmed)
+            .field("last_step", &self.last_step)
+            .finish_non_exhaustive()
+    }
 }

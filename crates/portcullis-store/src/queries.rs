@@ -57,6 +57,7 @@ where
         authenticated_at: ts(row.try_get("authenticated_at")?)?,
         ip: row.try_get("ip")?,
         user_agent: row.try_get("user_agent")?,
+        mfa_pending: row.try_get("mfa_pending")?,
     })
 }
 
@@ -257,8 +258,8 @@ macro_rules! store_impl {
                 let s = new.session;
                 sqlx::query(
                     "INSERT INTO sessions (token_hash, public_id, user_id, created_at, last_seen_at, expires_at,
-                         idle_timeout_secs, remember, authenticated_at, ip, user_agent)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                         idle_timeout_secs, remember, authenticated_at, ip, user_agent, mfa_pending)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(&new.token_hash.as_bytes()[..])
                 .bind(s.id.to_string())
@@ -271,6 +272,7 @@ macro_rules! store_impl {
                 .bind(s.authenticated_at.unix_timestamp())
                 .bind(s.ip.as_deref())
                 .bind(s.user_agent.as_deref())
+                .bind(s.mfa_pending)
                 .execute(&self.pool)
                 .await
                 .map(|_| ())
@@ -284,7 +286,7 @@ macro_rules! store_impl {
             {
                 let row = sqlx::query(
                     "SELECT s.public_id, s.user_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at,
-                            s.idle_timeout_secs, s.remember, s.authenticated_at, s.ip, s.user_agent,
+                            s.idle_timeout_secs, s.remember, s.authenticated_at, s.ip, s.user_agent, s.mfa_pending,
                             u.id, u.email, u.email_verified, u.is_admin, u.disabled, u.mfa_enabled, u.created_at
                      FROM sessions s JOIN users u ON u.id = s.user_id
                      WHERE s.token_hash = $1 AND NOT u.disabled",
@@ -329,6 +331,15 @@ macro_rules! store_impl {
                     .map_err(crate::error::other)
             }
 
+            async fn delete_user_sessions(&self, user: portcullis_core::UserId) -> Result<u64, portcullis_core::StoreError> {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user.to_string())
+                    .execute(&self.pool)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(crate::error::other)
+            }
+
             async fn delete_session_by_id(
                 &self,
                 user: portcullis_core::UserId,
@@ -350,9 +361,10 @@ macro_rules! store_impl {
             ) -> Result<Vec<portcullis_core::Session>, portcullis_core::StoreError> {
                 let rows = sqlx::query(
                     "SELECT public_id, user_id, created_at, last_seen_at, expires_at, idle_timeout_secs, remember,
-                            authenticated_at, ip, user_agent
+                            authenticated_at, ip, user_agent, mfa_pending
                      FROM sessions
                      WHERE user_id = $1 AND expires_at > $2 AND last_seen_at + idle_timeout_secs >= $2
+                       AND NOT mfa_pending
                      ORDER BY created_at DESC, public_id",
                 )
                 .bind(user.to_string())
@@ -383,6 +395,152 @@ macro_rules! store_impl {
                     .await
                     .map(|r| r.rows_affected())
                     .map_err(crate::error::other)
+            }
+
+            async fn totp(
+                &self,
+                user: portcullis_core::UserId,
+            ) -> Result<Option<portcullis_core::store::TotpRecord>, portcullis_core::StoreError> {
+                let row = sqlx::query("SELECT secret, confirmed, last_step FROM totp WHERE user_id = $1")
+                    .bind(user.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(crate::error::other)?;
+                let Some(row) = row else { return Ok(None) };
+                (|| -> Result<_, sqlx::Error> {
+                    Ok(Some(portcullis_core::store::TotpRecord {
+                        sealed_secret: row.try_get("secret")?,
+                        confirmed: row.try_get("confirmed")?,
+                        last_step: row.try_get("last_step")?,
+                    }))
+                })()
+                .map_err(crate::error::other)
+            }
+
+            async fn totp_begin(
+                &self,
+                user: portcullis_core::UserId,
+                sealed_secret: &[u8],
+                now: time::OffsetDateTime,
+            ) -> Result<(), portcullis_core::StoreError> {
+                sqlx::query(
+                    "INSERT INTO totp (user_id, secret, confirmed, last_step, created_at) VALUES ($1, $2, FALSE, 0, $3)
+                     ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, confirmed = FALSE, last_step = 0,
+                         created_at = excluded.created_at
+                     WHERE NOT totp.confirmed",
+                )
+                .bind(user.to_string())
+                .bind(sealed_secret)
+                .bind(now.unix_timestamp())
+                .execute(&self.pool)
+                .await
+                .map(|_| ())
+                .map_err(crate::error::other)
+            }
+
+            async fn totp_confirm(
+                &self,
+                user: portcullis_core::UserId,
+                step: i64,
+                recovery_hashes: &[[u8; 32]],
+            ) -> Result<(), portcullis_core::StoreError> {
+                let mut tx = $begin_write(&self.pool).await.map_err(crate::error::other)?;
+                let id = user.to_string();
+                sqlx::query("UPDATE totp SET confirmed = TRUE, last_step = $2 WHERE user_id = $1")
+                    .bind(&id)
+                    .bind(step)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(crate::error::other)?;
+                sqlx::query("UPDATE users SET mfa_enabled = TRUE WHERE id = $1")
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(crate::error::other)?;
+                sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(crate::error::other)?;
+                for hash in recovery_hashes {
+                    sqlx::query("INSERT INTO recovery_codes (code_hash, user_id) VALUES ($1, $2)")
+                        .bind(&hash[..])
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(crate::error::other)?;
+                }
+                tx.commit().await.map_err(crate::error::other)
+            }
+
+            async fn totp_use_step(&self, user: portcullis_core::UserId, step: i64) -> Result<bool, portcullis_core::StoreError> {
+                sqlx::query("UPDATE totp SET last_step = $2 WHERE user_id = $1 AND confirmed AND last_step < $2")
+                    .bind(user.to_string())
+                    .bind(step)
+                    .execute(&self.pool)
+                    .await
+                    .map(|r| r.rows_affected() == 1)
+                    .map_err(crate::error::other)
+            }
+
+            async fn use_recovery_code(
+                &self,
+                user: portcullis_core::UserId,
+                hash: &[u8; 32],
+                now: time::OffsetDateTime,
+            ) -> Result<bool, portcullis_core::StoreError> {
+                sqlx::query(
+                    "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+                )
+                .bind(user.to_string())
+                .bind(&hash[..])
+                .bind(now.unix_timestamp())
+                .execute(&self.pool)
+                .await
+                .map(|r| r.rows_affected() == 1)
+                .map_err(crate::error::other)
+            }
+
+            async fn replace_recovery_codes(
+                &self,
+                user: portcullis_core::UserId,
+                hashes: &[[u8; 32]],
+            ) -> Result<(), portcullis_core::StoreError> {
+                let mut tx = $begin_write(&self.pool).await.map_err(crate::error::other)?;
+                sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                    .bind(user.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(crate::error::other)?;
+                for hash in hashes {
+                    sqlx::query("INSERT INTO recovery_codes (code_hash, user_id) VALUES ($1, $2)")
+                        .bind(&hash[..])
+                        .bind(user.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(crate::error::other)?;
+                }
+                tx.commit().await.map_err(crate::error::other)
+            }
+
+            async fn recovery_codes_left(&self, user: portcullis_core::UserId) -> Result<i64, portcullis_core::StoreError> {
+                sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+                    .bind(user.to_string())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(crate::error::other)
+            }
+
+            async fn mfa_disable(&self, user: portcullis_core::UserId) -> Result<(), portcullis_core::StoreError> {
+                let mut tx = $begin_write(&self.pool).await.map_err(crate::error::other)?;
+                for sql in [
+                    "DELETE FROM totp WHERE user_id = $1",
+                    "DELETE FROM recovery_codes WHERE user_id = $1",
+                    "UPDATE users SET mfa_enabled = FALSE WHERE id = $1",
+                ] {
+                    sqlx::query(sql).bind(user.to_string()).execute(&mut *tx).await.map_err(crate::error::other)?;
+                }
+                tx.commit().await.map_err(crate::error::other)
             }
 
             async fn insert_event(

@@ -103,6 +103,16 @@ impl From<AuthError> for ApiError {
                     .detail("this account has been disabled by an administrator")
             }
             AuthError::NotFound => Self::not_found(),
+            AuthError::InvalidCode => Self::new(StatusCode::UNAUTHORIZED, "invalid_code", "Invalid code")
+                .detail("the code is wrong, expired, or was already used"),
+            AuthError::ReauthRequired => {
+                Self::new(StatusCode::FORBIDDEN, "reauthentication_required", "Confirmation required").detail(
+                    "send your current password (or a current code), or sign in again, to make this change",
+                )
+            }
+            AuthError::Conflict { code, message } => {
+                Self::new(StatusCode::CONFLICT, code, "Conflict").detail(message)
+            }
             AuthError::RateLimited { retry_after } => Self {
                 retry_after: Some(retry_after),
                 ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many attempts")

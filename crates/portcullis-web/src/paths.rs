@@ -7,6 +7,12 @@ pub const LOGOUT: &str = "/logout";
 pub const ACCOUNT: &str = "/account";
 pub const ACCOUNT_PASSWORD: &str = "/account/password";
 pub const ACCOUNT_SESSION_REVOKE: &str = "/account/sessions/{id}/revoke";
+pub const LOGIN_MFA: &str = "/login/mfa";
+pub const ACCOUNT_MFA: &str = "/account/mfa";
+pub const ACCOUNT_MFA_ENABLE: &str = "/account/mfa/enable";
+pub const ACCOUNT_MFA_CONFIRM: &str = "/account/mfa/confirm";
+pub const ACCOUNT_MFA_DISABLE: &str = "/account/mfa/disable";
+pub const ACCOUNT_MFA_CODES: &str = "/account/mfa/recovery-codes";
 pub const STATIC: &str = "/static/{file}";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
@@ -20,6 +26,10 @@ pub const API_ME_PASSWORD: &str = "/api/v1/me/password";
 pub const API_ME_SESSIONS: &str = "/api/v1/me/sessions";
 pub const API_ME_SESSION: &str = "/api/v1/me/sessions/{id}";
 pub const API_ME_EVENTS: &str = "/api/v1/me/events";
+pub const API_LOGIN_MFA: &str = "/api/v1/login/mfa";
+pub const API_MFA_TOTP: &str = "/api/v1/mfa/totp";
+pub const API_MFA_TOTP_CONFIRM: &str = "/api/v1/mfa/totp/confirm";
+pub const API_MFA_RECOVERY_CODES: &str = "/api/v1/mfa/recovery-codes";
 
 /// Prefix of the JSON API, whose errors are problem+json.
 pub const API_PREFIX: &str = "/api/";
@@ -36,7 +46,12 @@ pub fn is_local_path(next: &str) -> bool {
 
 /// `/login?next=<path>` for a path that passed [`is_local_path`].
 pub fn login_with_next(next: &str) -> String {
-    let mut out = String::from(LOGIN);
+    with_next(LOGIN, next)
+}
+
+/// `<base>?next=<path>`, the path percent-encoded.
+pub fn with_next(base: &str, next: &str) -> String {
+    let mut out = String::from(base);
     out.push_str("?next=");
     for b in next.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

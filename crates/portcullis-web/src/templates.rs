@@ -27,6 +27,8 @@ embedded!(
     "logout.html",
     "account.html",
     "error.html",
+    "login_mfa.html",
+    "mfa.html",
 );
 
 fn builtin_static(name: &str) -> Option<(&'static str, &'static str)> {

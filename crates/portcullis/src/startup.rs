@@ -87,6 +87,7 @@ pub fn build_auth(config: &Config, db: &Database, clock: Arc<dyn Clock>) -> Resu
             login_per_account: limit(rl.login_per_account),
             login_per_ip: limit(rl.login_per_ip),
             register_per_ip: limit(rl.register_per_ip),
+            mfa: limit(rl.mfa_per_session),
         },
         password_policy: PasswordPolicy { min_length: p.min_length, min_strength: p.min_strength },
         session_policy: SessionPolicy {
@@ -118,6 +119,8 @@ impl Portcullis {
         let database = open_database(config, config.database.auto_migrate).await?;
         let auth = build_auth(config, &database, clock)?;
         let csrf_key = shared_secret(&auth, "csrf_key").await?;
+        let mfa_key = shared_secret(&auth, "mfa_key").await?;
+        let auth = auth.with_mfa_key(&mfa_key);
         let web = WebConfig {
             public_url,
             trusted_proxies: config.server.trusted_proxies.clone(),

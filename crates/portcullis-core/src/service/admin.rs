@@ -67,3 +67,21 @@ impl Auth {
         Ok(user)
     }
 }
+
+impl Auth {
+    /// Turns a user's MFA off (operators, for a lost device); sessions are ended.
+    pub async fn mfa_reset(&self, email: &str) -> Result<User, AuthError> {
+        let user = self.find_user(email).await?;
+        self.store.mfa_disable(user.id).await?;
+        self.store.delete_user_sessions(user.id).await?;
+        self.audit(
+            EventKind::MfaDisabled,
+            Outcome::Success,
+            Some(user.id),
+            &ClientMeta::operator(),
+            Some("by_operator"),
+        )
+        .await;
+        Ok(user)
+    }
+}

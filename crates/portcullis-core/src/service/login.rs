@@ -47,7 +47,12 @@ impl Auth {
             }
         };
         self.release_login(hits).await;
-        let outcome = self.open_session(user, remember, client).await?;
+        if user.mfa_enabled {
+            // Half-authenticated until the second factor: the sign-in completes in
+            // `complete_mfa_login`, with a new session id.
+            return self.open_session(user, remember, client, true).await;
+        }
+        let outcome = self.open_session(user, remember, client, false).await?;
         self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(outcome.user.id), client, None).await;
         self.observe(|o| o.login("success"));
         Ok(outcome)
@@ -99,14 +104,19 @@ impl Auth {
         Ok(creds.user)
     }
 
-    async fn open_session(
+    pub(crate) async fn open_session(
         &self,
         user: User,
         remember: bool,
         client: &ClientMeta,
+        mfa_pending: bool,
     ) -> Result<LoginOutcome, AuthError> {
         let now = self.clock.now();
-        let (idle, absolute) = self.config.session_policy.lifetimes(remember);
+        let (idle, absolute) = if mfa_pending {
+            (crate::session::MFA_PENDING_LIFETIME, crate::session::MFA_PENDING_LIFETIME)
+        } else {
+            self.config.session_policy.lifetimes(remember)
+        };
         let token = SecretToken::generate();
         let session = Session {
             id: uuid::Uuid::new_v4(),
@@ -119,6 +129,7 @@ impl Auth {
             authenticated_at: now,
             ip: client.ip.clone(),
             user_agent: client.user_agent.as_deref().map(|ua| truncate(ua, 512)),
+            mfa_pending,
         };
         self.store.create_session(NewSession { token_hash: token.hash(), session: &session }).await?;
         Ok(LoginOutcome { user, token, session })

@@ -5,6 +5,7 @@ mod audit;
 mod change_password;
 mod login;
 mod logout;
+mod mfa;
 mod register;
 mod sessions;
 mod throttle;
@@ -18,6 +19,7 @@ use crate::store::Store;
 
 pub use audit::MAX_EVENTS;
 pub use login::LoginOutcome;
+pub use mfa::{Confirmation, Enrolment, RECENT_SIGN_IN};
 pub use register::Registration;
 pub use sessions::Authenticated;
 pub use throttle::RateLimits;
@@ -60,6 +62,7 @@ pub struct Auth {
     hasher: PasswordHasher,
     config: AuthConfig,
     observer: Option<Arc<dyn Observer>>,
+    secret_box: Option<crate::mfa::SecretBox>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -75,7 +78,7 @@ impl Auth {
         hasher: PasswordHasher,
         config: AuthConfig,
     ) -> Self {
-        Self { store, clock, hasher, config, observer: None }
+        Self { store, clock, hasher, config, observer: None, secret_box: None }
     }
 
     /// Reports events to `observer` (metrics).

@@ -19,8 +19,18 @@ pub struct Authenticated {
 }
 
 impl Auth {
-    /// Resolves a cookie value to a live session, enforcing idle and absolute expiry.
+    /// Resolves a cookie value to a live, fully authenticated session, enforcing idle
+    /// and absolute expiry. A half-authenticated (MFA pending) session is not one.
     pub async fn authenticate(&self, cookie_value: &str) -> Result<Option<Authenticated>, AuthError> {
+        Ok(self.resolve(cookie_value).await?.filter(|a| !a.session.mfa_pending))
+    }
+
+    /// A session waiting for its second factor.
+    pub async fn authenticate_pending(&self, cookie_value: &str) -> Result<Option<Authenticated>, AuthError> {
+        Ok(self.resolve(cookie_value).await?.filter(|a| a.session.mfa_pending))
+    }
+
+    async fn resolve(&self, cookie_value: &str) -> Result<Option<Authenticated>, AuthError> {
         let Some(token) = SecretToken::parse(cookie_value) else {
             return Ok(None);
         };

@@ -17,6 +17,8 @@ pub struct RateLimits {
     pub login_per_account: Limit,
     pub login_per_ip: Limit,
     pub register_per_ip: Limit,
+    /// Second-factor codes, per user (escalating like passwords).
+    pub mfa: Limit,
 }
 
 impl Default for RateLimits {
@@ -26,6 +28,7 @@ impl Default for RateLimits {
             login_per_account: Limit::new(5, Duration::minutes(15)),
             login_per_ip: Limit::new(50, Duration::minutes(15)),
             register_per_ip: Limit::new(20, Duration::hours(1)),
+            mfa: Limit::new(5, Duration::minutes(5)),
         }
     }
 }

@@ -44,6 +44,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// An optional JSON body: empty means `T::default()`.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let empty = req.headers().get(header::CONTENT_LENGTH).is_some_and(|v| v == "0")
+            || (!req.headers().contains_key(header::CONTENT_TYPE)
+                && !req.headers().contains_key(header::TRANSFER_ENCODING));
+        if empty {
+            return Ok(Self(T::default()));
+        }
+        ApiJson::<T>::from_request(req, state).await.map(|ApiJson(t)| Self(t))
+    }
+}
+
 /// Parses a JSON body, classifying failures as the API contract says: bytes that
 /// are not UTF-8, not JSON, or nested deeper than serde_json's limit (128) are 400;
 /// JSON of the wrong shape is 422.

@@ -9,8 +9,8 @@ mod session;
 pub use client::ClientInfo;
 pub(crate) use csrf::same_origin as csrf_same_origin;
 pub use csrf::{CsrfForm, CsrfToken};
-pub use json::ApiJson;
-pub use session::{AuthRejection, CurrentUser, MaybeUser};
+pub use json::{ApiJson, OptionalJson};
+pub use session::{AuthRejection, CurrentUser, MaybeUser, PendingUser};
 
 use axum::http::request::Parts;
 

@@ -77,3 +77,21 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
         Err(AuthRejection::Api(ApiError::unauthenticated()))
     }
 }
+
+/// A half-authenticated session (password checked, second factor owed). Only the
+/// MFA step accepts it.
+#[derive(Debug, Clone)]
+pub struct PendingUser(pub Option<Authenticated>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PendingUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let state = state(parts)?;
+        let found = match cookies::get(&parts.headers, &state.cookies().session) {
+            Some(value) => state.auth().authenticate_pending(value).await?,
+            None => None,
+        };
+        Ok(Self(found))
+    }
+}

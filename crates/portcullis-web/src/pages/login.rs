@@ -63,6 +63,11 @@ async fn post_login(
                 "" => paths::ACCOUNT,
                 next => next,
             };
+            if outcome.session.mfa_pending {
+                let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), None);
+                let to = paths::with_next(paths::LOGIN_MFA, target);
+                return ([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response();
+            }
             let max_age = remember.then_some(outcome.session.expires_at - outcome.session.created_at);
             let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
             return ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response();

@@ -5,6 +5,7 @@ mod account;
 mod home;
 mod login;
 mod logout;
+mod mfa;
 mod register;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(login::router())
         .merge(logout::router())
         .merge(account::router())
+        .merge(mfa::router())
 }
 
 /// One-shot messages shown after a redirect, by code (the cookie never carries text).
@@ -39,6 +41,7 @@ fn flash_text(code: &str) -> Option<&'static str> {
         "logged_out" => "You have been signed out.",
         "password_changed" => "Your password was changed. Your other sessions were signed out.",
         "session_revoked" => "The session was signed out.",
+        "mfa_disabled" => "Two-factor authentication is off.",
         _ => return None,
     })
 }

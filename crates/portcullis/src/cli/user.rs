@@ -42,6 +42,8 @@ pub enum UserCommand {
     Enable { email: String },
     /// Delete a user and everything stored about them.
     Delete { email: String },
+    /// Turn a user's two-factor authentication off (lost device); their sessions end.
+    MfaReset { email: String },
     /// Set a user's password (every session is ended).
     SetPassword {
         email: String,
@@ -141,6 +143,10 @@ async fn dispatch(auth: &Auth, cmd: UserCommand) -> Result<(), Failure> {
         UserCommand::Delete { email } => {
             auth.delete_user(&email).await.map_err(|e| failure(e, &email))?;
             println!("deleted {email}");
+        }
+        UserCommand::MfaReset { email } => {
+            auth.mfa_reset(&email).await.map_err(|e| failure(e, &email))?;
+            println!("two-factor authentication turned off for {email}; their sessions were ended");
         }
         UserCommand::SetPassword { email, password_stdin } => {
             auth.find_user(&email).await.map_err(|e| failure(e, &email))?;

@@ -28,7 +28,34 @@ async fn a_person_registers_signs_in_reaches_the_account_page_and_signs_out_in_c
     register(&browser, &app, &email).await;
     sign_in(&browser, &app, &email).await;
     check_account_page(&browser, &app, &email).await;
+    check_mfa_enrolment_shows_a_qr_code(&browser, &app).await;
     sign_out(&browser, &app).await;
+}
+
+/// The enrolment page's QR code (an inline SVG image) decodes and renders, so a
+/// person can scan it with an authenticator app; the CSP allows it.
+async fn check_mfa_enrolment_shows_a_qr_code(browser: &Browser, app: &TestApp) {
+    browser.goto(&app.url("/account/mfa")).await;
+    browser.click("#mfa-enable").await;
+    browser.wait_for_url(&app.url("/account/mfa/enable")).await;
+    browser.find("#totp-qr").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let width = browser
+            .execute("const i = document.getElementById('totp-qr'); return i.complete ? i.naturalWidth : 0")
+            .await;
+        if width.as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the QR image never rendered");
+        tokio::time::sleep(POLL).await;
+    }
+    let secret = browser.text("#totp-secret").await.unwrap_or_default();
+    assert_eq!(secret.trim().len(), 32, "the base32 secret is shown as text too: {secret:?}");
+    let png = browser.screenshot().await;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e-mfa.png");
+    std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    browser.goto(&app.url("/account")).await;
 }
 
 async fn register(browser: &Browser, app: &TestApp, email: &str) {

@@ -7,6 +7,7 @@ mod api;
 mod browser;
 mod cli;
 mod cluster;
+mod mfa;
 mod ops;
 mod pages;
 mod security;

@@ -58,6 +58,12 @@ async fn login(
     if let Some(previous) = previous {
         state.auth().logout(previous.user.id, previous.token_hash, &client).await?;
     }
+    if outcome.session.mfa_pending {
+        // Half-authenticated: the cookie reaches nothing but /api/v1/login/mfa.
+        let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), None);
+        let body = Json(serde_json::json!({ "mfa_required": true }));
+        return Ok(([(header::SET_COOKIE, cookie)], body).into_response());
+    }
     let max_age = req.remember_me.then_some(outcome.session.expires_at - outcome.session.created_at);
     let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
     let body = Json(UserEnvelope { user: UserResponse::from(&outcome.user) });

@@ -3,6 +3,7 @@
 
 mod auth;
 mod me;
+mod mfa;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -20,6 +21,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(auth::router())
         .merge(me::router())
+        .merge(mfa::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site))
 }
 

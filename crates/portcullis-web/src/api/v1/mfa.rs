@@ -1,0 +1,112 @@
+//! Two-factor authentication over JSON: enrolment, the sign-in step, recovery codes,
+//! turning it off.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use portcullis_core::Password;
+use portcullis_core::service::Confirmation;
+use serde::{Deserialize, Serialize};
+
+use super::{UserEnvelope, UserResponse};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ClientInfo, CurrentUser, OptionalJson, PendingUser};
+use crate::paths;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::API_LOGIN_MFA, post(login_mfa))
+        .route(paths::API_MFA_TOTP, post(begin).delete(disable))
+        .route(paths::API_MFA_TOTP_CONFIRM, post(confirm))
+        .route(paths::API_MFA_RECOVERY_CODES, post(regenerate))
+}
+
+#[derive(Deserialize)]
+struct CodeRequest {
+    code: String,
+}
+
+/// `{password}` or `{code}`; both optional where a recent sign-in suffices.
+#[derive(Deserialize, Default)]
+struct ConfirmRequest {
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EnrolmentResponse {
+    secret: String,
+    otpauth_uri: String,
+    qr_svg: String,
+}
+
+#[derive(Serialize)]
+struct RecoveryCodes {
+    recovery_codes: Vec<String>,
+}
+
+async fn login_mfa(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    PendingUser(pending): PendingUser,
+    ApiJson(req): ApiJson<CodeRequest>,
+) -> Result<Response, ApiError> {
+    let pending = pending.ok_or_else(ApiError::unauthenticated)?;
+    let outcome = state.auth().complete_mfa_login(&pending, &req.code, &client).await?;
+    let max_age = outcome.session.remember.then_some(outcome.session.expires_at - outcome.session.created_at);
+    let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
+    Ok(([(header::SET_COOKIE, cookie)], Json(UserEnvelope { user: UserResponse::from(&outcome.user) }))
+        .into_response())
+}
+
+async fn begin(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    CurrentUser(me): CurrentUser,
+    OptionalJson(req): OptionalJson<ConfirmRequest>,
+) -> Result<Json<EnrolmentResponse>, ApiError> {
+    let password = req.password.as_deref().map(Password::new);
+    let confirm = Confirmation { password: password.as_ref(), code: None };
+    state.auth().reauthenticate(&me, &confirm, &client).await?;
+    let e = state.auth().mfa_begin(&me.user).await?;
+    Ok(Json(EnrolmentResponse { secret: e.secret, otpauth_uri: e.otpauth_uri, qr_svg: e.qr_svg }))
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    CurrentUser(me): CurrentUser,
+    ApiJson(req): ApiJson<CodeRequest>,
+) -> Result<Json<RecoveryCodes>, ApiError> {
+    let recovery_codes = state.auth().mfa_confirm(&me.user, &req.code, &client).await?;
+    Ok(Json(RecoveryCodes { recovery_codes }))
+}
+
+async fn regenerate(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    CurrentUser(me): CurrentUser,
+    OptionalJson(req): OptionalJson<ConfirmRequest>,
+) -> Result<Json<RecoveryCodes>, ApiError> {
+    let password = req.password.as_deref().map(Password::new);
+    let confirm = Confirmation { password: password.as_ref(), code: req.code.as_deref() };
+    let recovery_codes = state.auth().regenerate_recovery_codes(&me, &confirm, &client).await?;
+    Ok(Json(RecoveryCodes { recovery_codes }))
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    CurrentUser(me): CurrentUser,
+    OptionalJson(req): OptionalJson<ConfirmRequest>,
+) -> Result<StatusCode, ApiError> {
+    let password = req.password.as_deref().map(Password::new);
+    let confirm = Confirmation { password: password.as_ref(), code: req.code.as_deref() };
+    state.auth().mfa_disable(&me, &confirm, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,219 @@
+//! Two-factor pages: the sign-in step (`/login/mfa`) and enrolment, recovery codes
+//! and turning it off under `/account/mfa`.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use minijinja::{Value, context};
+use portcullis_core::service::Confirmation;
+use portcullis_core::{AuthError, Password};
+use serde::Deserialize;
+
+use super::{Chrome, redirect_with_flash};
+use crate::error::PageError;
+use crate::extract::{ClientInfo, CsrfForm, CurrentUser, PendingUser};
+use crate::paths;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::LOGIN_MFA, get(get_login_mfa).post(post_login_mfa))
+        .route(paths::ACCOUNT_MFA, get(get_mfa))
+        .route(paths::ACCOUNT_MFA_ENABLE, post(post_enable))
+        .route(paths::ACCOUNT_MFA_CONFIRM, post(post_confirm))
+        .route(paths::ACCOUNT_MFA_DISABLE, post(post_disable))
+        .route(paths::ACCOUNT_MFA_CODES, post(post_codes))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct NextQuery {
+    next: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CodeForm {
+    code: String,
+    next: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PasswordForm {
+    password: String,
+}
+
+fn safe_next(next: &str) -> &str {
+    if paths::is_local_path(next) { next } else { paths::ACCOUNT }
+}
+
+fn code_error(e: &AuthError) -> Option<(StatusCode, String)> {
+    match e {
+        AuthError::InvalidCode => Some((
+            StatusCode::UNAUTHORIZED,
+            "That code is not right (or was already used). Try the current one.".into(),
+        )),
+        AuthError::InvalidCredentials => Some((StatusCode::UNAUTHORIZED, "The password is wrong.".into())),
+        AuthError::RateLimited { retry_after } => Some((
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many attempts. Try again in {}.", crate::error::wait_text(*retry_after)),
+        )),
+        _ => None,
+    }
+}
+
+async fn get_login_mfa(
+    State(state): State<AppState>,
+    PendingUser(pending): PendingUser,
+    chrome: Chrome,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    if pending.is_none() {
+        return Redirect::to(paths::LOGIN).into_response();
+    }
+    chrome.render(&state, StatusCode::OK, "login_mfa.html", context! { next => safe_next(&q.next) })
+}
+
+async fn post_login_mfa(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    PendingUser(pending): PendingUser,
+    chrome: Chrome,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Response {
+    let Some(pending) = pending else {
+        return Redirect::to(paths::LOGIN).into_response();
+    };
+    match state.auth().complete_mfa_login(&pending, &form.code, &client).await {
+        Ok(outcome) => {
+            let max_age =
+                outcome.session.remember.then_some(outcome.session.expires_at - outcome.session.created_at);
+            let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
+            ([(header::SET_COOKIE, cookie)], Redirect::to(safe_next(&form.next))).into_response()
+        }
+        Err(e) => match code_error(&e) {
+            Some((status, error)) => chrome.render(
+                &state,
+                status,
+                "login_mfa.html",
+                context! { next => safe_next(&form.next), error },
+            ),
+            None => PageError::from(e).into_response(),
+        },
+    }
+}
+
+async fn render_mfa(
+    state: &AppState,
+    me: &CurrentUser,
+    chrome: Chrome,
+    status: StatusCode,
+    extra: Value,
+) -> Response {
+    let left = match state.auth().recovery_codes_left(&me.0.user).await {
+        Ok(n) => n,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let ctx = context! { enabled => me.0.user.mfa_enabled, codes_left => left, ..extra };
+    chrome.render(state, status, "mfa.html", ctx)
+}
+
+async fn get_mfa(State(state): State<AppState>, me: CurrentUser, chrome: Chrome) -> Response {
+    render_mfa(&state, &me, chrome, StatusCode::OK, context! {}).await
+}
+
+async fn post_enable(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    me: CurrentUser,
+    chrome: Chrome,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Response {
+    let password = (!form.password.is_empty()).then(|| Password::new(&form.password));
+    let confirm = Confirmation { password: password.as_ref(), code: None };
+    let started = match state.auth().reauthenticate(&me.0, &confirm, &client).await {
+        Ok(()) => state.auth().mfa_begin(&me.0.user).await,
+        Err(e) => Err(e),
+    };
+    match started {
+        Ok(e) => {
+            let qr = format!(
+                "data:image/svg+xml;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(&e.qr_svg)
+            );
+            let ctx = context! { enrolling => true, secret => e.secret, qr_data_uri => qr, otpauth_uri => e.otpauth_uri };
+            render_mfa(&state, &me, chrome, StatusCode::OK, ctx).await
+        }
+        Err(AuthError::ReauthRequired) => {
+            let ctx = context! { error => "Enter your password to set up two-factor authentication.", ask_password => true };
+            render_mfa(&state, &me, chrome, StatusCode::FORBIDDEN, ctx).await
+        }
+        Err(e) => match code_error(&e) {
+            Some((status, error)) => {
+                render_mfa(&state, &me, chrome, status, context! { error, ask_password => true }).await
+            }
+            None => PageError::from(e).into_response(),
+        },
+    }
+}
+
+async fn post_confirm(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    me: CurrentUser,
+    chrome: Chrome,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Response {
+    match state.auth().mfa_confirm(&me.0.user, &form.code, &client).await {
+        Ok(codes) => {
+            render_mfa(&state, &me, chrome, StatusCode::OK, context! { enabled_now => true, codes }).await
+        }
+        Err(e) => match code_error(&e) {
+            Some((status, error)) => {
+                let ctx = context! { error, enrolling => false, retry_enrolment => true };
+                render_mfa(&state, &me, chrome, status, ctx).await
+            }
+            None => PageError::from(e).into_response(),
+        },
+    }
+}
+
+async fn post_disable(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    me: CurrentUser,
+    chrome: Chrome,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Response {
+    let password = Password::new(&form.password);
+    let confirm = Confirmation { password: Some(&password), code: None };
+    match state.auth().mfa_disable(&me.0, &confirm, &client).await {
+        Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, "mfa_disabled"),
+        Err(e) => match code_error(&e) {
+            Some((status, error)) => render_mfa(&state, &me, chrome, status, context! { error }).await,
+            None => PageError::from(e).into_response(),
+        },
+    }
+}
+
+async fn post_codes(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    me: CurrentUser,
+    chrome: Chrome,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Response {
+    let password = Password::new(&form.password);
+    let confirm = Confirmation { password: Some(&password), code: None };
+    match state.auth().regenerate_recovery_codes(&me.0, &confirm, &client).await {
+        Ok(codes) => render_mfa(&state, &me, chrome, StatusCode::OK, context! { codes }).await,
+        Err(e) => match code_error(&e) {
+            Some((status, error)) => render_mfa(&state, &me, chrome, status, context! { error }).await,
+            None => PageError::from(e).into_response(),
+        },
+    }
+}
