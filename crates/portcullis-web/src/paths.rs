@@ -34,6 +34,11 @@ pub const API_MFA_RECOVERY_CODES: &str = "/api/v1/mfa/recovery-codes";
 /// Prefix of the JSON API, whose errors are problem+json.
 pub const API_PREFIX: &str = "/api/";
 
+/// The routes an administrator may use before enrolling in MFA when it is required.
+pub fn is_mfa_enrolment(path: &str) -> bool {
+    path.starts_with(ACCOUNT_MFA) || path.starts_with("/api/v1/mfa/") || path == LOGOUT || path == API_LOGOUT
+}
+
 /// Whether `next` is safe to redirect to: a local path that starts with exactly one
 /// `/`, with no backslash, whitespace or control character anywhere (browsers strip
 /// tabs and newlines and read `\` as `/`, so `/\evil.example` would leave the site).

@@ -66,6 +66,8 @@ pub struct WebConfig {
     pub templates_dir: Option<PathBuf>,
     /// Serves `GET /metrics` when set.
     pub metrics: Option<MetricsRender>,
+    /// Administrators without MFA may only enrol (or sign out).
+    pub require_mfa_for_admins: bool,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -76,6 +78,7 @@ impl std::fmt::Debug for WebConfig {
             .field("request_timeout", &self.request_timeout)
             .field("templates_dir", &self.templates_dir)
             .field("metrics", &self.metrics.is_some())
+            .field("require_mfa_for_admins", &self.require_mfa_for_admins)
             .finish()
     }
 }

@@ -29,6 +29,7 @@ pub struct Config {
     pub log: LogConfig,
     pub metrics: MetricsConfig,
     pub audit: AuditConfig,
+    pub security: SecurityConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,6 +209,13 @@ impl Default for MetricsConfig {
     fn default() -> Self {
         Self { enabled: true, bind: None }
     }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// Administrators must turn on MFA at their next sign-in before doing anything else.
+    pub require_mfa_for_admins: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

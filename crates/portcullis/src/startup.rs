@@ -127,6 +127,7 @@ impl Portcullis {
             request_timeout: config.server.request_timeout.0,
             templates_dir: config.ui.templates_dir.clone(),
             metrics: metrics_render(config),
+            require_mfa_for_admins: config.security.require_mfa_for_admins,
         };
         let audit_retention =
             time::Duration::try_from(config.audit.retention.0).unwrap_or(time::Duration::MAX);

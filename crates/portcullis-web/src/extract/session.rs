@@ -23,7 +23,11 @@ pub struct CurrentUser(pub Authenticated);
 /// Why `CurrentUser` was refused.
 #[derive(Debug)]
 pub enum AuthRejection {
-    Login { next: String },
+    Login {
+        next: String,
+    },
+    /// An administrator without MFA, where `security.require_mfa_for_admins` is on.
+    Enrol,
     Api(ApiError),
 }
 
@@ -31,6 +35,7 @@ impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         match self {
             Self::Login { next } if next.is_empty() => Redirect::to(paths::LOGIN).into_response(),
+            Self::Enrol => Redirect::to(paths::ACCOUNT_MFA).into_response(),
             Self::Login { next } => Redirect::to(&paths::login_with_next(&next)).into_response(),
             Self::Api(e) => e.into_response(),
         }
@@ -60,12 +65,32 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, AuthRejection> {
         let MaybeUser(found) = MaybeUser::from_request_parts(parts, s).await.map_err(AuthRejection::Api)?;
-        if let Some(auth) = found {
-            return Ok(Self(auth));
-        }
         let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
         let wants_json = accept.contains("json") && !accept.contains("text/html");
         let is_api = parts.uri.path().starts_with(paths::API_PREFIX);
+        if let Some(auth) = found {
+            let state = state(parts).map_err(AuthRejection::Api)?;
+            if state.config().require_mfa_for_admins
+                && auth.user.is_admin
+                && !auth.user.mfa_enabled
+                && !paths::is_mfa_enrolment(parts.uri.path())
+            {
+                // Administrators must enrol before they can do anything else.
+                return Err(if is_api || wants_json {
+                    AuthRejection::Api(
+                        ApiError::new(
+                            axum::http::StatusCode::FORBIDDEN,
+                            "mfa_enrolment_required",
+                            "Two-factor authentication required",
+                        )
+                        .detail("administrators must turn on two-factor authentication first: POST /api/v1/mfa/totp"),
+                    )
+                } else {
+                    AuthRejection::Enrol
+                });
+            }
+            return Ok(Self(auth));
+        }
         if !is_api && !wants_json {
             // A page: send the browser to sign in, and back here afterwards.
             let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |o| &o.0);

@@ -263,3 +263,39 @@ async fn an_operator_can_reset_a_users_mfa_from_the_cli() {
         .await;
     assert_eq!(res.json::<Value>().await.unwrap()["user"]["mfa_enabled"], false);
 }
+
+#[tokio::test]
+async fn administrators_must_enrol_first_when_required() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.security.require_mfa_for_admins = true).await;
+    let reg = portcullis_core::service::Registration {
+        email: "root@example.com",
+        password: &portcullis_core::Password::new(PASSWORD),
+        verified: true,
+        admin: true,
+    };
+    app.state.auth().register(reg, &portcullis_core::service::ClientMeta::operator()).await.unwrap();
+    let admin = app.login("root@example.com").await;
+    let res = app.get(&admin, "/api/v1/me").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "mfa_enrolment_required");
+    let page = admin.get(app.url("/account")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(location(&page), "/account/mfa");
+    assert_eq!(
+        app.get(&admin, "/account/mfa").await.status(),
+        StatusCode::OK,
+        "the enrolment page stays reachable"
+    );
+    let e: Value = admin.post(app.url("/api/v1/mfa/totp")).send().await.unwrap().json().await.unwrap();
+    let confirmed = app
+        .post_json(
+            &admin,
+            "/api/v1/mfa/totp/confirm",
+            &json!({"code": code(&app, e["secret"].as_str().unwrap(), 0)}),
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    assert_eq!(app.get(&admin, "/api/v1/me").await.status(), StatusCode::OK, "free once enrolled");
+    // Ordinary users are not affected.
+    let user = app.signed_in("plain@example.com").await;
+    assert_eq!(app.get(&user, "/api/v1/me").await.status(), StatusCode::OK);
+}
