@@ -23,6 +23,7 @@ pub mod api;
 pub mod cookies;
 pub mod error;
 pub mod extract;
+mod forward_auth;
 mod headers;
 mod observe;
 mod pages;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::HEALTHZ, get(healthz))
         .route(paths::READYZ, get(readyz))
         .route(paths::METRICS, get(metrics_text))
+        .route(paths::AUTH_VERIFY, get(forward_auth::verify))
         .route(paths::STATIC, get(static_file))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), pages::render_page_errors))

@@ -17,6 +17,7 @@ pub const STATIC: &str = "/static/{file}";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const METRICS: &str = "/metrics";
+pub const AUTH_VERIFY: &str = "/auth/verify";
 
 pub const API_REGISTER: &str = "/api/v1/register";
 pub const API_LOGIN: &str = "/api/v1/login";
@@ -47,6 +48,31 @@ pub fn is_local_path(next: &str) -> bool {
         && !next.starts_with("//")
         && next.len() <= 2048
         && !next.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+}
+
+/// The origin (`scheme://host[:port]`, lower-cased) of an absolute http(s) URL
+/// without user info or backslashes; `None` for anything else.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !(scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")) {
+        return None;
+    }
+    if url.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()))
+}
+
+/// Whether `next` may be redirected to: a local path, or an absolute URL on one of
+/// `allowed_origins` (`server.allowed_redirect_origins`, for forward-auth).
+pub fn is_allowed_next(next: &str, allowed_origins: &[String]) -> bool {
+    is_local_path(next)
+        || origin_of(next)
+            .is_some_and(|o| allowed_origins.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(&o)))
 }
 
 /// `/login?next=<path>` for a path that passed [`is_local_path`].
@@ -94,6 +120,27 @@ mod tests {
             "/a\\b",
         ] {
             assert!(!is_local_path(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn absolute_next_urls_must_be_on_an_allowed_origin() {
+        let allowed = vec!["https://app.example.com".to_owned(), "http://localhost:3000".to_owned()];
+        for ok in
+            ["https://app.example.com/", "https://APP.example.com/x?y=1", "http://localhost:3000/a", "/local"]
+        {
+            assert!(is_allowed_next(ok, &allowed), "{ok}");
+        }
+        for bad in [
+            "https://app.example.com.evil.example/",
+            "https://evil.example@app.example.com/",
+            "https://app.example.com:444/",
+            "http://app.example.com/",
+            "javascript://app.example.com/",
+            "https://app.example.com\\@evil.example",
+            "//app.example.com/",
+        ] {
+            assert!(!is_allowed_next(bad, &allowed), "{bad}");
         }
     }
 

@@ -68,6 +68,15 @@ pub struct WebConfig {
     pub metrics: Option<MetricsRender>,
     /// Administrators without MFA may only enrol (or sign out).
     pub require_mfa_for_admins: bool,
+    /// Absolute origins a `next` may point to (forward-auth).
+    pub allowed_redirect_origins: Vec<String>,
+}
+
+impl WebConfig {
+    /// `next` if it may be redirected to (see [`crate::paths::is_allowed_next`]).
+    pub fn safe_next<'a>(&self, next: &'a str) -> Option<&'a str> {
+        crate::paths::is_allowed_next(next, &self.allowed_redirect_origins).then_some(next)
+    }
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -79,6 +88,7 @@ impl std::fmt::Debug for WebConfig {
             .field("templates_dir", &self.templates_dir)
             .field("metrics", &self.metrics.is_some())
             .field("require_mfa_for_admins", &self.require_mfa_for_admins)
+            .field("allowed_redirect_origins", &self.allowed_redirect_origins)
             .finish()
     }
 }

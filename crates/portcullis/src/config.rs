@@ -422,6 +422,16 @@ impl Config {
             (None, Some(_)) => return err("server.tls_cert", "required when server.tls_key is set".into()),
             _ => {}
         }
+        for origin in &self.server.allowed_redirect_origins {
+            if portcullis_web::paths::origin_of(origin).as_deref()
+                != Some(origin.trim_end_matches('/').to_lowercase().as_str())
+            {
+                return err(
+                    "server.allowed_redirect_origins",
+                    format!("{origin:?} is not an origin like https://app.example.com"),
+                );
+            }
+        }
         if self.database.max_connections == 0 {
             return err("database.max_connections", "must be at least 1".into());
         }

@@ -128,6 +128,7 @@ impl Portcullis {
             templates_dir: config.ui.templates_dir.clone(),
             metrics: metrics_render(config),
             require_mfa_for_admins: config.security.require_mfa_for_admins,
+            allowed_redirect_origins: config.server.allowed_redirect_origins.clone(),
         };
         let audit_retention =
             time::Duration::try_from(config.audit.retention.0).unwrap_or(time::Duration::MAX);

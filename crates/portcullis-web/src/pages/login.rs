@@ -35,13 +35,13 @@ struct LoginForm {
     next: String,
 }
 
-/// `next` if it is a local path, else nothing.
-fn safe_next(next: &str) -> &str {
-    if paths::is_local_path(next) { next } else { "" }
+/// `next` if it may be followed, else nothing.
+fn safe_next<'a>(state: &AppState, next: &'a str) -> &'a str {
+    state.config().safe_next(next).unwrap_or_default()
 }
 
 async fn get_login(State(state): State<AppState>, chrome: Chrome, Query(q): Query<LoginQuery>) -> Response {
-    let ctx = context! { email => "", next => safe_next(&q.next) };
+    let ctx = context! { email => "", next => safe_next(&state, &q.next) };
     chrome.render(&state, StatusCode::OK, "login.html", ctx)
 }
 
@@ -59,7 +59,7 @@ async fn post_login(
                 // A sign-in over an existing session replaces it.
                 let _ = state.auth().logout(previous.user.id, previous.token_hash, &client).await;
             }
-            let target = match safe_next(&form.next) {
+            let target = match safe_next(&state, &form.next) {
                 "" => paths::ACCOUNT,
                 next => next,
             };
@@ -91,7 +91,7 @@ async fn post_login(
         Err(e) => return PageError::from(e).into_response(),
     };
     let (status, error, retry_after) = message;
-    let ctx = context! { email => form.email, next => safe_next(&form.next), error };
+    let ctx = context! { email => form.email, next => safe_next(&state, &form.next), error };
     let mut res = chrome.render(&state, status, "login.html", ctx);
     if let Some(secs) = retry_after {
         res.headers_mut().insert(header::RETRY_AFTER, secs.into());

@@ -47,8 +47,8 @@ struct PasswordForm {
     password: String,
 }
 
-fn safe_next(next: &str) -> &str {
-    if paths::is_local_path(next) { next } else { paths::ACCOUNT }
+fn safe_next<'a>(state: &AppState, next: &'a str) -> &'a str {
+    state.config().safe_next(next).unwrap_or(paths::ACCOUNT)
 }
 
 fn code_error(e: &AuthError) -> Option<(StatusCode, String)> {
@@ -75,7 +75,7 @@ async fn get_login_mfa(
     if pending.is_none() {
         return Redirect::to(paths::LOGIN).into_response();
     }
-    chrome.render(&state, StatusCode::OK, "login_mfa.html", context! { next => safe_next(&q.next) })
+    chrome.render(&state, StatusCode::OK, "login_mfa.html", context! { next => safe_next(&state, &q.next) })
 }
 
 async fn post_login_mfa(
@@ -93,14 +93,14 @@ async fn post_login_mfa(
             let max_age =
                 outcome.session.remember.then_some(outcome.session.expires_at - outcome.session.created_at);
             let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
-            ([(header::SET_COOKIE, cookie)], Redirect::to(safe_next(&form.next))).into_response()
+            ([(header::SET_COOKIE, cookie)], Redirect::to(safe_next(&state, &form.next))).into_response()
         }
         Err(e) => match code_error(&e) {
             Some((status, error)) => chrome.render(
                 &state,
                 status,
                 "login_mfa.html",
-                context! { next => safe_next(&form.next), error },
+                context! { next => safe_next(&state, &form.next), error },
             ),
             None => PageError::from(e).into_response(),
         },

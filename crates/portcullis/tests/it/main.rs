@@ -7,6 +7,7 @@ mod api;
 mod browser;
 mod cli;
 mod cluster;
+mod forward_auth;
 mod mfa;
 mod ops;
 mod pages;
