@@ -82,3 +82,83 @@ async fn signing_in_returns_to_an_absolute_next_only_on_an_allowed_origin() {
         assert_eq!(location(&res), expected, "{next}");
     }
 }
+
+/// A real nginx, configured with `docs/nginx-forward-auth.conf`, in front of a tiny
+/// application: signed-in requests reach it with the user in headers, anonymous
+/// browsers are sent to sign in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_auth_request_with_the_documented_config_protects_an_application() {
+    let Some(nginx) = which("nginx") else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but nginx is not installed");
+        eprintln!("SKIPPED: nginx is not installed (apt-get install nginx-light)");
+        return;
+    };
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.server.allowed_redirect_origins = vec![]).await;
+    app.register("behind-nginx@example.com").await;
+
+    // The protected application: echoes who Portcullis said the user is.
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_addr = upstream.local_addr().unwrap();
+    let echo = axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
+        let who =
+            headers.get("x-auth-user-email").and_then(|v| v.to_str().ok()).unwrap_or("nobody").to_owned();
+        format!("hello {who}")
+    });
+    tokio::spawn(async move { axum::serve(upstream, echo).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let site =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/nginx-forward-auth.conf"))
+            .unwrap()
+            .replace("PORTCULLIS_ADDR", app.base.trim_start_matches("http://"))
+            .replace("PORTCULLIS_URL", &app.base)
+            .replace("APP_ADDR", &upstream_addr.to_string())
+            .replace("LISTEN", &format!("127.0.0.1:{port}"));
+    let d = dir.path().display();
+    std::fs::write(dir.path().join("site.conf"), site).unwrap();
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        format!(
+            "daemon off; pid {d}/nginx.pid; error_log {d}/error.log; worker_processes 1;\n\
+             events {{}}\n\
+             http {{ access_log off; client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n\
+             fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+             include {d}/site.conf; }}\n"
+        ),
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(nginx)
+        .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf")])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let front = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while client().get(&front).send().await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nginx did not start: {}",
+            std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let res = client().get(format!("{front}/private?x=1")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(location(&res), format!("{}/login?next={front}/private?x=1", app.base));
+
+    // The session cookie is host-wide, so the browser sends it to nginx too.
+    let signed_in = app.login("behind-nginx@example.com").await;
+    let res = signed_in.get(format!("{front}/private")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.text().await.unwrap(), "hello behind-nginx@example.com");
+    let _ = child.start_kill();
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        .iter()
+        .map(|d| std::path::Path::new(d).join(program))
+        .find(|p| p.exists())
+}
