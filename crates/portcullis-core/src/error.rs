@@ -26,6 +26,18 @@ pub enum AuthError {
     InvalidCredentials,
     #[error("this account is disabled")]
     AccountDisabled,
+    /// Sign-in refused until the address is verified (`email.require_verification`).
+    #[error("the email address is not verified yet")]
+    EmailUnverified,
+    /// An emailed link that is unknown, used, expired, or killed by a password change.
+    #[error("the link is invalid or has expired")]
+    InvalidToken,
+    /// A sensitive change without the password and without a recent sign-in.
+    #[error("confirm with your current password")]
+    ReauthenticationRequired,
+    /// Too many mails of one kind asked for; `retry_after` is in seconds.
+    #[error("too many requests; retry in {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("not found")]
     NotFound,
     #[error("the database is unavailable")]

@@ -20,8 +20,10 @@ macro_rules! migrations {
     };
 }
 
-pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_initial", 2 "0002_events");
-pub(crate) const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_initial", 2 "0002_events");
+pub(crate) const SQLITE: &[Migration] =
+    migrations!("sqlite": 1 "0001_initial", 2 "0002_events", 3 "0003_email");
+pub(crate) const POSTGRES: &[Migration] =
+    migrations!("postgres": 1 "0001_initial", 2 "0002_events", 3 "0003_email");
 
 #[derive(Debug, thiserror::Error)]
 #[error("migration {version} ({name}) failed: {reason}")]

@@ -17,6 +17,8 @@ pub struct ApiError {
     pub detail: Option<String>,
     pub errors: Vec<FieldError>,
     pub www_authenticate: bool,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -33,7 +35,15 @@ struct Problem<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
-        Self { status, code, title, detail: None, errors: Vec::new(), www_authenticate: false }
+        Self {
+            status,
+            code,
+            title,
+            detail: None,
+            errors: Vec::new(),
+            www_authenticate: false,
+            retry_after: None,
+        }
     }
 
     #[must_use]
@@ -92,6 +102,21 @@ impl From<AuthError> for ApiError {
                 Self::new(StatusCode::FORBIDDEN, "account_disabled", "Account disabled")
                     .detail("this account has been disabled by an administrator")
             }
+            AuthError::EmailUnverified => {
+                Self::new(StatusCode::FORBIDDEN, "email_unverified", "Email not verified")
+                    .detail("confirm your email address with the link we sent to it, then sign in")
+            }
+            AuthError::InvalidToken => Self::new(StatusCode::BAD_REQUEST, "invalid_token", "Invalid link")
+                .detail("this link is invalid, was already used, or has expired"),
+            AuthError::ReauthenticationRequired => {
+                Self::new(StatusCode::FORBIDDEN, "reauthentication_required", "Confirm your password")
+                    .detail("send your current password (or sign in again) to make this change")
+            }
+            AuthError::RateLimited { retry_after } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests")
+                    .detail(format!("too many requests; try again in {retry_after} seconds"))
+            },
             AuthError::NotFound => Self::not_found(),
             AuthError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "database unavailable");
@@ -119,6 +144,9 @@ impl IntoResponse for ApiError {
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if self.www_authenticate {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer, Cookie"));
+        }
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res
     }
@@ -171,6 +199,10 @@ impl From<AuthError> for PageError {
                 Self::internal()
             }
             AuthError::NotFound => Self::not_found(),
+            AuthError::InvalidToken => Self::new(
+                StatusCode::BAD_REQUEST,
+                "This link is invalid, was already used, or has expired. Ask for a new one.",
+            ),
             other => {
                 let api = ApiError::from(other);
                 Self::new(api.status, api.detail.unwrap_or_else(|| api.title.to_owned()))

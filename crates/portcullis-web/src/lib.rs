@@ -24,6 +24,7 @@ pub mod cookies;
 pub mod error;
 pub mod extract;
 mod headers;
+pub mod mail;
 mod pages;
 pub mod paths;
 mod state;

@@ -1,6 +1,6 @@
 //! HTML templates (minijinja, autoescaped) and static files. Built-in copies are
 //! compiled in; `ui.templates_dir` may override any of them by file name
-//! (`login.html`, `static/style.css`, ...).
+//! (`login.html`, `mail/reset_password.txt`, `static/style.css`, ...).
 
 use std::path::PathBuf;
 
@@ -27,6 +27,29 @@ embedded!(
     "logout.html",
     "account.html",
     "error.html",
+    "check_email.html",
+    "forgot_password.html",
+    "reset_password.html",
+    "email_link.html",
+    "undo_email_change.html",
+    "mail/base.html",
+    "mail/base.txt",
+    "mail/verify_email.html",
+    "mail/verify_email.txt",
+    "mail/address_in_use.html",
+    "mail/address_in_use.txt",
+    "mail/reset_password.html",
+    "mail/reset_password.txt",
+    "mail/password_was_reset.html",
+    "mail/password_was_reset.txt",
+    "mail/password_changed.html",
+    "mail/password_changed.txt",
+    "mail/confirm_email_change.html",
+    "mail/confirm_email_change.txt",
+    "mail/email_changed.html",
+    "mail/email_changed.txt",
+    "mail/account_deleted.html",
+    "mail/account_deleted.txt",
 );
 
 fn builtin_static(name: &str) -> Option<(&'static str, &'static str)> {
@@ -43,6 +66,11 @@ fn plain_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+/// A plain name, or `mail/` and a plain name (the mail templates).
+fn template_name(name: &str) -> bool {
+    plain_name(name.strip_prefix("mail/").unwrap_or(name))
+}
+
 pub struct Templates {
     env: Environment<'static>,
     dir: Option<PathBuf>,
@@ -53,7 +81,7 @@ impl Templates {
         let mut env = Environment::new();
         let override_dir = dir.clone();
         env.set_loader(move |name| {
-            if !plain_name(name) {
+            if !template_name(name) {
                 return Ok(None);
             }
             if let Some(dir) = &override_dir {

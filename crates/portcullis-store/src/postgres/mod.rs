@@ -47,4 +47,4 @@ impl PgStore {
     }
 }
 
-store_impl!(PgStore, begin_write);
+store_impl!(PgStore, begin_write, claim_sql!("FOR UPDATE SKIP LOCKED"));

@@ -53,7 +53,7 @@ async fn post_login(
 ) -> Response {
     let remember = form.remember_me.as_deref() == Some("on");
     let password = Password::new(&form.password);
-    let message = match state.auth().login(&form.email, &password, remember, &client).await {
+    let failure = match state.auth().login(&form.email, &password, remember, &client).await {
         Ok(outcome) => {
             if let Some(previous) = &chrome.user {
                 // A sign-in over an existing session replaces it.
@@ -67,12 +67,18 @@ async fn post_login(
             let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
             return ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response();
         }
-        Err(AuthError::InvalidCredentials) => (StatusCode::UNAUTHORIZED, "Invalid email or password."),
+        Err(AuthError::InvalidCredentials) => (StatusCode::UNAUTHORIZED, "Invalid email or password.", false),
         Err(AuthError::AccountDisabled) => {
-            (StatusCode::FORBIDDEN, "This account has been disabled. Contact your administrator.")
+            (StatusCode::FORBIDDEN, "This account has been disabled. Contact your administrator.", false)
         }
+        Err(AuthError::EmailUnverified) => (
+            StatusCode::FORBIDDEN,
+            "Confirm your email address first: follow the link we sent to it. No mail? Ask for a new link below.",
+            true,
+        ),
         Err(e) => return PageError::from(e).into_response(),
     };
-    let ctx = context! { email => form.email, next => safe_next(&form.next), error => message.1 };
-    chrome.render(&state, message.0, "login.html", ctx)
+    let (status, error, unverified) = failure;
+    let ctx = context! { email => form.email, next => safe_next(&form.next), error, unverified };
+    chrome.render(&state, status, "login.html", ctx)
 }

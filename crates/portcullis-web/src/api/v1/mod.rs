@@ -2,6 +2,8 @@
 //! origins refused.
 
 mod auth;
+mod email;
+mod export;
 mod me;
 
 use axum::Router;
@@ -20,6 +22,8 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(auth::router())
         .merge(me::router())
+        .merge(email::router())
+        .merge(export::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site))
 }
 
