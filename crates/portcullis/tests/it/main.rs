@@ -2,10 +2,12 @@
 //! over HTTP, on SQLite and (when reachable) PostgreSQL. One binary for link time.
 
 mod helpers;
+mod smtp_sink;
 
 mod api;
 mod browser;
 mod cli;
 mod cluster;
+mod email;
 mod pages;
 mod security;
