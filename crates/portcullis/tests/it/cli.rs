@@ -266,6 +266,9 @@ async fn a_notice_queued_by_the_cli_is_delivered_by_the_running_server(backend: 
     cli.run_with_stdin(&["user", "set-password", email, "--password-stdin"], &format!("{NEW_PASSWORD}\n"))
         .await
         .expect_code(0);
+    // The CLI stamps the mail with the real clock, which the server's mock clock (set
+    // when the server started) lags behind: bring the server up to then.
+    app.clock.advance(time::Duration::minutes(1));
     // The CLI only wrote to the outbox; the server's worker found it there and sent it.
     let notice = sink.next_mail(email, "Your password was changed").await;
     assert!(!notice.data.contains(NEW_PASSWORD));
