@@ -34,6 +34,12 @@ pub enum AuthError {
     ReauthRequired,
     #[error("{message}")]
     Conflict { code: &'static str, message: &'static str },
+    /// Sign-in refused until the address is verified (`email.require_verification`).
+    #[error("the email address is not verified yet")]
+    EmailUnverified,
+    /// An emailed link that is unknown, used, expired, or killed by a password change.
+    #[error("the link is invalid or has expired")]
+    InvalidToken,
     #[error("not found")]
     NotFound,
     #[error("the database is unavailable")]

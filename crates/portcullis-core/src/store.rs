@@ -6,9 +6,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::event::{Event, NewEvent};
+use crate::mail::{MailSummary, NewMail, OutboxStats, QueuedMail};
 use crate::session::Session;
 use crate::throttle::{Limit, Throttle};
-use crate::token::TokenHash;
+use crate::token::{TokenHash, TokenKind};
 use crate::user::{Credentials, User, UserId};
 
 #[derive(Debug, thiserror::Error)]
@@ -38,13 +39,53 @@ pub struct NewSession<'a> {
     pub session: &'a Session,
 }
 
+/// An emailed token to store (only its hash).
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub hash: TokenHash,
+    pub kind: TokenKind,
+    pub user_id: UserId,
+    /// The address the token is about: the new one for a change, the one to restore
+    /// for an undo; none for verification and reset.
+    pub new_email: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A stored emailed token, with what deciding its validity needs from its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    pub kind: TokenKind,
+    pub user_id: UserId,
+    pub new_email: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+    /// When the user's password last changed.
+    pub password_changed_at: OffsetDateTime,
+}
+
+/// A new address for a user: as typed, and the lower-cased key.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAddress<'a> {
+    pub email: &'a str,
+    pub email_canonical: &'a str,
+}
+
+/// Storage of the use cases. Split by area into supertraits; one `Arc<dyn Store>`
+/// reaches them all.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: TokenStore + OutboxStore + Send + Sync + 'static {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Inserts a user; a taken email is `Conflict("email")`, decided by the unique index.
-    async fn create_user(&self, user: NewUser<'_>) -> Result<User, StoreError>;
+    /// Inserts a user, with its verification token and mail when given, in one
+    /// transaction; a taken email is `Conflict("email")`, decided by the unique index.
+    async fn create_user(
+        &self,
+        user: NewUser<'_>,
+        verification: Option<(&NewToken, &NewMail)>,
+    ) -> Result<User, StoreError>;
     async fn find_credentials_by_email(
         &self,
         email_canonical: &str,
@@ -58,18 +99,20 @@ pub trait Store: Send + Sync + 'static {
         disabled: bool,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
-    /// Deletes a user with everything that belongs to it (sessions, events); false if
-    /// no such user.
-    async fn delete_user(&self, id: UserId) -> Result<bool, StoreError>;
+    /// Deletes a user with everything that belongs to it (sessions, events, tokens,
+    /// mails about it), then queues `notice`; false (and no notice) if no such user.
+    async fn delete_user(&self, id: UserId, notice: Option<&NewMail>) -> Result<bool, StoreError>;
     /// Replaces the hash without touching sessions (re-hash at a new cost).
     async fn update_password_hash(&self, id: UserId, password_hash: &str) -> Result<(), StoreError>;
-    /// Sets a new password and revokes every session except `keep`.
+    /// Sets a new password, revokes every session except `keep`, deletes the unused
+    /// emailed tokens that a password change kills, and queues `notice`.
     async fn change_password(
         &self,
         id: UserId,
         password_hash: &str,
         now: OffsetDateTime,
         keep: Option<TokenHash>,
+        notice: Option<&NewMail>,
     ) -> Result<(), StoreError>;
 
     async fn create_session(&self, new: NewSession<'_>) -> Result<(), StoreError>;
@@ -167,4 +210,87 @@ impl std::fmt::Debug for TotpRecord {
             .field("last_step", &self.last_step)
             .finish_non_exhaustive()
     }
+}
+
+/// Emailed tokens and the changes they authorise. A token is spent atomically: the
+/// `UPDATE ... SET used_at ... WHERE used_at IS NULL` that marks it used is in the
+/// same transaction as its effect, and repeats the validity conditions (unused,
+/// unexpired, not older than the last password change unless the kind survives it),
+/// so two concurrent uses cannot both succeed.
+#[async_trait]
+pub trait TokenStore: Send + Sync + 'static {
+    /// Stores a token and queues the mail that carries it.
+    async fn issue_token(&self, token: &NewToken, mail: &NewMail) -> Result<(), StoreError>;
+    async fn find_token(&self, hash: TokenHash) -> Result<Option<StoredToken>, StoreError>;
+    /// How many tokens of `kind` the user was sent since `since` (mail limits).
+    async fn count_tokens_since(
+        &self,
+        user: UserId,
+        kind: TokenKind,
+        since: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+    /// The user's tokens (for the data export), newest first.
+    async fn list_tokens(&self, user: UserId) -> Result<Vec<StoredToken>, StoreError>;
+    /// Spends a reset token: new password, email verified (the link reached the
+    /// mailbox), every session revoked, other killable tokens deleted, `notice`
+    /// queued. `None` if the token could not be spent.
+    async fn reset_password(
+        &self,
+        hash: TokenHash,
+        password_hash: &str,
+        now: OffsetDateTime,
+        notice: &NewMail,
+    ) -> Result<Option<UserId>, StoreError>;
+    /// Spends a verification token and marks the email verified.
+    async fn verify_email(&self, hash: TokenHash, now: OffsetDateTime) -> Result<Option<UserId>, StoreError>;
+    /// Spends a change token: the user's address becomes `to` (verified), pending
+    /// verification and change tokens are deleted, the undo token is stored and the
+    /// notice to the old address queued. A taken address is `Conflict("email")`.
+    async fn change_email(
+        &self,
+        hash: TokenHash,
+        to: NewAddress<'_>,
+        now: OffsetDateTime,
+        undo: &NewToken,
+        notice: &NewMail,
+    ) -> Result<Option<UserId>, StoreError>;
+    /// Spends an undo token: the address goes back to `to` (verified), every session
+    /// and every other token of the user is deleted.
+    async fn revert_email(
+        &self,
+        hash: TokenHash,
+        to: NewAddress<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, StoreError>;
+    /// Deletes tokens that expired before `before`; returns how many.
+    async fn purge_tokens(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// The outbox: mails written with the change that causes them, delivered later by
+/// a worker on any node. Claiming is exclusive across nodes (PostgreSQL `FOR UPDATE
+/// SKIP LOCKED`, SQLite `BEGIN IMMEDIATE`) and leased, so a mail goes out once.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
+    async fn enqueue_mail(&self, mail: &NewMail) -> Result<(), StoreError>;
+    /// Claims up to `limit` due mails until `lease_until`, oldest first.
+    async fn claim_mails(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<QueuedMail>, StoreError>;
+    async fn mark_mail_sent(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// Records a failed attempt: retried at `retry_at`, or given up on when `None`.
+    async fn mark_mail_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    async fn outbox_stats(&self, now: OffsetDateTime) -> Result<OutboxStats, StoreError>;
+    /// Mails about a user (for the data export), newest first.
+    async fn list_mails(&self, user: UserId) -> Result<Vec<MailSummary>, StoreError>;
+    /// Deletes mails sent or given up on before `before`; returns how many.
+    async fn purge_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 }

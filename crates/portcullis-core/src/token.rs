@@ -1,5 +1,5 @@
-//! Opaque secret tokens (session ids, later reset and verification tokens): 256 random
-//! bits shown to the client once, stored only as their SHA-256.
+//! Opaque secret tokens (session ids, emailed reset, verification and email-change
+//! links): 256 random bits shown to the client once, stored only as their SHA-256.
 
 use std::fmt;
 
@@ -69,6 +69,43 @@ impl PartialEq for TokenHash {
 impl fmt::Debug for TokenHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenHash(..)")
+    }
+}
+
+/// What an emailed token is for. `as_str` is the stored name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Proves the user reads the mailbox of their address.
+    VerifyEmail,
+    /// Lets the user set a new password without the old one.
+    ResetPassword,
+    /// Moves the account to the address the link was sent to.
+    ChangeEmail,
+    /// Sent to the old address after a change: puts it back and ends every session.
+    RevertEmail,
+}
+
+impl TokenKind {
+    pub const ALL: [Self; 4] = [Self::VerifyEmail, Self::ResetPassword, Self::ChangeEmail, Self::RevertEmail];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify_email",
+            Self::ResetPassword => "reset_password",
+            Self::ChangeEmail => "change_email",
+            Self::RevertEmail => "revert_email",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+
+    /// Whether a password change kills outstanding tokens of this kind. An undo link
+    /// survives it: otherwise whoever took over the account could disarm the undo by
+    /// changing the password.
+    pub fn dies_with_password_change(self) -> bool {
+        !matches!(self, Self::RevertEmail)
     }
 }
 

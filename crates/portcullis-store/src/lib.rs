@@ -1,11 +1,16 @@
 //! sqlx implementations of `portcullis_core::Store`: SQLite (the embedded default)
-//! and PostgreSQL (for several nodes). Both run the same SQL through one macro
-//! ([`queries`]) so they cannot drift apart; each backend module holds only what
-//! really differs (connecting, migrations, locking).
+//! and PostgreSQL (for several nodes). Both run the same SQL, stamped out by one
+//! macro (`store_impl!` in `queries.rs`, with `tokens.rs` and `outbox.rs`), so they
+//! cannot drift apart; each backend module holds only what really differs
+//! (connecting, migrations, locking, the outbox claim query).
 
 mod error;
 #[macro_use]
 mod migrations;
+#[macro_use]
+mod outbox;
+#[macro_use]
+mod tokens;
 #[macro_use]
 mod queries;
 pub mod postgres;

@@ -83,13 +83,18 @@ where
     })
 }
 
-/// Implements `Store` for `$store` (a struct with a `pool: sqlx::Pool<$db>` field).
-/// `$begin_write` is how the backend opens a transaction that will write;
-/// `$lock_bucket` is an SQL statement taking the bucket name as `$1` that
-/// serialises transactions on one throttle bucket ("" where `$begin_write` already
-/// serialises every writer, as SQLite's `BEGIN IMMEDIATE` does).
+/// Implements `Store` (and its supertraits `TokenStore` and `OutboxStore`) for
+/// `$store` (a struct with a `pool: sqlx::Pool<$db>` field). `$begin_write` is how
+/// the backend opens a transaction that will write; `$lock_bucket` is an SQL
+/// statement taking the bucket name as `$1` that serialises transactions on one
+/// throttle bucket ("" where `$begin_write` already serialises every writer, as
+/// SQLite's `BEGIN IMMEDIATE` does); `$claim_sql` is its query for claiming outbox
+/// mails (see `claim_sql!`).
 macro_rules! store_impl {
-    ($store:ty, $begin_write:expr, $lock_bucket:expr) => {
+    ($store:ty, $begin_write:expr, $lock_bucket:expr, $claim_sql:expr) => {
+        tokens_impl!($store, $begin_write);
+        outbox_impl!($store, $begin_write, $claim_sql);
+
         #[async_trait::async_trait]
         impl portcullis_core::Store for $store {
             async fn ping(&self) -> Result<(), portcullis_core::StoreError> {
@@ -99,8 +104,10 @@ macro_rules! store_impl {
             async fn create_user(
                 &self,
                 u: portcullis_core::store::NewUser<'_>,
+                verification: Option<(&portcullis_core::store::NewToken, &portcullis_core::mail::NewMail)>,
             ) -> Result<portcullis_core::User, portcullis_core::StoreError> {
                 let at = u.created_at.unix_timestamp();
+                let mut tx = $begin_write(&self.pool).await.map_err(crate::error::other)?;
                 sqlx::query(
                     "INSERT INTO users (id, email, email_canonical, password_hash, email_verified, is_admin,
                          created_at, updated_at, password_changed_at)
@@ -113,9 +120,14 @@ macro_rules! store_impl {
                 .bind(u.email_verified)
                 .bind(u.is_admin)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| crate::error::map(e, "email"))?;
+                if let Some((token, mail)) = verification {
+                    insert_token!(&mut *tx, token).map_err(|e| crate::error::map(e, "token"))?;
+                    insert_mail!(&mut *tx, mail).map_err(crate::error::other)?;
+                }
+                tx.commit().await.map_err(|e| crate::error::map(e, "email"))?;
                 Ok(portcullis_core::User {
                     id: u.id,
                     email: u.email.to_owned(),
@@ -194,9 +206,18 @@ macro_rules! store_impl {
                 Ok(updated == 1)
             }
 
-            async fn delete_user(&self, id: portcullis_core::UserId) -> Result<bool, portcullis_core::StoreError> {
+            async fn delete_user(
+                &self,
+                id: portcullis_core::UserId,
+                notice: Option<&portcullis_core::mail::NewMail>,
+            ) -> Result<bool, portcullis_core::StoreError> {
                 let mut tx = $begin_write(&self.pool).await.map_err(crate::error::other)?;
-                for sql in ["DELETE FROM sessions WHERE user_id = $1", "DELETE FROM events WHERE user_id = $1"] {
+                for sql in [
+                    "DELETE FROM sessions WHERE user_id = $1",
+                    "DELETE FROM events WHERE user_id = $1",
+                    "DELETE FROM tokens WHERE user_id = $1",
+                    "DELETE FROM outbox WHERE user_id = $1",
+                ] {
                     sqlx::query(sql).bind(id.to_string()).execute(&mut *tx).await.map_err(crate::error::other)?;
                 }
                 let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
@@ -205,6 +226,9 @@ macro_rules! store_impl {
                     .await
                     .map_err(crate::error::other)?
                     .rows_affected();
+                if deleted == 1 && let Some(notice) = notice {
+                    insert_mail!(&mut *tx, notice).map_err(crate::error::other)?;
+                }
                 tx.commit().await.map_err(crate::error::other)?;
                 Ok(deleted == 1)
             }
@@ -229,6 +253,7 @@ macro_rules! store_impl {
                 password_hash: &str,
                 now: time::OffsetDateTime,
                 keep: Option<portcullis_core::TokenHash>,
+                notice: Option<&portcullis_core::mail::NewMail>,
             ) -> Result<(), portcullis_core::StoreError> {
                 let mut tx = $begin_write(&self.pool).await.map_err(crate::error::other)?;
                 sqlx::query(
@@ -248,6 +273,10 @@ macro_rules! store_impl {
                     .execute(&mut *tx)
                     .await
                     .map_err(crate::error::other)?;
+                delete_killable_tokens!(&mut *tx, id.to_string()).map_err(crate::error::other)?;
+                if let Some(notice) = notice {
+                    insert_mail!(&mut *tx, notice).map_err(crate::error::other)?;
+                }
                 tx.commit().await.map_err(crate::error::other)
             }
 

@@ -102,6 +102,12 @@ impl From<AuthError> for ApiError {
                 Self::new(StatusCode::FORBIDDEN, "account_disabled", "Account disabled")
                     .detail("this account has been disabled by an administrator")
             }
+            AuthError::EmailUnverified => {
+                Self::new(StatusCode::FORBIDDEN, "email_unverified", "Email not verified")
+                    .detail("confirm your email address with the link we sent to it, then sign in")
+            }
+            AuthError::InvalidToken => Self::new(StatusCode::BAD_REQUEST, "invalid_token", "Invalid link")
+                .detail("this link is invalid, was already used, or has expired"),
             AuthError::NotFound => Self::not_found(),
             AuthError::InvalidCode => Self::new(StatusCode::UNAUTHORIZED, "invalid_code", "Invalid code")
                 .detail("the code is wrong, expired, or was already used"),
@@ -208,6 +214,10 @@ impl From<AuthError> for PageError {
                     format!("Too many attempts. Please try again in {}.", wait_text(retry_after)),
                 )
             },
+            AuthError::InvalidToken => Self::new(
+                StatusCode::BAD_REQUEST,
+                "This link is invalid, was already used, or has expired. Ask for a new one.",
+            ),
             other => {
                 let api = ApiError::from(other);
                 Self::new(api.status, api.detail.unwrap_or_else(|| api.title.to_owned()))

@@ -25,6 +25,7 @@ pub mod error;
 pub mod extract;
 mod forward_auth;
 mod headers;
+pub mod mail;
 mod observe;
 mod pages;
 pub mod paths;

@@ -1,6 +1,6 @@
 //! HTML templates (minijinja, autoescaped) and static files. Built-in copies are
 //! compiled in; `ui.templates_dir` may override any of them by file name
-//! (`login.html`, `static/style.css`, ...).
+//! (`login.html`, `mail/reset_password.txt`, `static/style.css`, ...).
 
 use std::path::PathBuf;
 
@@ -29,6 +29,29 @@ embedded!(
     "error.html",
     "login_mfa.html",
     "mfa.html",
+    "check_email.html",
+    "forgot_password.html",
+    "reset_password.html",
+    "email_link.html",
+    "undo_email_change.html",
+    "mail/base.html",
+    "mail/base.txt",
+    "mail/verify_email.html",
+    "mail/verify_email.txt",
+    "mail/address_in_use.html",
+    "mail/address_in_use.txt",
+    "mail/reset_password.html",
+    "mail/reset_password.txt",
+    "mail/password_was_reset.html",
+    "mail/password_was_reset.txt",
+    "mail/password_changed.html",
+    "mail/password_changed.txt",
+    "mail/confirm_email_change.html",
+    "mail/confirm_email_change.txt",
+    "mail/email_changed.html",
+    "mail/email_changed.txt",
+    "mail/account_deleted.html",
+    "mail/account_deleted.txt",
 );
 
 fn builtin_static(name: &str) -> Option<(&'static str, &'static str)> {
@@ -45,6 +68,11 @@ fn plain_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+/// A plain name, or `mail/` and a plain name (the mail templates).
+fn template_name(name: &str) -> bool {
+    plain_name(name.strip_prefix("mail/").unwrap_or(name))
+}
+
 pub struct Templates {
     env: Environment<'static>,
     dir: Option<PathBuf>,
@@ -55,7 +83,7 @@ impl Templates {
         let mut env = Environment::new();
         let override_dir = dir.clone();
         env.set_loader(move |name| {
-            if !plain_name(name) {
+            if !template_name(name) {
                 return Ok(None);
             }
             if let Some(dir) = &override_dir {
@@ -105,7 +133,8 @@ mod tests {
         let user = context! { email => "a@example.com", email_verified => false, mfa_enabled => false, created_at => "2026-01-01T00:00:00Z" };
         let session = context! { id => "x", created_at => "t", last_seen_at => "t", ip => "127.0.0.1", user_agent => "ua", current => true };
         let event = context! { what => "Signed in", failed => false, at => "t", ip => "127.0.0.1" };
-        for name in TEMPLATE_NAMES {
+        // Mail templates have tests of their own (`mail` module).
+        for name in TEMPLATE_NAMES.iter().filter(|n| !n.starts_with("mail/")) {
             for signed_in in [false, true] {
                 let ctx = context! {
                     current_user => if signed_in { Some(user.clone()) } else { None },

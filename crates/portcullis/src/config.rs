@@ -144,6 +144,9 @@ pub struct EmailConfig {
     pub verification_ttl: Dur,
     pub reset_ttl: Dur,
     pub change_ttl: Dur,
+    /// How often the outbox worker looks for due mails queued elsewhere (other
+    /// nodes, the CLI) and for retries; mails queued on this node go at once.
+    pub poll_interval: Dur,
 }
 
 impl Default for EmailConfig {
@@ -157,6 +160,7 @@ impl Default for EmailConfig {
             verification_ttl: Dur::secs(24 * 3600),
             reset_ttl: Dur::secs(3600),
             change_ttl: Dur::secs(24 * 3600),
+            poll_interval: Dur::secs(5),
         }
     }
 }
@@ -263,6 +267,9 @@ impl Dur {
 
 impl fmt::Display for Dur {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.subsec_nanos() != 0 {
+            return write!(f, "{}ms", self.0.as_millis());
+        }
         let s = self.0.as_secs();
         let (n, unit) = match s {
             0 => (0, "s"),
@@ -453,6 +460,10 @@ impl Config {
             ("session.remember_me_timeout", self.session.remember_me_timeout),
             ("server.request_timeout", self.server.request_timeout),
             ("database.connect_timeout", self.database.connect_timeout),
+            ("email.verification_ttl", self.email.verification_ttl),
+            ("email.reset_ttl", self.email.reset_ttl),
+            ("email.change_ttl", self.email.change_ttl),
+            ("email.poll_interval", self.email.poll_interval),
         ] {
             if d.0.is_zero() {
                 return err(key, "must be longer than 0s".into());
@@ -471,6 +482,10 @@ impl Config {
         }
         if self.audit.retention.0.is_zero() {
             return err("audit.retention", "must be longer than 0s".into());
+        }
+        crate::mail::parse_from(&self.email.from).map_err(ConfigError)?;
+        if let Some(url) = &self.email.smtp_url {
+            crate::mail::smtp::SmtpSettings::parse(url).map_err(ConfigError)?;
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return err("log.level", format!("{:?} is not a log level or filter", self.log.level));

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::password::HashCost;
-use portcullis_core::service::RateLimits;
+use portcullis_core::service::{EmailPolicy, MailLimit, RateLimits};
 use portcullis_core::throttle::Limit;
-use portcullis_core::{Auth, AuthConfig, Clock, PasswordHasher, PasswordPolicy, SessionPolicy};
+use portcullis_core::{Auth, AuthConfig, Clock, Mailer, PasswordHasher, PasswordPolicy, SessionPolicy};
 use portcullis_store::{ConnectOptions, Database};
+use portcullis_web::mail::MailTemplates;
 use portcullis_web::{AppState, PublicUrl, WebConfig};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::config::Config;
 
@@ -57,8 +59,13 @@ pub async fn open_database(config: &Config, migrate: bool) -> Result<Database, S
     Ok(db)
 }
 
-/// The use cases over `db`.
-pub fn build_auth(config: &Config, db: &Database, clock: Arc<dyn Clock>) -> Result<Auth, StartupError> {
+/// The use cases over `db`; mails carry links to `public_url`.
+pub fn build_auth(
+    config: &Config,
+    db: &Database,
+    clock: Arc<dyn Clock>,
+    public_url: &PublicUrl,
+) -> Result<Auth, StartupError> {
     let p = &config.password;
     let cost = HashCost {
         memory_kib: p.argon2_memory_kib,
@@ -95,17 +102,63 @@ pub fn build_auth(config: &Config, db: &Database, clock: Arc<dyn Clock>) -> Resu
             absolute_timeout: to_time(s.absolute_timeout),
             remember_me_timeout: to_time(s.remember_me_timeout),
         },
+        email: email_policy(config),
     };
-    Ok(Auth::new(db.store(), clock, hasher, auth_config)
+    let composer = Arc::new(MailTemplates::new(public_url.clone(), config.ui.templates_dir.clone()));
+    Ok(Auth::new(db.store(), clock, hasher, auth_config, composer)
         .with_observer(Arc::new(crate::metrics::MetricsObserver)))
 }
 
-/// A ready Portcullis: database open, secrets loaded, state built.
-#[derive(Debug, Clone)]
+/// Token lifetimes and per-account mail limits. Reset links use
+/// `rate_limit.forgot_password_per_email`; verification and change links three an
+/// hour. `rate_limit.enabled = false` lifts them all.
+fn email_policy(config: &Config) -> EmailPolicy {
+    let to_time = |d: crate::config::Dur| time::Duration::try_from(d.0).unwrap_or(time::Duration::MAX);
+    let e = &config.email;
+    let on = config.rate_limit.enabled;
+    let per_email = config.rate_limit.forgot_password_per_email;
+    let three_an_hour = MailLimit::new(3, time::Duration::hours(1));
+    EmailPolicy {
+        require_verification: e.require_verification,
+        verification_ttl: to_time(e.verification_ttl),
+        reset_ttl: to_time(e.reset_ttl),
+        change_ttl: to_time(e.change_ttl),
+        verification_limit: on.then_some(three_an_hour),
+        reset_limit: on.then(|| MailLimit::new(per_email.count, to_time(per_email.window))),
+        change_limit: on.then_some(three_an_hour),
+    }
+}
+
+/// The public URL the CLI puts in mails: `server.public_url`, else `http://<bind>`.
+pub fn configured_public_url(config: &Config) -> Result<PublicUrl, StartupError> {
+    let raw = config.server.public_url.clone().unwrap_or_else(|| {
+        let bind = config.bind_addr();
+        let host =
+            if bind.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], bind.port())) } else { bind };
+        format!("http://{host}")
+    });
+    PublicUrl::parse(&raw).map_err(|e| StartupError::Config(e.to_string()))
+}
+
+/// A ready Portcullis: database open, secrets loaded, state built, mail transport
+/// chosen.
+#[derive(Clone)]
 pub struct Portcullis {
     state: AppState,
     database: Database,
     audit_retention: time::Duration,
+    mailer: Arc<dyn Mailer>,
+    poll_interval: Duration,
+}
+
+impl std::fmt::Debug for Portcullis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Portcullis")
+            .field("state", &self.state)
+            .field("database", &self.database)
+            .field("poll_interval", &self.poll_interval)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Portcullis {
@@ -117,7 +170,8 @@ impl Portcullis {
     ) -> Result<Self, StartupError> {
         let public_url = PublicUrl::parse(public_url).map_err(|e| StartupError::Config(e.to_string()))?;
         let database = open_database(config, config.database.auto_migrate).await?;
-        let auth = build_auth(config, &database, clock)?;
+        let mailer = crate::mail::build_mailer(&config.email).map_err(StartupError::Config)?;
+        let auth = build_auth(config, &database, clock, &public_url)?;
         let csrf_key = shared_secret(&auth, "csrf_key").await?;
         let mfa_key = shared_secret(&auth, "mfa_key").await?;
         let auth = auth.with_mfa_key(&mfa_key);
@@ -132,7 +186,13 @@ impl Portcullis {
         };
         let audit_retention =
             time::Duration::try_from(config.audit.retention.0).unwrap_or(time::Duration::MAX);
-        Ok(Self { state: AppState::new(auth, web, csrf_key), database, audit_retention })
+        Ok(Self {
+            state: AppState::new(auth, web, csrf_key),
+            database,
+            audit_retention,
+            mailer,
+            poll_interval: config.email.poll_interval.0,
+        })
     }
 
     pub fn state(&self) -> &AppState {
@@ -160,8 +220,9 @@ impl Portcullis {
         portcullis_web::layer(self.state.clone())
     }
 
-    /// Every minute: refreshes the active-session gauge; every ten minutes (and at
-    /// start): purges expired sessions, old rate-limit counts and old audit events.
+    /// Every minute: refreshes the active-session gauge and the outbox gauges; every
+    /// ten minutes (and at start): purges expired sessions, old rate-limit counts, old
+    /// audit events, old emailed tokens and old sent mails.
     pub fn spawn_maintenance(&self) -> tokio::task::JoinHandle<()> {
         let auth = self.state.auth().clone();
         let retention = self.audit_retention;
@@ -181,9 +242,25 @@ impl Portcullis {
                         ),
                         Err(e) => tracing::warn!(error = %e, "could not purge expired data"),
                     }
+                    for (what, result) in [
+                        ("old emailed tokens", auth.purge_expired_tokens().await),
+                        ("old sent mails", auth.purge_outbox().await),
+                    ] {
+                        match result {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(purged = n, "purged {what}"),
+                            Err(e) => tracing::warn!(error = %e, "could not purge {what}"),
+                        }
+                    }
                 }
             }
         })
+    }
+
+    /// Starts the outbox worker (see [`crate::mail::worker`]); it stops when `stop`
+    /// turns true.
+    pub fn spawn_mail_worker(&self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        crate::mail::worker::spawn(self.state.auth().clone(), self.mailer.clone(), self.poll_interval, stop)
     }
 }
 
@@ -286,6 +363,8 @@ impl Application {
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let maintenance = self.portcullis.spawn_maintenance();
+        let (stop_mail, stop) = watch::channel(false);
+        let mut mail_worker = self.portcullis.spawn_mail_worker(stop);
         let metrics_server = self.metrics.and_then(|(listener, addr)| {
             let handle = crate::metrics::handle()?;
             tracing::info!("metrics on http://{addr}/metrics");
@@ -324,6 +403,11 @@ impl Application {
             }
         };
         maintenance.abort();
+        // Let a delivery in progress finish (and be marked sent) rather than cut it.
+        let _ = stop_mail.send(true);
+        if tokio::time::timeout(Duration::from_secs(35), &mut mail_worker).await.is_err() {
+            mail_worker.abort();
+        }
         if let Some(server) = metrics_server {
             server.abort();
         }

@@ -3,6 +3,7 @@
 use crate::email::Email;
 use crate::error::AuthError;
 use crate::event::{EventKind, Outcome};
+use crate::mail::MailMessage;
 use crate::password::Password;
 use crate::user::User;
 
@@ -32,7 +33,7 @@ impl Auth {
 
     pub async fn delete_user(&self, email: &str) -> Result<User, AuthError> {
         let user = self.find_user(email).await?;
-        if !self.store.delete_user(user.id).await? {
+        if !self.store.delete_user(user.id, None).await? {
             return Err(AuthError::NotFound);
         }
         // The user's own events went with the account; the operator's trail keeps one.
@@ -47,7 +48,8 @@ impl Auth {
         Ok(user)
     }
 
-    /// Sets a password without knowing the old one; every session is revoked.
+    /// Sets a password without knowing the old one; every session is revoked and the
+    /// user is told by mail.
     pub async fn set_password(&self, email: &str, password: &Password) -> Result<User, AuthError> {
         let user = self.find_user(email).await?;
         self.config
@@ -55,7 +57,9 @@ impl Auth {
             .check(password, "password", &[&user.email])
             .map_err(|e| AuthError::Validation(vec![e]))?;
         let hash = self.hasher.hash(password).await.map_err(AuthError::internal)?;
-        self.store.change_password(user.id, &hash, self.clock.now(), None).await?;
+        let notice = self.mail_to(&user, &MailMessage::PasswordChanged)?;
+        self.store.change_password(user.id, &hash, self.clock.now(), None, Some(&notice)).await?;
+        self.mail_queued();
         self.audit(
             EventKind::PasswordReset,
             Outcome::Success,

@@ -1,7 +1,8 @@
-//! Changing the password of a signed-in user.
+//! Changing the password of a signed-in user; the user is told by mail.
 
 use crate::error::{AuthError, FieldError};
 use crate::event::{EventKind, Outcome};
+use crate::mail::MailMessage;
 use crate::password::Password;
 use crate::token::TokenHash;
 use crate::user::User;
@@ -9,7 +10,8 @@ use crate::user::User;
 use super::{Auth, ClientMeta};
 
 impl Auth {
-    /// Needs the current password; revokes every other session.
+    /// Needs the current password; revokes every other session and every emailed
+    /// link a password change kills; mails a notice.
     pub async fn change_password(
         &self,
         user: &User,
@@ -44,7 +46,11 @@ impl Auth {
             )]));
         }
         let hash = self.hasher.hash(new).await.map_err(AuthError::internal)?;
-        self.store.change_password(user.id, &hash, self.clock.now(), Some(current_session)).await?;
+        let notice = self.mail_to(user, &MailMessage::PasswordChanged)?;
+        self.store
+            .change_password(user.id, &hash, self.clock.now(), Some(current_session), Some(&notice))
+            .await?;
+        self.mail_queued();
         self.audit(EventKind::PasswordChanged, Outcome::Success, Some(user.id), client, None).await;
         Ok(())
     }

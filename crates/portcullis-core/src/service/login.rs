@@ -92,6 +92,10 @@ impl Auth {
         if creds.user.disabled {
             return Err(fail(user, "account_disabled", AuthError::AccountDisabled));
         }
+        if self.config.email.require_verification && !creds.user.email_verified {
+            // Only after the right password: the answer reveals nothing to a guesser.
+            return Err(fail(user, "email_unverified", AuthError::EmailUnverified));
+        }
         if verified.needs_rehash {
             let hash =
                 self.hasher.hash(password).await.map_err(|e| fail(user, "hash", AuthError::internal(e)))?;

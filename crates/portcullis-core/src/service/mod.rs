@@ -2,27 +2,90 @@
 
 mod admin;
 mod audit;
+mod change_email;
 mod change_password;
+mod delete_account;
+mod export;
 mod login;
 mod logout;
 mod mfa;
+mod outbox;
+mod reauth;
 mod register;
+mod reset_password;
 mod sessions;
 mod throttle;
+mod tokens;
+mod verify_email;
 
 use std::sync::Arc;
 
+use time::Duration;
+use tokio::sync::Notify;
+
 use crate::clock::Clock;
+use crate::error::AuthError;
+use crate::mail::{MailComposer, MailMessage, NewMail};
 use crate::password::{PasswordHasher, PasswordPolicy};
 use crate::session::SessionPolicy;
 use crate::store::Store;
+use crate::user::User;
 
 pub use audit::MAX_EVENTS;
+pub use change_email::EmailLinkOutcome;
+pub use export::AccountExport;
 pub use login::LoginOutcome;
 pub use mfa::{Confirmation, Enrolment, RECENT_SIGN_IN};
-pub use register::Registration;
+pub use outbox::{DeliveryRound, GIVE_UP_AFTER, retry_delay};
+pub use reauth::REAUTH_WINDOW;
+pub use register::{Registered, Registration};
 pub use sessions::Authenticated;
 pub use throttle::RateLimits;
+
+/// At most `count` mails of one kind per account within `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailLimit {
+    pub count: u32,
+    pub window: Duration,
+}
+
+impl MailLimit {
+    pub const fn new(count: u32, window: Duration) -> Self {
+        Self { count, window }
+    }
+}
+
+/// Lifetimes of emailed links and how often each may be sent.
+#[derive(Debug, Clone, Copy)]
+pub struct EmailPolicy {
+    /// Unverified users cannot sign in, and registration never reveals whether an
+    /// address is taken.
+    pub require_verification: bool,
+    pub verification_ttl: Duration,
+    pub reset_ttl: Duration,
+    pub change_ttl: Duration,
+    /// Verification links a user may ask for ("resend").
+    pub verification_limit: Option<MailLimit>,
+    /// Reset links per account (over the limit, the request is silently dropped).
+    pub reset_limit: Option<MailLimit>,
+    /// Email-change links per account.
+    pub change_limit: Option<MailLimit>,
+}
+
+impl Default for EmailPolicy {
+    fn default() -> Self {
+        let three_an_hour = Some(MailLimit::new(3, Duration::hours(1)));
+        Self {
+            require_verification: false,
+            verification_ttl: Duration::hours(24),
+            reset_ttl: Duration::hours(1),
+            change_ttl: Duration::hours(24),
+            verification_limit: three_an_hour,
+            reset_limit: three_an_hour,
+            change_limit: three_an_hour,
+        }
+    }
+}
 
 /// Settings of the use cases.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +93,7 @@ pub struct AuthConfig {
     pub password_policy: PasswordPolicy,
     pub session_policy: SessionPolicy,
     pub rate_limits: RateLimits,
+    pub email: EmailPolicy,
 }
 
 /// Hooks for metrics; every method has a no-op default.
@@ -63,6 +127,9 @@ pub struct Auth {
     config: AuthConfig,
     observer: Option<Arc<dyn Observer>>,
     secret_box: Option<crate::mfa::SecretBox>,
+    composer: Arc<dyn MailComposer>,
+    /// Woken whenever a mail is queued, so the outbox worker sends it at once.
+    outbox: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -77,8 +144,18 @@ impl Auth {
         clock: Arc<dyn Clock>,
         hasher: PasswordHasher,
         config: AuthConfig,
+        composer: Arc<dyn MailComposer>,
     ) -> Self {
-        Self { store, clock, hasher, config, observer: None, secret_box: None }
+        Self {
+            store,
+            clock,
+            hasher,
+            config,
+            composer,
+            outbox: Arc::new(Notify::new()),
+            observer: None,
+            secret_box: None,
+        }
     }
 
     /// Reports events to `observer` (metrics).
@@ -108,5 +185,29 @@ impl Auth {
 
     pub fn hasher(&self) -> &PasswordHasher {
         &self.hasher
+    }
+}
+
+impl Auth {
+    /// Writes `message` to `user` as a mail for the outbox.
+    pub(crate) fn mail_to(&self, user: &User, message: &MailMessage<'_>) -> Result<NewMail, AuthError> {
+        let to = crate::email::Email::parse(&user.email).map_err(AuthError::internal)?;
+        self.mail_to_address(&to, Some(user.id), message)
+    }
+
+    /// Writes `message` to an address (and the account it is about, if any).
+    pub(crate) fn mail_to_address(
+        &self,
+        to: &crate::email::Email,
+        about: Option<crate::user::UserId>,
+        message: &MailMessage<'_>,
+    ) -> Result<NewMail, AuthError> {
+        let mail = self.composer.compose(to, message).map_err(AuthError::internal)?;
+        Ok(NewMail { user_id: about, mail, at: self.clock.now() })
+    }
+
+    /// Tells the outbox worker that a mail is waiting.
+    pub(crate) fn mail_queued(&self) {
+        self.outbox.notify_one();
     }
 }

@@ -50,4 +50,4 @@ impl PgStore {
 /// Serialises attempts on one throttle bucket across nodes.
 const LOCK_BUCKET: &str = "SELECT pg_advisory_xact_lock(hashtext($1))";
 
-store_impl!(PgStore, begin_write, LOCK_BUCKET);
+store_impl!(PgStore, begin_write, LOCK_BUCKET, claim_sql!("FOR UPDATE SKIP LOCKED"));

@@ -73,4 +73,4 @@ fn describe(e: &sqlx::Error) -> String {
     }
 }
 
-store_impl!(SqliteStore, begin_write, "");
+store_impl!(SqliteStore, begin_write, "", claim_sql!(""));

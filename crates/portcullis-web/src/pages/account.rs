@@ -1,4 +1,5 @@
-//! `/account`: the signed-in user's email, sessions (revocable) and password change.
+//! `/account`: the signed-in user's email (verification, change), sessions
+//! (revocable), security log, password change, data export and deletion.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -21,6 +22,8 @@ pub(super) fn router() -> Router<AppState> {
         .route(paths::ACCOUNT, get(get_account))
         .route(paths::ACCOUNT_PASSWORD, post(post_password))
         .route(paths::ACCOUNT_SESSION_REVOKE, post(post_revoke))
+        .route(paths::ACCOUNT_EMAIL, post(post_email))
+        .route(paths::ACCOUNT_DELETE, post(post_delete))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -33,6 +36,52 @@ struct PasswordForm {
 
 #[derive(Debug, Default, Deserialize)]
 struct RevokeForm {}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct EmailForm {
+    new_email: String,
+    password: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DeleteForm {
+    password: String,
+    confirm: Option<String>,
+}
+
+/// A password field left empty means "I signed in recently".
+fn optional_password(raw: &str) -> Option<Password> {
+    (!raw.is_empty()).then(|| Password::new(raw))
+}
+
+/// Field errors for a sensitive change's password field, or the page for the rest.
+fn sensitive_errors(e: AuthError, field: &'static str) -> Result<Vec<FieldError>, PageError> {
+    Ok(match e {
+        AuthError::Validation(errors) => errors,
+        AuthError::InvalidCredentials => {
+            vec![FieldError::new(field, "invalid_credentials", "the current password is wrong")]
+        }
+        AuthError::ReauthRequired => vec![FieldError::new(
+            field,
+            "reauthentication_required",
+            "enter your current password (you signed in more than 10 minutes ago)",
+        )],
+        other => return Err(PageError::from(other)),
+    })
+}
+
+/// 401 for a wrong password, 403 when one is needed, else 422.
+fn status_for(errors: &[FieldError]) -> StatusCode {
+    if errors.iter().any(|e| e.code == "invalid_credentials") {
+        StatusCode::UNAUTHORIZED
+    } else if errors.iter().any(|e| e.code == "reauthentication_required") {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
 
 async fn render(
     state: &AppState,
@@ -58,7 +107,7 @@ async fn render(
         .iter()
         .map(|e| {
             context! {
-                what => event_text(&e.kind),
+                what => event_text(&e.kind, e.detail.as_deref()),
                 failed => e.outcome == "failure",
                 at => fmt(e.created_at),
                 at_text => human(e.created_at),
@@ -115,12 +164,53 @@ async fn post_password(
     } else {
         vec![FieldError::new("new_password_confirm", "password_mismatch", "the two passwords do not match")]
     };
-    let status = if errors.iter().any(|e| e.code == "invalid_credentials") {
-        StatusCode::UNAUTHORIZED
+    render(&state, &me, chrome, status_for(&errors), context! { errors => field_errors(&errors) }).await
+}
+
+async fn post_email(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    ClientInfo(client): ClientInfo,
+    chrome: Chrome,
+    CsrfForm(form): CsrfForm<EmailForm>,
+) -> Response {
+    let password = optional_password(&form.password);
+    let errors =
+        match state.auth().request_email_change(&me.0, password.as_ref(), &form.new_email, &client).await {
+            Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, "email_change_sent"),
+            Err(e) => match sensitive_errors(e, "email_password") {
+                Ok(errors) => errors,
+                Err(page) => return page.into_response(),
+            },
+        };
+    let ctx = context! { errors => field_errors(&errors), new_email => form.new_email };
+    render(&state, &me, chrome, status_for(&errors), ctx).await
+}
+
+async fn post_delete(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    ClientInfo(client): ClientInfo,
+    chrome: Chrome,
+    CsrfForm(form): CsrfForm<DeleteForm>,
+) -> Response {
+    let errors = if form.confirm.as_deref() == Some("on") {
+        let password = optional_password(&form.password);
+        match state.auth().delete_account(&me.0, password.as_ref(), &client).await {
+            Ok(()) => {
+                let mut res = redirect_with_flash(&state, paths::HOME, "account_deleted");
+                res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));
+                return res;
+            }
+            Err(e) => match sensitive_errors(e, "delete_password") {
+                Ok(errors) => errors,
+                Err(page) => return page.into_response(),
+            },
+        }
     } else {
-        StatusCode::UNPROCESSABLE_ENTITY
+        vec![FieldError::new("confirm", "confirmation_required", "tick the box to confirm the deletion")]
     };
-    render(&state, &me, chrome, status, context! { errors => field_errors(&errors) }).await
+    render(&state, &me, chrome, status_for(&errors), context! { errors => field_errors(&errors) }).await
 }
 
 async fn post_revoke(
@@ -145,7 +235,12 @@ async fn post_revoke(
 }
 
 /// How the security log names an event.
-fn event_text(kind: &str) -> &'static str {
+fn event_text(kind: &str, detail: Option<&str>) -> &'static str {
+    match (kind, detail) {
+        ("register", Some("email_taken")) => return "Someone tried to register with your address",
+        ("email_changed", Some("undone")) => return "Email change undone from the old address",
+        _ => {}
+    }
     match kind {
         "register" => "Account created",
         "login_succeeded" => "Signed in",

@@ -73,12 +73,20 @@ async fn post_login(
             return ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response();
         }
         Err(AuthError::InvalidCredentials) => {
-            (StatusCode::UNAUTHORIZED, "Invalid email or password.".to_owned(), None)
+            (StatusCode::UNAUTHORIZED, "Invalid email or password.".to_owned(), None, false)
         }
         Err(AuthError::AccountDisabled) => (
             StatusCode::FORBIDDEN,
             "This account has been disabled. Contact your administrator.".to_owned(),
             None,
+            false,
+        ),
+        Err(AuthError::EmailUnverified) => (
+            StatusCode::FORBIDDEN,
+            "Confirm your email address first: follow the link we sent to it. No mail? Ask for a new link below."
+                .to_owned(),
+            None,
+            true,
         ),
         Err(AuthError::RateLimited { retry_after }) => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -87,11 +95,12 @@ async fn post_login(
                 crate::error::wait_text(retry_after)
             ),
             Some(retry_after),
+            false,
         ),
         Err(e) => return PageError::from(e).into_response(),
     };
-    let (status, error, retry_after) = message;
-    let ctx = context! { email => form.email, next => safe_next(&state, &form.next), error };
+    let (status, error, retry_after, unverified) = message;
+    let ctx = context! { email => form.email, next => safe_next(&state, &form.next), error, unverified };
     let mut res = chrome.render(&state, status, "login.html", ctx);
     if let Some(secs) = retry_after {
         res.headers_mut().insert(header::RETRY_AFTER, secs.into());

@@ -2,10 +2,12 @@
 //! carries what every page shows (the signed-in user, the CSRF token, a flash).
 
 mod account;
+mod email;
 mod home;
 mod login;
 mod logout;
 mod mfa;
+mod password;
 mod register;
 
 use std::collections::BTreeMap;
@@ -32,12 +34,25 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(logout::router())
         .merge(account::router())
         .merge(mfa::router())
+        .merge(password::router())
+        .merge(email::router())
 }
 
 /// One-shot messages shown after a redirect, by code (the cookie never carries text).
 fn flash_text(code: &str) -> Option<&'static str> {
     Some(match code {
-        "registered" => "Your account was created. Sign in to continue.",
+        "registered" => {
+            "Your account was created. We sent you a link to confirm your address. Sign in to continue."
+        }
+        "password_reset" => {
+            "Your password was reset and every session was signed out. Sign in with the new password."
+        }
+        "verification_sent" => "We sent a new confirmation link to your address.",
+        "verification_sent_if" => "If that account still needs confirming, we sent it a new link.",
+        "email_change_sent" => {
+            "We sent a confirmation link to the new address. Your address changes when you follow it."
+        }
+        "account_deleted" => "Your account was deleted.",
         "logged_out" => "You have been signed out.",
         "password_changed" => "Your password was changed. Your other sessions were signed out.",
         "session_revoked" => "The session was signed out.",

@@ -1,4 +1,5 @@
-//! `/register`: create an account, then sign in.
+//! `/register`: create an account, then sign in (or, when verification is required,
+//! check the mailbox: the same page whether or not the address was taken).
 
 use axum::Router;
 use axum::extract::State;
@@ -6,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::context;
-use portcullis_core::service::Registration;
+use portcullis_core::service::{Registered, Registration};
 use portcullis_core::{AuthError, FieldError, Password};
 use serde::Deserialize;
 
@@ -42,7 +43,12 @@ async fn post_register(
         let password = Password::new(&form.password);
         let reg = Registration { email: &form.email, password: &password, verified: false, admin: false };
         match state.auth().register(reg, &client).await {
-            Ok(_) => return redirect_with_flash(&state, paths::LOGIN, "registered"),
+            Ok(_) if state.auth().config().email.require_verification => {
+                return axum::response::Redirect::to(paths::CHECK_EMAIL).into_response();
+            }
+            Ok(Registered::Created(_) | Registered::AddressInUse) => {
+                return redirect_with_flash(&state, paths::LOGIN, "registered");
+            }
             Err(AuthError::Validation(errors)) => errors,
             Err(AuthError::EmailTaken) => {
                 vec![FieldError::new("email", "email_taken", "an account with this email already exists")]

@@ -52,7 +52,8 @@ fn to_json(e: &Event) -> EventJson<'_> {
 
 pub async fn run(config: &Config, args: EventsArgs) -> Result<(), Failure> {
     let db = startup::open_database(config, config.database.auto_migrate).await?;
-    let auth = startup::build_auth(config, &db, Arc::new(SystemClock))?;
+    let public_url = startup::configured_public_url(config)?;
+    let auth = startup::build_auth(config, &db, Arc::new(SystemClock), &public_url)?;
     let events = match &args.email {
         Some(email) => match auth.find_user(email).await {
             Ok(user) => auth.events_of(user.id, args.limit).await,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use clap::Subcommand;
-use portcullis_core::service::Registration;
+use portcullis_core::service::{Registered, Registration};
 use portcullis_core::{Auth, AuthError, SystemClock, User};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -89,7 +89,8 @@ fn failure(e: AuthError, email: &str) -> Failure {
 
 pub async fn run(config: &Config, cmd: UserCommand) -> Result<(), Failure> {
     let db = startup::open_database(config, config.database.auto_migrate).await?;
-    let auth = startup::build_auth(config, &db, Arc::new(SystemClock))?;
+    let public_url = startup::configured_public_url(config)?;
+    let auth = startup::build_auth(config, &db, Arc::new(SystemClock), &public_url)?;
     let result = dispatch(&auth, cmd).await;
     db.close().await;
     result
@@ -100,10 +101,14 @@ async fn dispatch(auth: &Auth, cmd: UserCommand) -> Result<(), Failure> {
         UserCommand::Create { email, admin, password_stdin } => {
             let password = password::read(password_stdin)?;
             let reg = Registration { email: &email, password: &password, verified: true, admin };
-            let user = auth
+            let registered = auth
                 .register(reg, &portcullis_core::service::ClientMeta::operator())
                 .await
                 .map_err(|e| failure(e, &email))?;
+            // Operator-made accounts are verified: a taken address is always an error.
+            let Registered::Created(user) = registered else {
+                return Err(failure(AuthError::EmailTaken, &email));
+            };
             println!(
                 "created user {} ({}){}",
                 user.email,

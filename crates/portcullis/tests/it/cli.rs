@@ -252,6 +252,28 @@ async fn user_set_password_replaces_the_password_and_ends_every_session(backend:
     assert_eq!(login(&app, email, NEW_PASSWORD).await.status(), StatusCode::OK);
 }
 
+async fn a_notice_queued_by_the_cli_is_delivered_by_the_running_server(backend: Backend) {
+    let sink = crate::smtp_sink::SmtpSink::start().await;
+    let app = TestApp::spawn_with(backend, |c| {
+        c.email.transport = portcullis::config::MailTransport::Smtp;
+        c.email.smtp_url = Some(sink.url());
+        c.email.poll_interval = portcullis::config::Dur(Duration::from_millis(100));
+    })
+    .await;
+    let email = "bea@example.com";
+    app.register(email).await;
+    let cli = Cli::on_database(&app.db.url);
+    cli.run_with_stdin(&["user", "set-password", email, "--password-stdin"], &format!("{NEW_PASSWORD}\n"))
+        .await
+        .expect_code(0);
+    // The CLI stamps the mail with the real clock, which the server's mock clock (set
+    // when the server started) lags behind: bring the server up to then.
+    app.clock.advance(time::Duration::minutes(1));
+    // The CLI only wrote to the outbox; the server's worker found it there and sent it.
+    let notice = sink.next_mail(email, "Your password was changed").await;
+    assert!(!notice.data.contains(NEW_PASSWORD));
+}
+
 async fn user_delete_removes_the_user_so_show_and_sign_in_fail(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let email = "ada@example.com";
@@ -268,6 +290,7 @@ async fn user_delete_removes_the_user_so_show_and_sign_in_fail(backend: Backend)
 backend_tests!(
     user_disable_ends_live_sessions_and_refuses_sign_in_until_enabled,
     user_set_password_replaces_the_password_and_ends_every_session,
+    a_notice_queued_by_the_cli_is_delivered_by_the_running_server,
     user_delete_removes_the_user_so_show_and_sign_in_fail,
 );
 

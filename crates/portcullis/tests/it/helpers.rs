@@ -224,8 +224,13 @@ impl TestApp {
 
     /// Signs in with a fresh client; returns it.
     pub async fn login(&self, email: &str) -> reqwest::Client {
+        self.login_with(email, PASSWORD).await
+    }
+
+    /// Signs in with `password` and a fresh client; returns it.
+    pub async fn login_with(&self, email: &str, password: &str) -> reqwest::Client {
         let c = client();
-        let res = self.post_json(&c, "/api/v1/login", &json!({"email": email, "password": PASSWORD})).await;
+        let res = self.post_json(&c, "/api/v1/login", &json!({"email": email, "password": password})).await;
         assert_eq!(res.status(), StatusCode::OK, "login of {email} succeeds");
         c
     }

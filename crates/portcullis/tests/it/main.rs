@@ -2,11 +2,13 @@
 //! over HTTP, on SQLite and (when reachable) PostgreSQL. One binary for link time.
 
 mod helpers;
+mod smtp_sink;
 
 mod api;
 mod browser;
 mod cli;
 mod cluster;
+mod email;
 mod forward_auth;
 mod mfa;
 mod ops;

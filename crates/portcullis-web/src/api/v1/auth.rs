@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use portcullis_core::Password;
-use portcullis_core::service::Registration;
+use portcullis_core::service::{Registered, Registration};
 use serde::Deserialize;
 
 use super::{UserEnvelope, UserResponse};
@@ -43,8 +43,21 @@ async fn register(
 ) -> Result<Response, ApiError> {
     let password = Password::new(&req.password);
     let reg = Registration { email: &req.email, password: &password, verified: false, admin: false };
-    let user = state.auth().register(reg, &client).await?;
-    Ok((StatusCode::CREATED, Json(UserEnvelope { user: UserResponse::from(&user) })).into_response())
+    let registered = state.auth().register(reg, &client).await?;
+    match registered {
+        Registered::Created(user) if !state.auth().config().email.require_verification => {
+            Ok((StatusCode::CREATED, Json(UserEnvelope { user: UserResponse::from(&user) })).into_response())
+        }
+        // The same answer whether the address was free or taken (no enumeration).
+        Registered::Created(_) | Registered::AddressInUse => Ok((
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({
+                "status": "verification_required",
+                "detail": "we sent a link to the address; follow it to finish, then sign in",
+            })),
+        )
+            .into_response()),
+    }
 }
 
 async fn login(

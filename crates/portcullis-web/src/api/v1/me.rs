@@ -1,7 +1,8 @@
-//! The signed-in user's own account: profile, sessions, password.
+//! The signed-in user's own account: profile, sessions, password, email, deletion.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use portcullis_core::Password;
@@ -16,7 +17,8 @@ use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route(paths::API_ME, get(me))
+        .route(paths::API_ME, get(me).delete(delete_me))
+        .route(paths::API_ME_EMAIL, post(change_email))
         .route(paths::API_ME_SESSIONS, get(sessions))
         .route(paths::API_ME_SESSION, delete(revoke_session))
         .route(paths::API_ME_PASSWORD, post(change_password))
@@ -28,7 +30,7 @@ async fn me(CurrentUser(me): CurrentUser) -> Json<UserResponse> {
 }
 
 #[derive(Serialize)]
-struct SessionResponse {
+pub(crate) struct SessionResponse {
     id: String,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
@@ -46,20 +48,22 @@ async fn sessions(
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<Vec<SessionResponse>>, ApiError> {
     let list = state.auth().list_sessions(me.user.id).await?;
-    Ok(Json(
-        list.into_iter()
-            .map(|s| SessionResponse {
-                id: s.id.to_string(),
-                created_at: s.created_at,
-                last_seen_at: s.last_seen_at,
-                // The earlier of the absolute expiry and the idle deadline.
-                expires_at: s.expires_at.min(s.last_seen_at + s.idle_timeout),
-                current: s.id == me.session.id,
-                ip: s.ip,
-                user_agent: s.user_agent,
-            })
-            .collect(),
-    ))
+    Ok(Json(list.into_iter().map(|s| SessionResponse::new(s, me.session.id)).collect()))
+}
+
+impl SessionResponse {
+    pub(crate) fn new(s: portcullis_core::Session, current: uuid::Uuid) -> Self {
+        Self {
+            id: s.id.to_string(),
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            // The earlier of the absolute expiry and the idle deadline.
+            expires_at: s.expires_at.min(s.last_seen_at + s.idle_timeout),
+            current: s.id == current,
+            ip: s.ip,
+            user_agent: s.user_agent,
+        }
+    }
 }
 
 async fn revoke_session(
@@ -124,4 +128,48 @@ async fn change_password(
     let (current, new) = (Password::new(&req.current_password), Password::new(&req.new_password));
     state.auth().change_password(&me.user, me.token_hash, &current, &new, &client).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A sensitive change: the password, or none within 10 minutes of signing in.
+#[derive(Deserialize)]
+struct DeleteRequest {
+    #[serde(default)]
+    password: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ChangeEmailRequest {
+    new_email: String,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+fn optional_password(raw: Option<&str>) -> Option<Password> {
+    raw.filter(|p| !p.is_empty()).map(Password::new)
+}
+
+/// Deletes the account with everything stored about it; the cookie goes too.
+async fn delete_me(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ClientInfo(client): ClientInfo,
+    ApiJson(req): ApiJson<DeleteRequest>,
+) -> Result<Response, ApiError> {
+    let password = optional_password(req.password.as_deref());
+    state.auth().delete_account(&me, password.as_ref(), &client).await?;
+    let clear = state.cookies().clear(&state.cookies().session);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+}
+
+/// 202: the change happens when the link mailed to the new address is used.
+async fn change_email(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ClientInfo(client): ClientInfo,
+    ApiJson(req): ApiJson<ChangeEmailRequest>,
+) -> Result<Response, ApiError> {
+    let password = optional_password(req.password.as_deref());
+    state.auth().request_email_change(&me, password.as_ref(), &req.new_email, &client).await?;
+    let detail = "we sent a confirmation link to the new address; the change happens when it is followed";
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "detail": detail }))).into_response())
 }

@@ -2,6 +2,8 @@
 //! origins refused.
 
 mod auth;
+mod email;
+mod export;
 mod me;
 mod mfa;
 
@@ -22,6 +24,8 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(auth::router())
         .merge(me::router())
         .merge(mfa::router())
+        .merge(email::router())
+        .merge(export::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site))
 }
 

@@ -1,0 +1,36 @@
+//! "Download my data": everything Portcullis holds about a user, in one value.
+
+use crate::error::AuthError;
+use crate::event::Event;
+use crate::mail::MailSummary;
+use crate::session::Session;
+use crate::store::StoredToken;
+use crate::user::User;
+
+use super::Auth;
+
+/// Most events in an export (far more than any real account has).
+const EXPORT_EVENTS: i64 = 100_000;
+
+/// The user's profile, sessions, security events, emailed links (never the secret)
+/// and mails (never the body).
+#[derive(Debug, Clone)]
+pub struct AccountExport {
+    pub user: User,
+    pub sessions: Vec<Session>,
+    pub events: Vec<Event>,
+    pub tokens: Vec<StoredToken>,
+    pub mails: Vec<MailSummary>,
+}
+
+impl Auth {
+    pub async fn export_account(&self, user: &User) -> Result<AccountExport, AuthError> {
+        Ok(AccountExport {
+            user: user.clone(),
+            sessions: self.store.list_sessions(user.id, self.clock.now()).await?,
+            events: self.store.list_events(Some(user.id), EXPORT_EVENTS).await?,
+            tokens: self.store.list_tokens(user.id).await?,
+            mails: self.store.list_mails(user.id).await?,
+        })
+    }
+}

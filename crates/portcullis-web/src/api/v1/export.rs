@@ -1,0 +1,104 @@
+//! `GET /api/v1/me/export`: everything Portcullis holds about the signed-in user, as
+//! one JSON document (never a password hash, token or mail body).
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::me::{EventResponse, SessionResponse};
+use crate::error::ApiError;
+use crate::extract::CurrentUser;
+use crate::paths;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route(paths::API_ME_EXPORT, get(export))
+}
+
+#[derive(Serialize)]
+#[expect(clippy::struct_excessive_bools, reason = "mirrors the account flags")]
+struct Profile {
+    id: String,
+    email: String,
+    email_verified: bool,
+    mfa_enabled: bool,
+    is_admin: bool,
+    disabled: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+}
+
+/// An emailed link, without its secret.
+#[derive(Serialize)]
+struct EmailLink {
+    purpose: &'static str,
+    address: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    used_at: Option<OffsetDateTime>,
+}
+
+/// A mail, without its body.
+#[derive(Serialize)]
+struct Mail {
+    subject: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    sent_at: Option<OffsetDateTime>,
+}
+
+#[derive(Serialize)]
+struct Export {
+    #[serde(with = "time::serde::rfc3339")]
+    exported_at: OffsetDateTime,
+    profile: Profile,
+    sessions: Vec<SessionResponse>,
+    security_events: Vec<EventResponse>,
+    email_links: Vec<EmailLink>,
+    mails: Vec<Mail>,
+}
+
+async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> Result<Response, ApiError> {
+    let data = state.auth().export_account(&me.user).await?;
+    let u = data.user;
+    let body = Export {
+        exported_at: state.auth().clock().now(),
+        profile: Profile {
+            id: u.id.to_string(),
+            email: u.email,
+            email_verified: u.email_verified,
+            mfa_enabled: u.mfa_enabled,
+            is_admin: u.is_admin,
+            disabled: u.disabled,
+            created_at: u.created_at,
+        },
+        sessions: data.sessions.into_iter().map(|s| SessionResponse::new(s, me.session.id)).collect(),
+        security_events: data.events.into_iter().map(EventResponse::from).collect(),
+        email_links: data
+            .tokens
+            .into_iter()
+            .map(|t| EmailLink {
+                purpose: t.kind.as_str(),
+                address: t.new_email,
+                created_at: t.created_at,
+                expires_at: t.expires_at,
+                used_at: t.used_at,
+            })
+            .collect(),
+        mails: data
+            .mails
+            .into_iter()
+            .map(|m| Mail { subject: m.subject, created_at: m.created_at, sent_at: m.sent_at })
+            .collect(),
+    };
+    let disposition = (header::CONTENT_DISPOSITION, "attachment; filename=\"portcullis-account.json\"");
+    Ok(([disposition], Json(body)).into_response())
+}

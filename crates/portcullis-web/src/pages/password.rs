@@ -1,0 +1,91 @@
+//! `/forgot-password` (the same page and status whatever the address) and
+//! `/reset-password?token=T` (the token travels on in a hidden field).
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use minijinja::context;
+use portcullis_core::{AuthError, FieldError, Password};
+use serde::Deserialize;
+
+use super::{Chrome, field_errors, redirect_with_flash};
+use crate::error::PageError;
+use crate::extract::{ClientInfo, CsrfForm};
+use crate::mail::human;
+use crate::paths;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::FORGOT_PASSWORD, get(get_forgot).post(post_forgot))
+        .route(paths::RESET_PASSWORD, get(get_reset).post(post_reset))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ForgotForm {
+    email: String,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct TokenQuery {
+    token: String,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ResetForm {
+    token: String,
+    password: String,
+    password_confirm: String,
+}
+
+async fn get_forgot(State(state): State<AppState>, chrome: Chrome) -> Response {
+    chrome.render(&state, StatusCode::OK, "forgot_password.html", context! { sent => false })
+}
+
+async fn post_forgot(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    chrome: Chrome,
+    CsrfForm(form): CsrfForm<ForgotForm>,
+) -> Response {
+    state.auth().forgot_password(&form.email, &client);
+    let expires_in = human(state.auth().config().email.reset_ttl);
+    chrome.render(&state, StatusCode::OK, "forgot_password.html", context! { sent => true, expires_in })
+}
+
+async fn get_reset(State(state): State<AppState>, chrome: Chrome, Query(q): Query<TokenQuery>) -> Response {
+    if let Err(e) = state.auth().check_reset_token(&q.token).await {
+        return PageError::from(e).into_response();
+    }
+    chrome.render(&state, StatusCode::OK, "reset_password.html", context! { token => q.token })
+}
+
+async fn post_reset(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    chrome: Chrome,
+    CsrfForm(form): CsrfForm<ResetForm>,
+) -> Response {
+    let errors = if form.password == form.password_confirm {
+        let password = Password::new(&form.password);
+        match state.auth().reset_password(&form.token, &password, &client).await {
+            Ok(_) => {
+                // Every session ended, this browser's too.
+                let mut res = redirect_with_flash(&state, paths::LOGIN, "password_reset");
+                res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));
+                return res;
+            }
+            Err(AuthError::Validation(errors)) => errors,
+            Err(e) => return PageError::from(e).into_response(),
+        }
+    } else {
+        vec![FieldError::new("password_confirm", "password_mismatch", "the two passwords do not match")]
+    };
+    let ctx = context! { token => form.token, errors => field_errors(&errors) };
+    chrome.render(&state, StatusCode::UNPROCESSABLE_ENTITY, "reset_password.html", ctx)
+}
