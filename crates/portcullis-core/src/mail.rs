@@ -108,6 +108,8 @@ pub enum MailMessage<'a> {
     EmailChanged { new_email: &'a Email, undo: &'a SecretToken, expires_in: Duration },
     /// The account and its data were deleted.
     AccountDeleted,
+    /// Two-factor authentication was turned off (by the user or an operator).
+    MfaDisabled,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -72,6 +72,9 @@ impl MailTemplates {
             ),
             MailMessage::PasswordWasReset => ("password_was_reset", "Your password was reset", context! {}),
             MailMessage::PasswordChanged => ("password_changed", "Your password was changed", context! {}),
+            MailMessage::MfaDisabled => {
+                ("mfa_disabled", "Two-factor authentication was turned off", context! {})
+            }
             MailMessage::ConfirmEmailChange { token, expires_in } => (
                 "confirm_email_change",
                 "Confirm your new email address",
@@ -151,6 +154,7 @@ mod tests {
                 Some("/undo-email-change?token="),
             ),
             (MailMessage::AccountDeleted, None),
+            (MailMessage::MfaDisabled, None),
         ];
         for (message, path) in cases {
             let mail = composer().compose(&to, &message).unwrap();

@@ -52,6 +52,8 @@ embedded!(
     "mail/email_changed.txt",
     "mail/account_deleted.html",
     "mail/account_deleted.txt",
+    "mail/mfa_disabled.html",
+    "mail/mfa_disabled.txt",
 );
 
 fn builtin_static(name: &str) -> Option<(&'static str, &'static str)> {

@@ -70,6 +70,8 @@ fn describe() {
     );
     metrics::describe_gauge!("portcullis_active_sessions", "Sessions not yet expired");
     metrics::describe_counter!("portcullis_rate_limited_total", "Attempts refused by a rate limit, by limit");
+    metrics::describe_gauge!("portcullis_mail_outbox_depth", "Mails waiting in the outbox");
+    metrics::describe_gauge!("portcullis_mail_outbox_failed", "Mails given up on");
 }
 
 /// Reports use-case events as metrics.
@@ -94,4 +96,11 @@ pub fn hash_observer() -> Arc<dyn Fn(Duration) + Send + Sync> {
 #[expect(clippy::cast_precision_loss, reason = "a gauge of session counts is fine as f64")]
 pub fn set_active_sessions(n: i64) {
     metrics::gauge!("portcullis_active_sessions").set(n as f64);
+}
+
+/// Sets the outbox gauges.
+#[expect(clippy::cast_precision_loss, reason = "gauges of mail counts are fine as f64")]
+pub fn set_outbox(pending: u64, failed: u64) {
+    metrics::gauge!("portcullis_mail_outbox_depth").set(pending as f64);
+    metrics::gauge!("portcullis_mail_outbox_failed").set(failed as f64);
 }

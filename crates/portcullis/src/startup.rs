@@ -95,6 +95,7 @@ pub fn build_auth(
             login_per_ip: limit(rl.login_per_ip),
             register_per_ip: limit(rl.register_per_ip),
             mfa: limit(rl.mfa_per_session),
+            forgot_password_per_ip: limit(rl.forgot_password_per_ip),
         },
         password_policy: PasswordPolicy { min_length: p.min_length, min_strength: p.min_strength },
         session_policy: SessionPolicy {
@@ -232,6 +233,9 @@ impl Portcullis {
                 tick.tick().await;
                 if let Ok(n) = auth.count_active_sessions().await {
                     crate::metrics::set_active_sessions(n);
+                }
+                if let Ok(stats) = auth.outbox_stats().await {
+                    crate::metrics::set_outbox(stats.pending, stats.failed);
                 }
                 if round % 10 == 0 {
                     match auth.purge(retention).await {

@@ -78,6 +78,7 @@ impl Auth {
         let user = self.find_user(email).await?;
         self.store.mfa_disable(user.id).await?;
         self.store.delete_user_sessions(user.id).await?;
+        self.notify(&user, &crate::mail::MailMessage::MfaDisabled).await;
         self.audit(
             EventKind::MfaDisabled,
             Outcome::Success,

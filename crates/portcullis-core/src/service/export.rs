@@ -21,6 +21,8 @@ pub struct AccountExport {
     pub events: Vec<Event>,
     pub tokens: Vec<StoredToken>,
     pub mails: Vec<MailSummary>,
+    /// Unused recovery codes (the codes and the TOTP secret are never exported).
+    pub recovery_codes_left: i64,
 }
 
 impl Auth {
@@ -31,6 +33,7 @@ impl Auth {
             events: self.store.list_events(Some(user.id), EXPORT_EVENTS).await?,
             tokens: self.store.list_tokens(user.id).await?,
             mails: self.store.list_mails(user.id).await?,
+            recovery_codes_left: self.store.recovery_codes_left(user.id).await?,
         })
     }
 }

@@ -224,7 +224,20 @@ impl Auth {
         }
         self.reauthenticate(me, confirm, client).await?;
         self.store.mfa_disable(me.user.id).await?;
+        self.notify(&me.user, &crate::mail::MailMessage::MfaDisabled).await;
         self.audit(EventKind::MfaDisabled, Outcome::Success, Some(me.user.id), client, None).await;
         Ok(())
+    }
+
+    /// Queues a notice to the user; a failure is logged, the change stands.
+    pub(crate) async fn notify(&self, user: &User, message: &crate::mail::MailMessage<'_>) {
+        let queued = match self.mail_to(user, message) {
+            Ok(mail) => self.store.enqueue_mail(&mail).await.map_err(AuthError::from),
+            Err(e) => Err(e),
+        };
+        match queued {
+            Ok(()) => self.mail_queued(),
+            Err(e) => tracing::error!(error = %e, user_id = %user.id, "could not queue a notice"),
+        }
     }
 }

@@ -15,14 +15,21 @@ impl Auth {
     /// Mails a reset link when `email` belongs to an enabled account (at most
     /// `reset_limit` per account). The work happens in the background, so the answer
     /// is the same, in the same time, whatever the address; it cannot fail.
-    pub fn forgot_password(&self, email: &str, client: &ClientMeta) {
-        let Ok(email) = Email::parse(email) else { return };
+    pub async fn forgot_password(&self, email: &str, client: &ClientMeta) -> Result<(), AuthError> {
+        // Per client address, before anything about the account is looked at; the
+        // answer does not depend on whether the account exists.
+        if let Some(ip) = &client.ip {
+            self.limit(&format!("forgot:ip:{ip}"), self.config.rate_limits.forgot_password_per_ip, false)
+                .await?;
+        }
+        let Ok(email) = Email::parse(email) else { return Ok(()) };
         let (auth, client) = (self.clone(), client.clone());
         tokio::spawn(async move {
             if let Err(e) = auth.send_reset_link(&email, &client).await {
                 tracing::error!(error = %e, "could not queue a password-reset mail");
             }
         });
+        Ok(())
     }
 
     async fn send_reset_link(&self, email: &Email, client: &ClientMeta) -> Result<(), AuthError> {
@@ -77,6 +84,10 @@ impl Auth {
             return Err(AuthError::InvalidToken);
         }
         self.mail_queued();
+        // Proving control of the mailbox lifts a sign-in lockout on the account.
+        if let Ok(email) = Email::parse(&creds.user.email) {
+            self.store.reset_throttle(&format!("login:account:{}", email.canonical())).await?;
+        }
         self.audit(EventKind::PasswordReset, Outcome::Success, Some(creds.user.id), client, None).await;
         Ok(User { email_verified: true, ..creds.user })
     }

@@ -19,6 +19,7 @@ pub struct RateLimits {
     pub register_per_ip: Limit,
     /// Second-factor codes, per user (escalating like passwords).
     pub mfa: Limit,
+    pub forgot_password_per_ip: Limit,
 }
 
 impl Default for RateLimits {
@@ -29,6 +30,7 @@ impl Default for RateLimits {
             login_per_ip: Limit::new(50, Duration::minutes(15)),
             register_per_ip: Limit::new(20, Duration::hours(1)),
             mfa: Limit::new(5, Duration::minutes(5)),
+            forgot_password_per_ip: Limit::new(20, Duration::hours(1)),
         }
     }
 }

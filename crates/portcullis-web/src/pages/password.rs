@@ -53,7 +53,9 @@ async fn post_forgot(
     chrome: Chrome,
     CsrfForm(form): CsrfForm<ForgotForm>,
 ) -> Response {
-    state.auth().forgot_password(&form.email, &client);
+    if let Err(e) = state.auth().forgot_password(&form.email, &client).await {
+        return PageError::from(e).into_response();
+    }
     let expires_in = human(state.auth().config().email.reset_ttl);
     chrome.render(&state, StatusCode::OK, "forgot_password.html", context! { sent => true, expires_in })
 }

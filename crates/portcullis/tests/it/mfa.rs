@@ -299,3 +299,16 @@ async fn administrators_must_enrol_first_when_required() {
     let user = app.signed_in("plain@example.com").await;
     assert_eq!(app.get(&user, "/api/v1/me").await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn turning_mfa_off_mails_a_notice() {
+    let (app, sink) = crate::email::with_sink(Backend::Sqlite, |_| {}).await;
+    let (c, _, _) = enrolled(&app, "notice-mfa@example.com").await;
+    let res =
+        c.delete(app.url("/api/v1/mfa/totp")).json(&json!({"password": PASSWORD})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let mail = sink.next_mail("notice-mfa@example.com", "Two-factor authentication was turned off").await;
+    assert!(mail.is_to("notice-mfa@example.com"));
+    let export: Value = app.get(&c, "/api/v1/me/export").await.json().await.unwrap();
+    assert_eq!(export["mfa"], json!({"totp": false, "recovery_codes_left": 0}));
+}

@@ -31,6 +31,7 @@ async fn metrics_report_logins_hashing_latency_sessions_and_rate_limits() {
         "portcullis_password_hash_seconds_bucket",
         "portcullis_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/login\",status=\"200\"",
         "portcullis_active_sessions",
+        "portcullis_mail_outbox_depth",
         "# TYPE portcullis_http_request_duration_seconds histogram",
     ] {
         assert!(text.contains(needle), "/metrics lacks {needle}:\n{text}");

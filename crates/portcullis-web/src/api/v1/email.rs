@@ -55,7 +55,9 @@ async fn forgot(
     ClientInfo(client): ClientInfo,
     ApiJson(req): ApiJson<ForgotRequest>,
 ) -> Response {
-    state.auth().forgot_password(&req.email, &client);
+    if let Err(e) = state.auth().forgot_password(&req.email, &client).await {
+        return ApiError::from(e).into_response();
+    }
     accepted("if an account uses this address, a link to reset its password is on its way")
 }
 

@@ -64,6 +64,14 @@ struct Export {
     security_events: Vec<EventResponse>,
     email_links: Vec<EmailLink>,
     mails: Vec<Mail>,
+    mfa: MfaExport,
+}
+
+/// MFA methods, without their secrets.
+#[derive(Serialize)]
+struct MfaExport {
+    totp: bool,
+    recovery_codes_left: i64,
 }
 
 async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> Result<Response, ApiError> {
@@ -98,6 +106,7 @@ async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> 
             .into_iter()
             .map(|m| Mail { subject: m.subject, created_at: m.created_at, sent_at: m.sent_at })
             .collect(),
+        mfa: MfaExport { totp: u.mfa_enabled, recovery_codes_left: data.recovery_codes_left },
     };
     let disposition = (header::CONTENT_DISPOSITION, "attachment; filename=\"portcullis-account.json\"");
     Ok(([disposition], Json(body)).into_response())

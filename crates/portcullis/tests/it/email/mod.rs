@@ -21,7 +21,7 @@ use crate::smtp_sink::SmtpSink;
 pub(super) const NEW_PASSWORD: &str = "teal-walrus-compass-42";
 
 /// An application that sends mail to a fresh SMTP sink, polling every 100 ms.
-pub(super) async fn with_sink(backend: Backend, tweak: impl FnOnce(&mut Config)) -> (TestApp, SmtpSink) {
+pub(crate) async fn with_sink(backend: Backend, tweak: impl FnOnce(&mut Config)) -> (TestApp, SmtpSink) {
     let sink = SmtpSink::start().await;
     let url = sink.url();
     let app = TestApp::spawn_with(backend, |c| {

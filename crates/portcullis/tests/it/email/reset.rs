@@ -232,3 +232,43 @@ async fn concurrent_uses_of_one_reset_link_let_exactly_one_through(backend: Back
     );
     sink.next_mail("zed@example.com", "Your password was reset").await;
 }
+
+/// SPEC §5: "A locked-out user is told when to retry and can still reset the
+/// password" — and the reset lifts the lockout.
+#[tokio::test]
+async fn a_user_locked_out_by_throttling_can_reset_the_password_and_sign_in() {
+    let (app, sink) = with_sink(Backend::Sqlite, |_| {}).await;
+    app.register("locked@example.com").await;
+    for _ in 0..5 {
+        assert_eq!(
+            login_status(&app, "locked@example.com", "wrong-password-1").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(login_status(&app, "locked@example.com", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
+    let res = app
+        .post_json(&client(), "/api/v1/password/forgot", &serde_json::json!({"email": "locked@example.com"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let link = sink.link("locked@example.com", "Reset your password", "/reset-password").await;
+    let body = serde_json::json!({"token": token_of(&link), "password": NEW_PASSWORD});
+    assert_eq!(
+        app.post_json(&client(), "/api/v1/password/reset", &body).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(login_status(&app, "locked@example.com", NEW_PASSWORD).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn forgot_password_is_limited_per_client_address() {
+    let (app, _sink) =
+        with_sink(Backend::Sqlite, |c| c.rate_limit.forgot_password_per_ip = "2/1h".parse().unwrap()).await;
+    let ask = async |email: &str| {
+        app.post_json(&client(), "/api/v1/password/forgot", &serde_json::json!({"email": email}))
+            .await
+            .status()
+    };
+    assert_eq!(ask("a@example.com").await, StatusCode::ACCEPTED);
+    assert_eq!(ask("b@example.com").await, StatusCode::ACCEPTED);
+    assert_eq!(ask("c@example.com").await, StatusCode::TOO_MANY_REQUESTS);
+}
