@@ -151,11 +151,14 @@ pub struct Verified {
     pub needs_rehash: bool,
 }
 
-/// Hashes and verifies passwords off the async executor, at most `permits` at once.
+/// Hashes and verifies passwords off the async executor, on one dedicated thread per
+/// permit, at most `permits` at once (so a flood of sign-ins queues instead of
+/// taking more memory).
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    pool: Arc<HashPool>,
     dummy_hash: Arc<str>,
     observer: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
 }
@@ -178,6 +181,7 @@ impl PasswordHasher {
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            pool: Arc::new(HashPool::new(concurrency.max(1))?),
             dummy_hash: dummy_hash.into(),
             observer: None,
         })
@@ -244,16 +248,59 @@ impl PasswordHasher {
     ) -> Result<T, HashError> {
         let _permit = self.permits.acquire().await.map_err(|_| HashError::Cancelled)?;
         let observer = self.observer.clone();
-        tokio::task::spawn_blocking(move || {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
             let started = std::time::Instant::now();
             let out = work();
             if let Some(observe) = observer {
                 observe(started.elapsed());
             }
-            out
-        })
-        .await
-        .map_err(|_| HashError::Cancelled)
+            let _ = done.send(out);
+        });
+        self.pool.submit(job)?;
+        result.await.map_err(|_| HashError::Cancelled)
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of hashing threads. Argon2 allocates `memory_kib` per hash; on a
+/// fixed set of threads the allocator keeps reusing the same few regions, whereas
+/// hashing on whichever blocking-pool thread is free spreads them over many malloc
+/// arenas and lets the resident set grow far past `threads × memory_kib`. The
+/// threads end when the last `PasswordHasher` clone is dropped.
+struct HashPool {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+impl HashPool {
+    fn new(threads: usize) -> Result<Self, HashError> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..threads {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("portcullis-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        let next = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match next {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(|e| HashError::Hash(format!("cannot start a hashing thread: {e}")))?;
+        }
+        Ok(Self { jobs: std::sync::Mutex::new(jobs) })
+    }
+
+    fn submit(&self, job: Job) -> Result<(), HashError> {
+        let jobs = self.jobs.lock().map_err(|_| HashError::Cancelled)?;
+        jobs.send(job).map_err(|_| HashError::Cancelled)
     }
 }
 
