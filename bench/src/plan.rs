@@ -1,0 +1,499 @@
+//! The run: the two baselines, then for each backend and scale a freshly seeded
+//! database and the scenarios, each on a freshly started server so that its peak
+//! RSS is its own.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use sqlx::Connection as _;
+use tokio::process::Command;
+
+use crate::argon::{self, Baseline};
+use crate::machine::{self, Machine};
+use crate::server::{self, Memory, Server};
+use crate::wrk::{self, Load, Run, Stats, Variant};
+use crate::{Backend, Options, probe, report, seed};
+
+/// Users and sessions the load generator cycles through, spread over the tables.
+const SAMPLE: u64 = 1000;
+
+/// Access tokens fetched for the bearer scenario (each costs one Argon2id hash).
+const BEARER_TOKENS: usize = 16;
+
+/// The scenarios run against each seeded database, in this order (logins add
+/// sessions, so the pages that list sessions come first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scenario {
+    /// `GET /healthz`: the HTTP stack and middleware without the database.
+    Floor,
+    Me,
+    Bearer,
+    Account,
+    Login,
+    Flood,
+}
+
+/// One scenario's figures.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub stats: Stats,
+    /// Right after start-up.
+    pub idle: Memory,
+    /// After the run; `peak_kib` is the scenario's peak.
+    pub after: Memory,
+    /// The server's stderr at `log.level=warn` (empty when all went well).
+    pub log: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Measured(Box<Measured>),
+    Skipped(String),
+    Failed(String),
+}
+
+impl From<anyhow::Result<Measured>> for Outcome {
+    fn from(r: anyhow::Result<Measured>) -> Self {
+        match r {
+            Ok(m) => Self::Measured(Box::new(m)),
+            Err(e) => Self::Failed(format!("{e:#}")),
+        }
+    }
+}
+
+/// Everything measured on one backend at one scale.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub backend: Backend,
+    pub scale: u64,
+    /// Seconds spent seeding, or why the database could not be prepared.
+    pub seeding: Result<f64, String>,
+    pub scenarios: Vec<(Scenario, Outcome)>,
+}
+
+impl Target {
+    pub fn get(&self, s: Scenario) -> Option<&Outcome> {
+        self.scenarios.iter().find(|(k, _)| *k == s).map(|(_, o)| o)
+    }
+}
+
+/// The whole run.
+#[derive(Debug)]
+pub struct Results {
+    pub machine: Machine,
+    /// Load averages when the run ended.
+    pub load_at_end: String,
+    pub options: Options,
+    pub argon: Result<Baseline, String>,
+    pub hello: Outcome,
+    pub targets: Vec<Target>,
+    pub notes: Vec<String>,
+}
+
+struct Ctx {
+    options: Options,
+    portcullis: PathBuf,
+    hello: PathBuf,
+    work: PathBuf,
+    raw: PathBuf,
+}
+
+/// Runs everything, prints and writes the report; `Ok(false)` when a scenario failed.
+pub async fn run(options: Options) -> anyhow::Result<bool> {
+    let portcullis = options.bin_dir.join("portcullis");
+    let hello = options.bin_dir.join("hello-baseline");
+    for bin in [&portcullis, &hello] {
+        if !bin.is_file() {
+            bail!("{} is missing: build it first (scripts/bench does)", bin.display());
+        }
+    }
+    if Command::new("wrk").arg("-v").output().await.is_err() {
+        bail!("wrk is not installed (apt-get install wrk; scripts/bench does)");
+    }
+    let raw = options.out_dir.join("raw");
+    std::fs::create_dir_all(&raw).with_context(|| format!("cannot create {}", raw.display()))?;
+    // Absolute paths: the servers run in the scratch folder.
+    let (portcullis, hello) = (std::path::absolute(&portcullis)?, std::path::absolute(&hello)?);
+    let work = tempfile::Builder::new().prefix("work-").tempdir_in(std::path::absolute(&options.out_dir)?)?;
+    let ctx = Ctx { options: options.clone(), portcullis, hello, work: work.path().to_owned(), raw };
+    let mut notes = Vec::new();
+    if let Some(limit) = open_files_limit()
+        && limit < u64::from(options.flood_connections) + 100
+    {
+        notes.push(format!(
+            "open-files limit {limit} is below {} connections + slack: raise `ulimit -n` (scripts/bench does)",
+            options.flood_connections
+        ));
+    }
+    let machine = Machine::describe().await;
+    eprintln!("machine: {} CPUs, {}, {}", machine.cpus, machine.cpu_model, machine.memory);
+
+    let hash = tokio::task::spawn_blocking(seed::password_hash).await??;
+    eprintln!("==> Argon2id alone: {} threads for {:?}", machine::cpus(), options.duration);
+    let duration = options.duration;
+    let argon = tokio::task::spawn_blocking(move || argon::run(machine::cpus(), duration))
+        .await?
+        .map_err(|e| format!("{e:#}"));
+    if let Ok(a) = &argon {
+        eprintln!("    {:.1} hashes/s ({:.1} ms per hash)", a.hashes_per_sec, a.ms_per_hash);
+    }
+
+    eprintln!("==> axum hello world");
+    let hello = Outcome::from(hello_baseline(&ctx).await);
+
+    let mut targets = Vec::new();
+    for &backend in &options.backends {
+        if backend == Backend::Postgres
+            && let Err(e) = postgres_reachable(&options.postgres).await
+        {
+            notes.push(format!("PostgreSQL skipped: {} is unreachable ({e})", options.postgres));
+            continue;
+        }
+        for (i, &scale) in options.scales.iter().enumerate() {
+            targets.push(target(&ctx, backend, scale, &hash, i == 0).await);
+        }
+    }
+
+    let load_at_end = machine::load_average();
+    let results = Results { machine, load_at_end, options, argon, hello, targets, notes };
+    let ok = !report::any_failed(&results);
+    let table = report::render(&results);
+    println!("{table}");
+    let path = ctx.options.out_dir.join("results.md");
+    std::fs::write(&path, &table).with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("written to {} (raw wrk output in {})", path.display(), ctx.raw.display());
+    if ctx.options.keep {
+        eprintln!("kept: {}", work.keep().display());
+    }
+    Ok(ok)
+}
+
+async fn hello_baseline(ctx: &Ctx) -> anyhow::Result<Measured> {
+    // The same request shapes as the Portcullis runs (the cookie is ignored), so the
+    // load generator does the same work on both sides.
+    let cookies: Vec<String> = (0..SAMPLE).map(|_| fake_token()).collect();
+    let load = cookie_load("/", &cookies, "application/json");
+    let command = || server::command(&ctx.hello, ctx.options.server_cpus.as_deref());
+    measure(ctx, "hello", command, &load, 200, &ctx.run(ctx.options.connections)).await
+}
+
+/// One backend at one scale: prepare, seed, run the scenarios, clean up.
+/// The database-free floor and the login flood run at the first scale only.
+async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool) -> Target {
+    let label = format!("{}-{scale}", backend.name().to_lowercase());
+    eprintln!("==> {} with {scale} users and sessions", backend.name());
+    let mut t = Target { backend, scale, seeding: Err(String::new()), scenarios: Vec::new() };
+    let db = match Database::create(ctx, backend, &label).await {
+        Ok(db) => db,
+        Err(e) => {
+            t.seeding = Err(format!("{e:#}"));
+            return t;
+        }
+    };
+    let started = Instant::now();
+    let sample = match db.seed(scale, hash).await {
+        Ok(sample) => sample,
+        Err(e) => {
+            t.seeding = Err(format!("{e:#}"));
+            db.drop(ctx).await;
+            return t;
+        }
+    };
+    t.seeding = Ok(started.elapsed().as_secs_f64());
+    eprintln!("    seeded in {:.1} s", started.elapsed().as_secs_f64());
+
+    let start = || portcullis_command(ctx, &db.url, "serve");
+    let run = ctx.run(ctx.options.connections);
+    if first {
+        let floor = cookie_load("/healthz", &sample.tokens, "application/json");
+        let outcome = measure(ctx, &format!("{label}-healthz"), start, &floor, 200, &run).await;
+        t.scenarios.push((Scenario::Floor, outcome.into()));
+    }
+    let me = cookie_load("/api/v1/me", &sample.tokens, "application/json");
+    t.scenarios
+        .push((Scenario::Me, measure(ctx, &format!("{label}-me"), start, &me, 200, &run).await.into()));
+    t.scenarios.push((Scenario::Bearer, bearer(ctx, &label, &db.url, &sample, &run).await));
+    let account = cookie_load("/account", &sample.tokens, "text/html");
+    let outcome = measure(ctx, &format!("{label}-account"), start, &account, 200, &run).await;
+    t.scenarios.push((Scenario::Account, outcome.into()));
+    let login = login_load(&sample.emails);
+    let outcome = measure(ctx, &format!("{label}-login"), start, &login, 200, &run).await;
+    t.scenarios.push((Scenario::Login, outcome.into()));
+    if first {
+        let flood_run = Run {
+            connections: ctx.options.flood_connections,
+            duration: ctx.options.flood_duration,
+            timeout: Duration::from_secs(60),
+            ..run
+        };
+        let outcome = measure(ctx, &format!("{label}-flood"), start, &login, 200, &flood_run).await;
+        t.scenarios.push((Scenario::Flood, outcome.into()));
+    }
+    db.drop(ctx).await;
+    t
+}
+
+/// `GET /api/v1/me` with `Authorization: Bearer`, once Portcullis issues access tokens.
+async fn bearer(ctx: &Ctx, label: &str, url: &str, sample: &seed::Sample, run: &Run) -> Outcome {
+    let tokens = match access_tokens(ctx, url, sample).await {
+        Ok(Some(tokens)) => tokens,
+        Ok(None) => {
+            return Outcome::Skipped("not yet possible: POST /api/v1/tokens does not exist".into());
+        }
+        Err(e) => return Outcome::Failed(format!("{e:#}")),
+    };
+    let variants = tokens
+        .iter()
+        .map(|t| Variant {
+            headers: vec![
+                ("Authorization".into(), format!("Bearer {t}")),
+                ("Accept".into(), "application/json".into()),
+            ],
+            body: None,
+        })
+        .collect();
+    let load = Load { method: "GET", path: "/api/v1/me".into(), variants };
+    let start = || portcullis_command(ctx, url, "serve");
+    measure(ctx, &format!("{label}-bearer"), start, &load, 200, run).await.into()
+}
+
+/// Access tokens for the first sampled users, or `None` when the endpoint is absent.
+async fn access_tokens(ctx: &Ctx, url: &str, sample: &seed::Sample) -> anyhow::Result<Option<Vec<String>>> {
+    let server = Server::start("portcullis", portcullis_command(ctx, url, "serve")).await?;
+    let login = login_load(&sample.emails);
+    let load = Load { path: "/api/v1/tokens".into(), ..login.clone() };
+    let mut tokens = Vec::new();
+    for variant in login.variants.iter().take(BEARER_TOKENS) {
+        let response = probe::send(server.addr, &load, variant).await?;
+        match response.status {
+            404 | 405 => break,
+            200 => {
+                let json: serde_json::Value = serde_json::from_str(&response.body)
+                    .with_context(|| format!("POST /api/v1/tokens: not JSON: {}", response.body))?;
+                let token = json["access_token"].as_str().context("POST /api/v1/tokens: no access_token")?;
+                tokens.push(token.to_owned());
+            }
+            other => bail!("POST /api/v1/tokens answered {other}: {}", response.body),
+        }
+    }
+    server.stop().await?;
+    Ok((!tokens.is_empty()).then_some(tokens))
+}
+
+/// Starts a server, checks the load is answered with `expected`, warms up, measures.
+async fn measure(
+    ctx: &Ctx,
+    label: &str,
+    command: impl Fn() -> Command,
+    load: &Load,
+    expected: u16,
+    run: &Run,
+) -> anyhow::Result<Measured> {
+    let server = Server::start(label, command()).await?;
+    let result = drive(ctx, &server, load, expected, run).await;
+    let log = server.stop().await?;
+    let (stats, idle, after) = result?;
+    eprintln!(
+        "    {label}: {:.1} req/s, p50 {:.2} ms, p99 {:.2} ms, peak RSS {:.1} MiB{}",
+        stats.requests_per_sec,
+        stats.p50_ms,
+        stats.p99_ms,
+        after.peak_kib as f64 / 1024.0,
+        if stats.non_2xx + stats.socket_errors > 0 {
+            format!(" ({} non-2xx, {} socket errors)", stats.non_2xx, stats.socket_errors)
+        } else {
+            String::new()
+        }
+    );
+    Ok(Measured { stats, idle, after, log })
+}
+
+async fn drive(
+    ctx: &Ctx,
+    server: &Server,
+    load: &Load,
+    expected: u16,
+    run: &Run,
+) -> anyhow::Result<(Stats, Memory, Memory)> {
+    let label = server.label();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let idle = server.memory()?;
+    probe::expect(server.addr, load, expected).await.with_context(|| format!("{label}: check"))?;
+    let script = ctx.work.join(format!("{label}.lua"));
+    std::fs::write(&script, wrk::script(load))?;
+    let url = format!("http://{}{}", server.addr, load.path);
+    if !ctx.options.warmup.is_zero() {
+        wrk::run(&url, &script, &Run { duration: ctx.options.warmup, ..run.clone() }).await?;
+    }
+    let stats = wrk::run(&url, &script, run).await?;
+    let after = server.memory()?;
+    std::fs::write(ctx.raw.join(format!("{label}.txt")), &stats.raw)?;
+    Ok((stats, idle, after))
+}
+
+impl Ctx {
+    fn run(&self, connections: u32) -> Run {
+        Run {
+            threads: self.options.threads,
+            connections,
+            duration: self.options.duration,
+            timeout: Duration::from_secs(10),
+            cpus: self.options.wrk_cpus.clone(),
+        }
+    }
+}
+
+fn cookie_load(path: &str, tokens: &[String], accept: &str) -> Load {
+    let variants = tokens
+        .iter()
+        .map(|t| Variant {
+            headers: vec![
+                ("Cookie".into(), format!("portcullis_session={t}")),
+                ("Accept".into(), accept.into()),
+            ],
+            body: None,
+        })
+        .collect();
+    Load { method: "GET", path: path.into(), variants }
+}
+
+fn login_load(emails: &[String]) -> Load {
+    let variants = emails
+        .iter()
+        .map(|e| Variant {
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("Accept".into(), "application/json".into()),
+            ],
+            body: Some(serde_json::json!({ "email": e, "password": seed::PASSWORD }).to_string()),
+        })
+        .collect();
+    Load { method: "POST", path: "/api/v1/login".into(), variants }
+}
+
+/// A token of the real shape (43 base64url characters) that names no session.
+fn fake_token() -> String {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// `portcullis SUB` on `url`, configured only through its environment.
+fn portcullis_command(ctx: &Ctx, url: &str, sub: &str) -> Command {
+    let mut c = server::command(&ctx.portcullis, ctx.options.server_cpus.as_deref());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PORTCULLIS_") || key == "RUST_LOG" {
+            c.env_remove(key);
+        }
+    }
+    c.arg(sub)
+        .current_dir(&ctx.work)
+        .env("PORTCULLIS_SERVER__BIND", "127.0.0.1:0")
+        .env("PORTCULLIS_DATABASE__URL", url)
+        .env("PORTCULLIS_RATE_LIMIT__ENABLED", "false")
+        // Warnings only, plus the start-up line that says where it listens.
+        .env("PORTCULLIS_LOG__LEVEL", "warn,portcullis::startup=info");
+    c
+}
+
+/// A scratch database: a SQLite file in the work folder, or a PostgreSQL database.
+struct Database {
+    url: String,
+    kind: DatabaseKind,
+}
+
+enum DatabaseKind {
+    Sqlite(PathBuf),
+    Postgres { name: String },
+}
+
+impl Database {
+    async fn create(ctx: &Ctx, backend: Backend, label: &str) -> anyhow::Result<Self> {
+        let db = match backend {
+            Backend::Sqlite => {
+                let path = ctx.work.join(format!("{label}.db"));
+                Self { url: format!("sqlite://{}", path.display()), kind: DatabaseKind::Sqlite(path) }
+            }
+            Backend::Postgres => {
+                let name = format!("portcullis_bench_{}_{}", std::process::id(), label.replace('-', "_"));
+                let mut admin =
+                    sqlx::PgConnection::connect(&format!("{}/postgres", ctx.options.postgres)).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+                    .execute(&mut admin)
+                    .await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await?;
+                admin.close().await?;
+                Self {
+                    url: format!("{}/{name}", ctx.options.postgres),
+                    kind: DatabaseKind::Postgres { name },
+                }
+            }
+        };
+        let status = portcullis_command(ctx, &db.url, "migrate").output().await?;
+        if !status.status.success() {
+            bail!("portcullis migrate failed: {}", String::from_utf8_lossy(&status.stderr).trim());
+        }
+        Ok(db)
+    }
+
+    async fn seed(&self, scale: u64, hash: &str) -> anyhow::Result<seed::Sample> {
+        let now = machine::unix_now();
+        match &self.kind {
+            DatabaseKind::Sqlite(path) => seed::sqlite(path, scale, SAMPLE, hash, now).await,
+            DatabaseKind::Postgres { .. } => seed::postgres(&self.url, scale, SAMPLE, hash, now).await,
+        }
+    }
+
+    async fn drop(self, ctx: &Ctx) {
+        if ctx.options.keep {
+            eprintln!("    kept {}", self.url);
+            return;
+        }
+        match self.kind {
+            DatabaseKind::Sqlite(path) => remove_sqlite(&path),
+            DatabaseKind::Postgres { name } => {
+                let dropped = async {
+                    let url = format!("{}/postgres", ctx.options.postgres);
+                    let mut admin = sqlx::PgConnection::connect(&url).await?;
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await?;
+                    admin.close().await
+                };
+                if let Err(e) = dropped.await {
+                    eprintln!("warning: could not drop PostgreSQL database {name}: {e}");
+                }
+            }
+        }
+    }
+}
+
+fn remove_sqlite(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+async fn postgres_reachable(server: &str) -> anyhow::Result<()> {
+    let url = format!("{server}/postgres");
+    let conn = tokio::time::timeout(Duration::from_secs(3), sqlx::PgConnection::connect(&url))
+        .await
+        .context("no answer within 3 s")??;
+    conn.close().await?;
+    Ok(())
+}
+
+/// The soft `RLIMIT_NOFILE` of this process (inherited by wrk and the servers).
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}

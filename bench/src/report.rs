@@ -1,0 +1,369 @@
+//! The Markdown report: machine and settings, the baselines, Portcullis side by side
+//! per backend and scale, the SPEC §6 targets with their ratios, and notes (errors,
+//! skipped scenarios, server warnings).
+
+use std::fmt::Write as _;
+
+use crate::plan::{Measured, Outcome, Results, Scenario, Target};
+use crate::{Backend, argon};
+
+/// Whether any scenario failed (the run then exits non-zero).
+pub fn any_failed(r: &Results) -> bool {
+    matches!(r.hello, Outcome::Failed(_))
+        || r.argon.is_err()
+        || r.targets
+            .iter()
+            .any(|t| t.seeding.is_err() || t.scenarios.iter().any(|(_, o)| matches!(o, Outcome::Failed(_))))
+}
+
+pub fn render(r: &Results) -> String {
+    let mut out = String::new();
+    header(&mut out, r);
+    baselines(&mut out, r);
+    portcullis(&mut out, r);
+    targets(&mut out, r);
+    diagnostics(&mut out, r);
+    notes(&mut out, r);
+    out
+}
+
+fn header(out: &mut String, results: &Results) {
+    let m = &results.machine;
+    let o = &results.options;
+    let _ = writeln!(out, "## Benchmark results ({})\n", m.date);
+    let _ =
+        writeln!(out, "- Machine: {} CPUs ({}), {} RAM, Linux {}", m.cpus, m.cpu_model, m.memory, m.kernel);
+    let _ = writeln!(out, "- Tools: {}; {}", m.rustc, m.wrk);
+    let _ = writeln!(
+        out,
+        "- Load average (1/5/15 min) at start: {}; at end: {} (the run itself adds about 2)",
+        m.load_at_start, results.load_at_end
+    );
+    let pin = match (&o.server_cpus, &o.wrk_cpus) {
+        (None, None) => "servers and wrk share all CPUs (no pinning)".to_owned(),
+        (server, wrk) => format!(
+            "servers on CPUs {}, wrk on CPUs {}",
+            server.as_deref().unwrap_or("any"),
+            wrk.as_deref().unwrap_or("any")
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "- Load: wrk -t{} -c{}, {} s per run after a {} s warm-up, loopback; {pin}; a fresh server per scenario\n",
+        o.threads,
+        o.connections,
+        o.duration.as_secs(),
+        o.warmup.as_secs()
+    );
+}
+
+fn baselines(out: &mut String, r: &Results) {
+    out.push_str(
+        "### Baselines\n\n| baseline | throughput | p50 | p99 | peak RSS |\n|---|---:|---:|---:|---:|\n",
+    );
+    let hello = match &r.hello {
+        Outcome::Measured(m) => format!(
+            "{} req/s | {} | {} | {}",
+            rate(m.stats.requests_per_sec),
+            ms(m.stats.p50_ms),
+            ms(m.stats.p99_ms),
+            mib(m.after.peak_kib)
+        ),
+        other => format!("{} | | |", short(other)),
+    };
+    let _ = writeln!(out, "| axum hello world, `GET /` (JSON) | {hello} |");
+    let argon = match &r.argon {
+        Ok(a) => format!("{:.1} hashes/s | {:.1} ms per hash | |", a.hashes_per_sec, a.ms_per_hash),
+        Err(_) => "failed | | |".to_owned(),
+    };
+    let threads = r.argon.as_ref().map_or(0, |a| a.threads);
+    let _ = writeln!(
+        out,
+        "| Argon2id m={} t={} p={}, {threads} threads, hashing alone | {argon} |\n",
+        argon::MEMORY_KIB,
+        argon::ITERATIONS,
+        argon::PARALLELISM
+    );
+}
+
+fn portcullis(out: &mut String, r: &Results) {
+    if r.targets.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Portcullis ({} connections unless stated)\n", r.options.connections);
+    out.push_str("| scenario | figure |");
+    for t in &r.targets {
+        let _ = write!(out, " {} {} |", t.backend.name(), scale(t.scale));
+    }
+    out.push_str("\n|---|---|");
+    out.push_str(&"---:|".repeat(r.targets.len()));
+    out.push('\n');
+    row(out, r, "seeding", "time", |t| match &t.seeding {
+        Ok(s) => format!("{s:.1} s"),
+        Err(_) => "failed".into(),
+    });
+    row(out, r, "idle, after start-up", "RSS", |t| idle_max(t).map_or_else(|| "n/a".into(), mib));
+    let scenarios = [
+        (Scenario::Floor, "`GET /healthz` (no database: HTTP and middleware only)"),
+        (Scenario::Me, "`GET /api/v1/me`, cookie"),
+        (Scenario::Bearer, "`GET /api/v1/me`, bearer token"),
+        (Scenario::Account, "`GET /account` (HTML), cookie"),
+        (Scenario::Login, "`POST /api/v1/login`"),
+    ];
+    for (s, name) in scenarios {
+        row(out, r, name, "req/s", |t| cell(t.get(s), |m| rate(m.stats.requests_per_sec)));
+        row(out, r, "", "p50 / p99", |t| {
+            cell(t.get(s), |m| format!("{} / {}", ms(m.stats.p50_ms), ms(m.stats.p99_ms)))
+        });
+        row(out, r, "", "peak RSS", |t| cell(t.get(s), |m| mib(m.after.peak_kib)));
+    }
+    let flood = format!(
+        "{} concurrent logins, {} s",
+        r.options.flood_connections,
+        r.options.flood_duration.as_secs()
+    );
+    row(out, r, &flood, "peak RSS", |t| cell(t.get(Scenario::Flood), |m| mib(m.after.peak_kib)));
+    row(out, r, "", "answered (timeouts)", |t| {
+        cell(t.get(Scenario::Flood), |m| {
+            let answered = m.stats.requests.saturating_sub(m.stats.non_2xx);
+            format!("{answered} ({})", m.stats.timeouts)
+        })
+    });
+    out.push('\n');
+}
+
+fn row(out: &mut String, r: &Results, name: &str, figure: &str, value: impl Fn(&Target) -> String) {
+    let _ = write!(out, "| {name} | {figure} |");
+    for t in &r.targets {
+        let _ = write!(out, " {} |", value(t));
+    }
+    out.push('\n');
+}
+
+fn targets(out: &mut String, r: &Results) {
+    out.push_str("### SPEC §6 targets\n\n| target | measured | verdict |\n|---|---|---|\n");
+    let hello = measured(Some(&r.hello)).map(|m| m.stats.requests_per_sec);
+    let hashes = r.argon.as_ref().ok().map(|a| a.hashes_per_sec);
+    for backend in backends(r) {
+        let ts: Vec<&Target> = r.targets.iter().filter(|t| t.backend == backend).collect();
+        let name = backend.name();
+        let me = ratios(&ts, Scenario::Me, hello);
+        verdict(out, &format!("{name}: `/api/v1/me` req/s ≥ 0.5 × hello world"), &me, |x| x >= 0.5);
+        if backend == Backend::Sqlite {
+            let p99: Vec<(String, f64)> = ts
+                .iter()
+                .filter_map(|t| measured(t.get(Scenario::Me)).map(|m| (scale(t.scale), m.stats.p99_ms)))
+                .collect();
+            let text = p99.iter().map(|(s, v)| format!("{s}: {}", ms(*v))).collect::<Vec<_>>().join(", ");
+            let ok = !p99.is_empty() && p99.iter().all(|(_, v)| *v < 5.0);
+            let _ = writeln!(
+                out,
+                "| {name}: `/api/v1/me` p99 < 5 ms at 64 connections | {text} | {} |",
+                met(ok, p99.is_empty())
+            );
+        }
+        let login = ratios(&ts, Scenario::Login, hashes);
+        verdict(out, &format!("{name}: logins/s ≥ 0.9 × Argon2id alone"), &login, |x| x >= 0.9);
+        scale_row(out, &ts, name);
+        let flood: Vec<(String, f64)> = ts
+            .iter()
+            .filter_map(|t| {
+                measured(t.get(Scenario::Flood)).map(|m| (scale(t.scale), m.after.peak_kib as f64 / 1024.0))
+            })
+            .collect();
+        let text = flood.iter().map(|(s, v)| format!("{s}: {v:.1} MiB")).collect::<Vec<_>>().join(", ");
+        let ok = !flood.is_empty() && flood.iter().all(|(_, v)| *v < 200.0);
+        let label = format!("{name}: {} concurrent logins keep RSS < 200 MiB", r.options.flood_connections);
+        let _ = writeln!(out, "| {label} | {text} | {} |", met(ok, flood.is_empty()));
+        let idle: Vec<(String, f64)> =
+            ts.iter().filter_map(|t| idle_max(t).map(|k| (scale(t.scale), k as f64 / 1024.0))).collect();
+        let text = idle.iter().map(|(s, v)| format!("{s}: {v:.1} MiB")).collect::<Vec<_>>().join(", ");
+        let ok = !idle.is_empty() && idle.iter().all(|(_, v)| *v < 30.0);
+        let _ = writeln!(out, "| {name}: idle RSS < 30 MiB | {text} | {} |", met(ok, idle.is_empty()));
+    }
+    out.push('\n');
+}
+
+/// Largest against smallest scale: no more than 20% slower (req/s) for sessions and logins.
+fn scale_row(out: &mut String, ts: &[&Target], name: &str) {
+    let (Some(small), Some(large)) = (ts.iter().min_by_key(|t| t.scale), ts.iter().max_by_key(|t| t.scale))
+    else {
+        return;
+    };
+    if small.scale == large.scale {
+        return;
+    }
+    let mut parts = Vec::new();
+    let mut ok = true;
+    for (s, what) in [(Scenario::Me, "session check"), (Scenario::Login, "login")] {
+        let (Some(a), Some(b)) = (measured(small.get(s)), measured(large.get(s))) else {
+            ok = false;
+            parts.push(format!("{what}: n/a"));
+            continue;
+        };
+        let ratio = b.stats.requests_per_sec / a.stats.requests_per_sec;
+        ok &= ratio >= 0.8;
+        parts.push(format!("{what} {ratio:.2}× ({:+.0}%)", (ratio - 1.0) * 100.0));
+    }
+    let _ = writeln!(
+        out,
+        "| {name}: {} vs {} users/sessions, req/s ≥ 0.8× | {} | {} |",
+        scale(large.scale),
+        scale(small.scale),
+        parts.join(", "),
+        met(ok, false)
+    );
+}
+
+fn ratios(ts: &[&Target], s: Scenario, base: Option<f64>) -> Vec<(String, f64)> {
+    let Some(base) = base.filter(|b| *b > 0.0) else { return Vec::new() };
+    ts.iter()
+        .filter_map(|t| measured(t.get(s)).map(|m| (scale(t.scale), m.stats.requests_per_sec / base)))
+        .collect()
+}
+
+fn verdict(out: &mut String, label: &str, values: &[(String, f64)], ok: impl Fn(f64) -> bool) {
+    let text = values.iter().map(|(s, v)| format!("{s}: {v:.2}")).collect::<Vec<_>>().join(", ");
+    let good = !values.is_empty() && values.iter().all(|(_, v)| ok(*v));
+    let _ = writeln!(out, "| {label} | {text} | {} |", met(good, values.is_empty()));
+}
+
+fn met(ok: bool, missing: bool) -> &'static str {
+    match (ok, missing) {
+        (_, true) => "not measured",
+        (true, false) => "met",
+        (false, false) => "**missed**",
+    }
+}
+
+/// Splits the request-rate gap: the HTTP stack alone against hello world, the
+/// session check against the HTTP stack alone.
+fn diagnostics(out: &mut String, r: &Results) {
+    let hello = measured(Some(&r.hello)).map(|m| m.stats.requests_per_sec);
+    let mut lines = Vec::new();
+    for t in &r.targets {
+        let (Some(floor), Some(me)) = (measured(t.get(Scenario::Floor)), measured(t.get(Scenario::Me)))
+        else {
+            continue;
+        };
+        let floor_rate = floor.stats.requests_per_sec;
+        let vs_hello = hello.map_or_else(String::new, |h| format!("{:.2} × hello world; ", floor_rate / h));
+        lines.push(format!(
+            "- {} {}: `GET /healthz` (no database) reaches {vs_hello}`GET /api/v1/me` reaches {:.2} × `/healthz`",
+            t.backend.name(),
+            scale(t.scale),
+            me.stats.requests_per_sec / floor_rate
+        ));
+    }
+    if !lines.is_empty() {
+        out.push_str("### Where the request rate goes\n\n");
+        for l in lines {
+            out.push_str(&l);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+}
+
+fn notes(out: &mut String, r: &Results) {
+    let mut notes: Vec<String> = r.notes.clone();
+    if let Outcome::Failed(e) = &r.hello {
+        notes.push(format!("hello world failed: {e}"));
+    }
+    if let Err(e) = &r.argon {
+        notes.push(format!("Argon2id baseline failed: {e}"));
+    }
+    for t in &r.targets {
+        let label = format!("{} {}", t.backend.name(), scale(t.scale));
+        if let Err(e) = &t.seeding {
+            notes.push(format!("{label}: database not prepared: {e}"));
+        }
+        for (s, o) in &t.scenarios {
+            match o {
+                Outcome::Failed(e) => notes.push(format!("{label} {s:?}: failed: {e}")),
+                Outcome::Skipped(why) => notes.push(format!("{label} {s:?}: {why}")),
+                Outcome::Measured(m) => {
+                    if m.stats.non_2xx + m.stats.socket_errors > 0 && *s != Scenario::Flood {
+                        notes.push(format!(
+                            "{label} {s:?}: {} non-2xx responses, {} socket errors",
+                            m.stats.non_2xx, m.stats.socket_errors
+                        ));
+                    }
+                    if !m.log.is_empty() {
+                        notes.push(format!("{label} {s:?}: server said: {}", m.log.join(" / ")));
+                    }
+                }
+            }
+        }
+    }
+    if !notes.is_empty() {
+        out.push_str("### Notes\n\n");
+        for n in notes {
+            let _ = writeln!(out, "- {n}");
+        }
+    }
+}
+
+fn backends(r: &Results) -> Vec<Backend> {
+    let mut b: Vec<Backend> = r.targets.iter().map(|t| t.backend).collect();
+    b.dedup();
+    b
+}
+
+fn measured(o: Option<&Outcome>) -> Option<&Measured> {
+    match o {
+        Some(Outcome::Measured(m)) => Some(m),
+        _ => None,
+    }
+}
+
+fn idle_max(t: &Target) -> Option<u64> {
+    t.scenarios.iter().filter_map(|(_, o)| measured(Some(o))).map(|m| m.idle.rss_kib).max()
+}
+
+fn cell(o: Option<&Outcome>, f: impl Fn(&Measured) -> String) -> String {
+    match o {
+        Some(Outcome::Measured(m)) => f(m),
+        Some(other) => short(other).to_owned(),
+        None => "—".to_owned(),
+    }
+}
+
+fn short(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Measured(_) => "",
+        Outcome::Skipped(_) => "n/a (see notes)",
+        Outcome::Failed(_) => "failed (see notes)",
+    }
+}
+
+fn scale(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n if n >= 1000 && n % 1000 == 0 => format!("{}k", n / 1000),
+        n => n.to_string(),
+    }
+}
+
+fn rate(v: f64) -> String {
+    if v < 1000.0 {
+        return format!("{v:.1}");
+    }
+    let digits = format!("{v:.0}");
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ms(v: f64) -> String {
+    if v >= 1000.0 { format!("{:.2} s", v / 1000.0) } else { format!("{v:.2} ms") }
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
