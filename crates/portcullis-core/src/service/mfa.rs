@@ -15,7 +15,7 @@ use crate::user::User;
 use super::{Auth, ClientMeta};
 
 /// How recent a sign-in must be for a sensitive change without the password.
-pub const RECENT_SIGN_IN: Duration = Duration::minutes(10);
+pub const RECENT_SIGN_IN: Duration = super::REAUTH_WINDOW;
 
 /// What an authenticator app needs to enrol.
 #[derive(Clone)]
@@ -54,7 +54,7 @@ impl Auth {
 
     /// Whether the session signed in within the last ten minutes.
     pub fn recently_authenticated(&self, session: &Session) -> bool {
-        self.clock.now() - session.authenticated_at <= RECENT_SIGN_IN
+        self.clock.now() - session.authenticated_at <= super::REAUTH_WINDOW
     }
 
     /// A sensitive change needs the current password, or a sign-in within ten
@@ -65,16 +65,10 @@ impl Auth {
         confirm: &Confirmation<'_>,
         client: &ClientMeta,
     ) -> Result<(), AuthError> {
-        if let Some(password) = confirm.password {
-            let creds = self.store.find_credentials_by_id(me.user.id).await?.ok_or(AuthError::NotFound)?;
-            let ok = password.within_max_length()
-                && self.hasher.verify(password, &creds.password_hash).await.map_err(AuthError::internal)?.ok;
-            return if ok { Ok(()) } else { Err(AuthError::InvalidCredentials) };
-        }
-        if let Some(code) = confirm.code {
+        if let (None, Some(code)) = (confirm.password, confirm.code) {
             return self.verify_second_factor(&me.user, code, client).await;
         }
-        if self.recently_authenticated(&me.session) { Ok(()) } else { Err(AuthError::ReauthRequired) }
+        self.confirm_identity(me, confirm.password, EventKind::MfaFailed, client).await
     }
 
     /// Starts an enrolment: a new secret, shown once, active after `mfa_confirm`.
