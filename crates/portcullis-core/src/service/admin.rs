@@ -60,33 +60,24 @@ impl Auth {
         let notice = self.mail_to(&user, &MailMessage::PasswordChanged)?;
         self.store.change_password(user.id, &hash, self.clock.now(), None, Some(&notice)).await?;
         self.mail_queued();
-        self.audit(
-            EventKind::PasswordReset,
-            Outcome::Success,
-            Some(user.id),
-            &ClientMeta::operator(),
-            Some("by_operator"),
-        )
-        .await;
+        self.audit_operator(EventKind::PasswordReset, user.id).await;
         Ok(user)
     }
 }
 
 impl Auth {
+    /// Records `kind` for `user` as done by an operator from the command line.
+    async fn audit_operator(&self, kind: EventKind, user: crate::user::UserId) {
+        self.audit(kind, Outcome::Success, Some(user), &ClientMeta::operator(), Some("by_operator")).await;
+    }
+
     /// Turns a user's MFA off (operators, for a lost device); sessions are ended.
     pub async fn mfa_reset(&self, email: &str) -> Result<User, AuthError> {
         let user = self.find_user(email).await?;
         self.store.mfa_disable(user.id).await?;
         self.store.delete_user_sessions(user.id).await?;
         self.notify(&user, &crate::mail::MailMessage::MfaDisabled).await;
-        self.audit(
-            EventKind::MfaDisabled,
-            Outcome::Success,
-            Some(user.id),
-            &ClientMeta::operator(),
-            Some("by_operator"),
-        )
-        .await;
+        self.audit_operator(EventKind::MfaDisabled, user.id).await;
         Ok(user)
     }
 }

@@ -122,6 +122,14 @@ async fn render_mfa(
     chrome.render(state, status, "mfa.html", ctx)
 }
 
+/// The MFA page again with why a code or password was refused, or the error page.
+async fn refused(state: &AppState, me: &CurrentUser, chrome: Chrome, e: AuthError, extra: Value) -> Response {
+    match code_error(&e) {
+        Some((status, error)) => render_mfa(state, me, chrome, status, context! { error, ..extra }).await,
+        None => PageError::from(e).into_response(),
+    }
+}
+
 async fn get_mfa(State(state): State<AppState>, me: CurrentUser, chrome: Chrome) -> Response {
     render_mfa(&state, &me, chrome, StatusCode::OK, context! {}).await
 }
@@ -172,13 +180,9 @@ async fn post_confirm(
         Ok(codes) => {
             render_mfa(&state, &me, chrome, StatusCode::OK, context! { enabled_now => true, codes }).await
         }
-        Err(e) => match code_error(&e) {
-            Some((status, error)) => {
-                let ctx = context! { error, enrolling => false, retry_enrolment => true };
-                render_mfa(&state, &me, chrome, status, ctx).await
-            }
-            None => PageError::from(e).into_response(),
-        },
+        Err(e) => {
+            refused(&state, &me, chrome, e, context! { enrolling => false, retry_enrolment => true }).await
+        }
     }
 }
 
@@ -193,10 +197,7 @@ async fn post_disable(
     let confirm = Confirmation { password: Some(&password), code: None };
     match state.auth().mfa_disable(&me.0, &confirm, &client).await {
         Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, "mfa_disabled"),
-        Err(e) => match code_error(&e) {
-            Some((status, error)) => render_mfa(&state, &me, chrome, status, context! { error }).await,
-            None => PageError::from(e).into_response(),
-        },
+        Err(e) => refused(&state, &me, chrome, e, context! {}).await,
     }
 }
 
@@ -211,9 +212,6 @@ async fn post_codes(
     let confirm = Confirmation { password: Some(&password), code: None };
     match state.auth().regenerate_recovery_codes(&me.0, &confirm, &client).await {
         Ok(codes) => render_mfa(&state, &me, chrome, StatusCode::OK, context! { codes }).await,
-        Err(e) => match code_error(&e) {
-            Some((status, error)) => render_mfa(&state, &me, chrome, status, context! { error }).await,
-            None => PageError::from(e).into_response(),
-        },
+        Err(e) => refused(&state, &me, chrome, e, context! {}).await,
     }
 }
