@@ -27,10 +27,13 @@ pub enum EventKind {
     UserEnabled,
     RecoveryCodeUsed,
     MfaFailed,
+    PasskeyAdded,
+    PasskeyRenamed,
+    PasskeyRemoved,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 20] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -48,6 +51,9 @@ impl EventKind {
         Self::UserEnabled,
         Self::RecoveryCodeUsed,
         Self::MfaFailed,
+        Self::PasskeyAdded,
+        Self::PasskeyRenamed,
+        Self::PasskeyRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +75,9 @@ impl EventKind {
             Self::UserEnabled => "user_enabled",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::MfaFailed => "mfa_failed",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRenamed => "passkey_renamed",
+            Self::PasskeyRemoved => "passkey_removed",
         }
     }
 

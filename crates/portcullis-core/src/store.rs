@@ -75,7 +75,7 @@ pub struct NewAddress<'a> {
 /// Storage of the use cases. Split by area into supertraits; one `Arc<dyn Store>`
 /// reaches them all.
 #[async_trait]
-pub trait Store: TokenStore + OutboxStore + Send + Sync + 'static {
+pub trait Store: TokenStore + OutboxStore + crate::passkey::PasskeyStore + Send + Sync + 'static {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -94,6 +94,7 @@ macro_rules! store_impl {
     ($store:ty, $begin_write:expr, $lock_bucket:expr, $claim_sql:expr) => {
         tokens_impl!($store, $begin_write);
         outbox_impl!($store, $begin_write, $claim_sql);
+        passkeys_impl!($store, $begin_write);
 
         #[async_trait::async_trait]
         impl portcullis_core::Store for $store {

@@ -109,6 +109,11 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidToken => Self::new(StatusCode::BAD_REQUEST, "invalid_token", "Invalid link")
                 .detail("this link is invalid, was already used, or has expired"),
             AuthError::NotFound => Self::not_found(),
+            AuthError::InvalidPasskey => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_passkey", "Passkey not accepted").detail(
+                    "the passkey response did not verify, or its ceremony expired or was already used; start again",
+                )
+            }
             AuthError::InvalidCode => Self::new(StatusCode::UNAUTHORIZED, "invalid_code", "Invalid code")
                 .detail("the code is wrong, expired, or was already used"),
             AuthError::ReauthRequired => {

@@ -15,6 +15,8 @@ pub const ACCOUNT_MFA_DISABLE: &str = "/account/mfa/disable";
 pub const ACCOUNT_MFA_CODES: &str = "/account/mfa/recovery-codes";
 pub const ACCOUNT_EMAIL: &str = "/account/email";
 pub const ACCOUNT_DELETE: &str = "/account/delete";
+pub const ACCOUNT_PASSKEY_RENAME: &str = "/account/passkeys/{id}/rename";
+pub const ACCOUNT_PASSKEY_DELETE: &str = "/account/passkeys/{id}/delete";
 pub const CHECK_EMAIL: &str = "/check-email";
 pub const FORGOT_PASSWORD: &str = "/forgot-password";
 pub const RESET_PASSWORD: &str = "/reset-password";
@@ -46,6 +48,12 @@ pub const API_PASSWORD_RESET: &str = "/api/v1/password/reset";
 pub const API_EMAIL_VERIFY: &str = "/api/v1/email/verify";
 pub const API_EMAIL_RESEND: &str = "/api/v1/email/resend";
 pub const API_EMAIL_UNDO: &str = "/api/v1/email/undo";
+pub const API_PASSKEYS: &str = "/api/v1/passkeys";
+pub const API_PASSKEY: &str = "/api/v1/passkeys/{id}";
+pub const API_PASSKEYS_REGISTER_START: &str = "/api/v1/passkeys/register/start";
+pub const API_PASSKEYS_REGISTER_FINISH: &str = "/api/v1/passkeys/register/finish";
+pub const API_LOGIN_PASSKEY_START: &str = "/api/v1/login/passkey/start";
+pub const API_LOGIN_PASSKEY_FINISH: &str = "/api/v1/login/passkey/finish";
 
 /// Prefix of the JSON API, whose errors are problem+json.
 pub const API_PREFIX: &str = "/api/";

@@ -175,7 +175,10 @@ impl Portcullis {
         let auth = build_auth(config, &database, clock, &public_url)?;
         let csrf_key = shared_secret(&auth, "csrf_key").await?;
         let mfa_key = shared_secret(&auth, "mfa_key").await?;
-        let auth = auth.with_mfa_key(&mfa_key);
+        let mut auth = auth.with_mfa_key(&mfa_key);
+        if let Err(e) = auth.enable_passkeys(public_url.origin()) {
+            tracing::warn!(error = %e, "passkeys are off");
+        }
         let web = WebConfig {
             public_url,
             trusted_proxies: config.server.trusted_proxies.clone(),

@@ -23,6 +23,8 @@ pub struct AccountExport {
     pub mails: Vec<MailSummary>,
     /// Unused recovery codes (the codes and the TOTP secret are never exported).
     pub recovery_codes_left: i64,
+    /// Passkeys (names, counters, dates; the web layer leaves out the key material).
+    pub passkeys: Vec<crate::passkey::PasskeyRecord>,
 }
 
 impl Auth {
@@ -34,6 +36,7 @@ impl Auth {
             tokens: self.store.list_tokens(user.id).await?,
             mails: self.store.list_mails(user.id).await?,
             recovery_codes_left: self.store.recovery_codes_left(user.id).await?,
+            passkeys: self.store.list_passkeys(user.id).await?,
         })
     }
 }

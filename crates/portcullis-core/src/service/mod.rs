@@ -10,6 +10,7 @@ mod login;
 mod logout;
 mod mfa;
 mod outbox;
+mod passkeys;
 mod reauth;
 mod register;
 mod reset_password;
@@ -36,6 +37,7 @@ pub use change_email::EmailLinkOutcome;
 pub use export::AccountExport;
 pub use login::LoginOutcome;
 pub use mfa::{Confirmation, Enrolment, RECENT_SIGN_IN};
+pub use passkeys::{PasskeyConfigError, PasskeyLogin};
 pub use outbox::{DeliveryRound, GIVE_UP_AFTER, retry_delay};
 pub use reauth::REAUTH_WINDOW;
 pub use register::{Registered, Registration};
@@ -127,6 +129,8 @@ pub struct Auth {
     config: AuthConfig,
     observer: Option<Arc<dyn Observer>>,
     secret_box: Option<crate::mfa::SecretBox>,
+    /// The relying party, when `server.public_url` has a host name (passkeys on).
+    webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     composer: Arc<dyn MailComposer>,
     /// Woken whenever a mail is queued, so the outbox worker sends it at once.
     outbox: Arc<Notify>,
@@ -155,6 +159,7 @@ impl Auth {
             outbox: Arc::new(Notify::new()),
             observer: None,
             secret_box: None,
+            webauthn: None,
         }
     }
 

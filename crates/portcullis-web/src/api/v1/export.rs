@@ -10,6 +10,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::me::{EventResponse, SessionResponse};
+use super::passkeys::PasskeyResponse;
 use crate::error::ApiError;
 use crate::extract::CurrentUser;
 use crate::paths;
@@ -65,6 +66,8 @@ struct Export {
     email_links: Vec<EmailLink>,
     mails: Vec<Mail>,
     mfa: MfaExport,
+    /// Names, counters and dates; never the key material.
+    passkeys: Vec<PasskeyResponse>,
 }
 
 /// MFA methods, without their secrets.
@@ -107,6 +110,7 @@ async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> 
             .map(|m| Mail { subject: m.subject, created_at: m.created_at, sent_at: m.sent_at })
             .collect(),
         mfa: MfaExport { totp: u.mfa_enabled, recovery_codes_left: data.recovery_codes_left },
+        passkeys: data.passkeys.iter().map(PasskeyResponse::from).collect(),
     };
     let disposition = (header::CONTENT_DISPOSITION, "attachment; filename=\"portcullis-account.json\"");
     Ok(([disposition], Json(body)).into_response())

@@ -6,6 +6,7 @@ mod email;
 mod export;
 mod me;
 mod mfa;
+mod passkeys;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -24,6 +25,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(auth::router())
         .merge(me::router())
         .merge(mfa::router())
+        .merge(passkeys::router())
         .merge(email::router())
         .merge(export::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site))
