@@ -13,5 +13,6 @@ mod forward_auth;
 mod mfa;
 mod ops;
 mod pages;
+mod passkeys;
 mod security;
 mod throttle;
