@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 use webauthn_rs::prelude::{Passkey, PasskeyAuthentication, PasskeyRegistration};
-use webauthn_rs_proto::ResidentKeyRequirement;
 use webauthn_rs::{Webauthn, WebauthnBuilder};
+use webauthn_rs_proto::ResidentKeyRequirement;
 
 use crate::error::{AuthError, FieldError};
 use crate::event::{EventKind, Outcome};
@@ -44,7 +44,8 @@ impl Auth {
     /// Turns passkeys on for the origin `public_url` (`scheme://host[:port]`); the
     /// relying-party id is its host. Without a host name they stay off.
     pub fn enable_passkeys(&mut self, public_url: &str) -> Result<(), PasskeyConfigError> {
-        let url = webauthn_rs::prelude::Url::parse(public_url).map_err(|e| PasskeyConfigError(e.to_string()))?;
+        let url =
+            webauthn_rs::prelude::Url::parse(public_url).map_err(|e| PasskeyConfigError(e.to_string()))?;
         let host = url.domain().ok_or_else(|| PasskeyConfigError(public_url.to_owned()))?.to_owned();
         let webauthn = WebauthnBuilder::new(&host, &url)
             .and_then(|b| b.rp_name("Portcullis").timeout(CEREMONY_LIFETIME.unsigned_abs()).build())
@@ -112,13 +113,20 @@ impl Auth {
         {
             return Err(AuthError::InvalidPasskey);
         }
-        let state: PasskeyRegistration = serde_json::from_str(&ceremony.state).map_err(AuthError::internal)?;
+        let state: PasskeyRegistration =
+            serde_json::from_str(&ceremony.state).map_err(AuthError::internal)?;
         let passkey = match webauthn.finish_passkey_registration(credential, &state) {
             Ok(p) => p,
             Err(e) => {
                 tracing::info!(reason = %e, user_id = %me.user.id, "passkey registration refused");
-                self.audit(EventKind::PasskeyAdded, Outcome::Failure, Some(me.user.id), client, Some("refused"))
-                    .await;
+                self.audit(
+                    EventKind::PasskeyAdded,
+                    Outcome::Failure,
+                    Some(me.user.id),
+                    client,
+                    Some("refused"),
+                )
+                .await;
                 return Err(AuthError::InvalidPasskey);
             }
         };
@@ -163,7 +171,10 @@ impl Auth {
         let (options, kind, state) = if let Some(pending) = pending {
             let passkeys = self.parsed_passkeys(&pending.user).await?;
             if passkeys.is_empty() {
-                return Err(AuthError::Conflict { code: "no_passkeys", message: "this account has no passkey" });
+                return Err(AuthError::Conflict {
+                    code: "no_passkeys",
+                    message: "this account has no passkey",
+                });
             }
             let (options, state) =
                 webauthn.start_passkey_authentication(&passkeys).map_err(AuthError::internal)?;
@@ -191,18 +202,12 @@ impl Auth {
     ) -> Result<PasskeyLogin, AuthError> {
         let webauthn = self.webauthn()?;
         let ceremony = self.take_ceremony(&credential.response.client_data_json).await?;
+        let bound_to_pending = pending
+            .is_some_and(|p| ceremony.user_id == Some(p.user.id) && ceremony.session == Some(p.token_hash));
         let second_factor = match ceremony.kind {
             CeremonyKind::Login => false,
-            CeremonyKind::SecondFactor => {
-                let Some(p) = pending.filter(|p| {
-                    ceremony.user_id == Some(p.user.id) && ceremony.session == Some(p.token_hash)
-                }) else {
-                    return Err(AuthError::InvalidPasskey);
-                };
-                let _ = p;
-                true
-            }
-            CeremonyKind::Register => return Err(AuthError::InvalidPasskey),
+            CeremonyKind::SecondFactor if bound_to_pending => true,
+            CeremonyKind::SecondFactor | CeremonyKind::Register => return Err(AuthError::InvalidPasskey),
         };
         let record = self.store.find_passkey_by_credential_id(credential.get_credential_id()).await?;
         let verified = match record {
@@ -217,10 +222,12 @@ impl Auth {
         if second_factor && let Some(p) = pending {
             self.store.delete_session(p.token_hash).await?;
         }
-        let remember = pending.map_or(remember, |p| if second_factor { p.session.remember } else { remember });
+        let remember =
+            pending.map_or(remember, |p| if second_factor { p.session.remember } else { remember });
         let outcome = self.open_session(user, remember, client, false).await?;
         let detail = if second_factor { "passkey_mfa" } else { "passkey" };
-        self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(record.user_id), client, Some(detail)).await;
+        self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(record.user_id), client, Some(detail))
+            .await;
         self.observe(|o| o.login("success"));
         Ok(PasskeyLogin { outcome, second_factor })
     }
@@ -235,23 +242,22 @@ impl Auth {
         credential: &PublicKeyCredential,
     ) -> Result<Option<(PasskeyRecord, User)>, AuthError> {
         let mut passkey: Passkey = serde_json::from_str(&record.credential).map_err(AuthError::internal)?;
-        let result = match ceremony.kind {
-            CeremonyKind::SecondFactor => {
-                if ceremony.user_id != Some(record.user_id) {
-                    return Ok(None);
-                }
-                let state: PasskeyAuthentication =
-                    serde_json::from_str(&ceremony.state).map_err(AuthError::internal)?;
-                webauthn.finish_passkey_authentication(credential, &state)
+        // Second factor: the options named the user's passkeys. Passwordless: the
+        // authenticator names the user (user handle), who must own the passkey.
+        let result = if ceremony.kind == CeremonyKind::SecondFactor {
+            if ceremony.user_id != Some(record.user_id) {
+                return Ok(None);
             }
-            _ => {
-                let owner = webauthn.identify_discoverable_authentication(credential).ok().map(|(u, _)| u);
-                if owner != Some(record.user_id.as_uuid()) {
-                    return Ok(None);
-                }
-                let state = serde_json::from_str(&ceremony.state).map_err(AuthError::internal)?;
-                webauthn.finish_discoverable_authentication_v2(credential, state, &passkey)
+            let state: PasskeyAuthentication =
+                serde_json::from_str(&ceremony.state).map_err(AuthError::internal)?;
+            webauthn.finish_passkey_authentication(credential, &state)
+        } else {
+            let owner = webauthn.identify_discoverable_authentication(credential).ok().map(|(u, _)| u);
+            if owner != Some(record.user_id.as_uuid()) {
+                return Ok(None);
             }
+            let state = serde_json::from_str(&ceremony.state).map_err(AuthError::internal)?;
+            webauthn.finish_discoverable_authentication_v2(credential, state, &passkey)
         };
         let result = match result {
             Ok(r) => r,

@@ -152,8 +152,10 @@ async fn login_finish(
     MaybeUser(previous): MaybeUser,
     ApiJson(req): ApiJson<LoginFinishRequest>,
 ) -> Result<Response, ApiError> {
-    let login =
-        state.auth().passkey_login_finish(pending.as_ref(), &req.credential, req.remember_me, &client).await?;
+    let login = state
+        .auth()
+        .passkey_login_finish(pending.as_ref(), &req.credential, req.remember_me, &client)
+        .await?;
     if let Some(previous) = previous {
         // A sign-in over an existing session replaces it.
         state.auth().logout(previous.user.id, previous.token_hash, &client).await?;

@@ -73,12 +73,15 @@ async fn a_registration_from_a_wrong_origin_is_refused_and_cannot_be_replayed(ba
     let challenge = pk["challenge"].as_str().unwrap();
 
     let evil = fake_registration(challenge, "https://evil.example");
-    let res = app.post_json(&c, "/api/v1/passkeys/register/finish", &json!({"name": "x", "credential": evil})).await;
+    let res = app
+        .post_json(&c, "/api/v1/passkeys/register/finish", &json!({"name": "x", "credential": evil}))
+        .await;
     problem(res, StatusCode::BAD_REQUEST, "invalid_passkey").await;
     // The ceremony was used up by that attempt: the same challenge never works again.
     let again = fake_registration(challenge, &app.base);
-    let res =
-        app.post_json(&c, "/api/v1/passkeys/register/finish", &json!({"name": "x", "credential": again})).await;
+    let res = app
+        .post_json(&c, "/api/v1/passkeys/register/finish", &json!({"name": "x", "credential": again}))
+        .await;
     problem(res, StatusCode::BAD_REQUEST, "invalid_passkey").await;
 
     // Garbage where clientDataJSON goes, and a body of the wrong shape.
@@ -140,11 +143,13 @@ async fn passkey_routes_need_a_sign_in_and_sensitive_ones_a_recent_one(backend: 
     app.clock.advance(time::Duration::minutes(11));
     let res = app.post_json(&c, "/api/v1/passkeys/register/start", &json!({})).await;
     problem(res, StatusCode::FORBIDDEN, "reauthentication_required").await;
-    let res = app.post_json(&c, "/api/v1/passkeys/register/start", &json!({"password": "wrong-password-1"})).await;
+    let res =
+        app.post_json(&c, "/api/v1/passkeys/register/start", &json!({"password": "wrong-password-1"})).await;
     problem(res, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     let res = app.post_json(&c, "/api/v1/passkeys/register/start", &json!({"password": PASSWORD})).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let res = c.delete(app.url(&format!("/api/v1/passkeys/{id}"))).json(&json!({"password": PASSWORD})).send();
+    let res =
+        c.delete(app.url(&format!("/api/v1/passkeys/{id}"))).json(&json!({"password": PASSWORD})).send();
     problem(res.await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;
     let res = c.delete(app.url("/api/v1/passkeys/not-a-uuid")).send().await.unwrap();
     problem(res, StatusCode::NOT_FOUND, "not_found").await;
