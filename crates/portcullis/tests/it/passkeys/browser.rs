@@ -80,7 +80,7 @@ async fn add_passkey(browser: &Browser, app: &TestApp, email: &str, authenticato
 }
 
 /// Turns TOTP on over the API (password sign-in with a client of its own).
-async fn turn_on_totp(app: &TestApp, email: &str) {
+pub(super) async fn turn_on_totp(app: &TestApp, email: &str) {
     let c = app.login(email).await;
     let res = c.post(app.url("/api/v1/mfa/totp")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);

@@ -19,6 +19,7 @@ backend_tests!(
     passkey_routes_need_a_sign_in_and_sensitive_ones_a_recent_one,
     passkeys_are_listed_renamed_and_removed_with_audit_events,
     deleting_the_account_deletes_its_passkeys,
+    the_account_page_renames_and_removes_passkeys_and_the_second_step_offers_them,
 );
 
 fn b64url(bytes: &[u8]) -> String {
@@ -164,8 +165,11 @@ async fn passkey_routes_need_a_sign_in_and_sensitive_ones_a_recent_one(backend: 
     problem(res, StatusCode::FORBIDDEN, "csrf").await;
 }
 
-/// Stores a passkey for `email` as the registration would (the key material is
-/// never read by these routes).
+/// A webauthn-rs `Passkey` as stored (a public key from webauthn-rs' own tests,
+/// credential id `AQIDBA`): enough to start a ceremony naming it.
+const SAMPLE_PASSKEY: &str = r#"{"cred":{"cred_id":"AQIDBA","cred":{"type_":"ES256","key":{"EC_EC2":{"curve":"SECP256R1","x":[194,126,127,109,252,23,131,21,252,6,223,99,44,254,140,27,230,17,94,5,133,28,104,41,144,69,171,149,161,26,200,243],"y":[143,123,183,156,24,178,21,248,117,159,162,69,171,52,188,252,26,59,6,47,103,92,19,58,117,103,249,0,219,8,95,196]}}},"counter":2,"user_verified":true,"backup_eligible":false,"backup_state":false,"registration_policy":"required","extensions":{"cred_protect":"NotRequested","hmac_create_secret":"NotRequested"},"attestation":{"data":"None","metadata":"None"},"attestation_format":"None","transports":null}}"#;
+
+/// Stores a passkey for `email` as the registration would.
 async fn stored_passkey(app: &TestApp, email: &str, name: &str, sign_count: i64) -> PasskeyRecord {
     let store = app.state.auth().store();
     let user = store.find_credentials_by_email(email).await.unwrap().expect("user").user;
@@ -175,7 +179,7 @@ async fn stored_passkey(app: &TestApp, email: &str, name: &str, sign_count: i64)
         credential_id: uuid::Uuid::new_v4().as_bytes().to_vec(),
         name: name.to_owned(),
         sign_count,
-        credential: "{}".to_owned(),
+        credential: SAMPLE_PASSKEY.to_owned(),
         created_at: app.clock.now(),
         last_used_at: None,
     };
@@ -266,4 +270,41 @@ async fn passkeys_are_off_when_the_public_url_is_an_ip_address() {
     problem(res, StatusCode::CONFLICT, "passkeys_unavailable").await;
     let login = app.get(&client(), "/login").await.text().await.unwrap();
     assert!(!login.contains("passkey-login"), "no passkey button");
+}
+
+async fn the_account_page_renames_and_removes_passkeys_and_the_second_step_offers_them(backend: Backend) {
+    let app = TestApp::spawn_on_localhost(backend).await;
+    let email = "pk7@example.com";
+    let c = app.signed_in(email).await;
+    let key = stored_passkey(&app, email, "Old", 0).await;
+    let rename = format!("/account/passkeys/{}/rename", key.id);
+    let res = c.post(app.url(&rename)).form(&[("name", "New")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "no CSRF token, no change");
+    let res = app.post_form(&c, "/account", &rename, &[("name", "New")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = app.post_form(&c, "/account", &rename, &[("name", &"x".repeat(65))]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.get(&c, "/api/v1/passkeys").await.json::<Value>().await.unwrap()[0]["name"], "New");
+
+    // The second step of a password sign-in offers the passkey next to the code.
+    browser::turn_on_totp(&app, email).await;
+    let pending = client();
+    let res = app.post_json(&pending, "/api/v1/login", &json!({"email": email, "password": PASSWORD})).await;
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"mfa_required": true}));
+    let page = app.get(&pending, "/login/mfa").await.text().await.unwrap();
+    assert!(page.contains("id=\"passkey-login\"") && page.contains("id=\"code\""), "{page}");
+    // Its options name this user's passkey only.
+    let res = app.post_json(&pending, "/api/v1/login/passkey/start", &json!({})).await;
+    let options: Value = res.json().await.unwrap();
+    let allowed = options["publicKey"]["allowCredentials"].as_array().cloned().unwrap_or_default();
+    assert_eq!(allowed.len(), 1, "{options}");
+    assert_eq!(allowed[0]["id"], "AQIDBA");
+
+    app.clock.advance(time::Duration::minutes(11));
+    let delete = format!("/account/passkeys/{}/delete", key.id);
+    let res = app.post_form(&c, "/account", &delete, &[("password", "")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "a recent sign-in or the password");
+    let res = app.post_form(&c, "/account", &delete, &[("password", PASSWORD)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&c, "/api/v1/passkeys").await.json::<Value>().await.unwrap(), json!([]));
 }
