@@ -63,6 +63,10 @@ async fn add_passkey(browser: &Browser, app: &TestApp, email: &str, authenticato
     browser.wait_for_text("#passkeys", "Rename").await;
     let name = browser.execute("return document.querySelector('#passkeys input[name=name]').value").await;
     assert_eq!(name, "Laptop", "the new passkey is listed under its name");
+    let png = browser.screenshot().await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e-passkeys.png");
+    std::fs::create_dir_all(path.parent().expect("a parent")).expect("create target/");
+    std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     browser.wait_for_text("#security-log", "Passkey added").await;
 
     let creds = credentials(browser, authenticator).await;
