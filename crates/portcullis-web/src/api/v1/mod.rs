@@ -37,6 +37,8 @@ pub struct UserResponse {
     pub id: String,
     pub email: String,
     pub email_verified: bool,
+    /// TOTP is on: a password sign-in needs a second step (a code, a recovery code
+    /// or a passkey). Passkeys alone do not set it; see `GET /api/v1/passkeys`.
     pub mfa_enabled: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

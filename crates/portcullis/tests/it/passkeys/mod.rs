@@ -73,6 +73,21 @@ async fn a_registration_from_a_wrong_origin_is_refused_and_cannot_be_replayed(ba
     assert_eq!(pk["authenticatorSelection"]["userVerification"], "required");
     let challenge = pk["challenge"].as_str().unwrap();
 
+    // Bound to the session that started it: another session of the same user
+    // cannot finish it.
+    let other_session = app.login("pk1@example.com").await;
+    let res = app.post_json(&c, "/api/v1/passkeys/register/start", &json!({})).await;
+    let theirs: Value = res.json().await.unwrap();
+    let cred = fake_registration(theirs["publicKey"]["challenge"].as_str().unwrap(), &app.base);
+    let res = app
+        .post_json(
+            &other_session,
+            "/api/v1/passkeys/register/finish",
+            &json!({"name": "x", "credential": cred}),
+        )
+        .await;
+    problem(res, StatusCode::BAD_REQUEST, "invalid_passkey").await;
+
     let evil = fake_registration(challenge, "https://evil.example");
     let res = app
         .post_json(&c, "/api/v1/passkeys/register/finish", &json!({"name": "x", "credential": evil}))
@@ -299,6 +314,12 @@ async fn the_account_page_renames_and_removes_passkeys_and_the_second_step_offer
     let allowed = options["publicKey"]["allowCredentials"].as_array().cloned().unwrap_or_default();
     assert_eq!(allowed.len(), 1, "{options}");
     assert_eq!(allowed[0]["id"], "AQIDBA");
+    // That ceremony is bound to the half-authenticated session: answered from
+    // anywhere else it is refused (and spent).
+    let challenge = options["publicKey"]["challenge"].as_str().unwrap();
+    let stolen = fake_assertion(challenge, &app.base);
+    let res = app.post_json(&client(), "/api/v1/login/passkey/finish", &json!({"credential": stolen})).await;
+    problem(res, StatusCode::BAD_REQUEST, "invalid_passkey").await;
 
     app.clock.advance(time::Duration::minutes(11));
     let delete = format!("/account/passkeys/{}/delete", key.id);
