@@ -27,10 +27,13 @@ pub enum EventKind {
     UserEnabled,
     RecoveryCodeUsed,
     MfaFailed,
+    RefreshTokenReused,
+    ConsentGranted,
+    TokensRevoked,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 20] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -48,6 +51,9 @@ impl EventKind {
         Self::UserEnabled,
         Self::RecoveryCodeUsed,
         Self::MfaFailed,
+        Self::RefreshTokenReused,
+        Self::ConsentGranted,
+        Self::TokensRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +75,9 @@ impl EventKind {
             Self::UserEnabled => "user_enabled",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::MfaFailed => "mfa_failed",
+            Self::RefreshTokenReused => "refresh_token_reused",
+            Self::ConsentGranted => "consent_granted",
+            Self::TokensRevoked => "tokens_revoked",
         }
     }
 

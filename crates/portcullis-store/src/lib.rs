@@ -12,6 +12,8 @@ mod outbox;
 #[macro_use]
 mod tokens;
 #[macro_use]
+mod oauth;
+#[macro_use]
 mod queries;
 pub mod postgres;
 pub mod sqlite;

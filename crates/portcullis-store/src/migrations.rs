@@ -20,9 +20,8 @@ macro_rules! migrations {
     };
 }
 
-pub(crate) const SQLITE: &[Migration] =
-    migrations!("sqlite": 1 "0001_initial", 2 "0002_events", 3 "0003_throttle", 4 "0004_mfa", 5 "0005_email");
-pub(crate) const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_initial", 2 "0002_events", 3 "0003_throttle", 4 "0004_mfa", 5 "0005_email");
+pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_initial", 2 "0002_events", 3 "0003_throttle", 4 "0004_mfa", 5 "0005_email", 6 "0006_oauth");
+pub(crate) const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_initial", 2 "0002_events", 3 "0003_throttle", 4 "0004_mfa", 5 "0005_email", 6 "0006_oauth");
 
 #[derive(Debug, thiserror::Error)]
 #[error("migration {version} ({name}) failed: {reason}")]

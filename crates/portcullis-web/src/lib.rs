@@ -26,6 +26,7 @@ pub mod extract;
 mod forward_auth;
 mod headers;
 pub mod mail;
+mod oauth;
 mod observe;
 mod pages;
 pub mod paths;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(pages::router())
         .merge(api::v1::router(&state))
+        .merge(oauth::router())
         .route(paths::HEALTHZ, get(healthz))
         .route(paths::READYZ, get(readyz))
         .route(paths::METRICS, get(metrics_text))

@@ -46,6 +46,17 @@ pub const API_PASSWORD_RESET: &str = "/api/v1/password/reset";
 pub const API_EMAIL_VERIFY: &str = "/api/v1/email/verify";
 pub const API_EMAIL_RESEND: &str = "/api/v1/email/resend";
 pub const API_EMAIL_UNDO: &str = "/api/v1/email/undo";
+pub const API_TOKENS: &str = "/api/v1/tokens";
+pub const API_TOKENS_REFRESH: &str = "/api/v1/tokens/refresh";
+
+pub const OIDC_DISCOVERY: &str = "/.well-known/openid-configuration";
+pub const OAUTH_AUTHORIZE: &str = "/oauth2/authorize";
+pub const OAUTH_TOKEN: &str = "/oauth2/token";
+pub const OAUTH_USERINFO: &str = "/oauth2/userinfo";
+pub const OAUTH_JWKS: &str = "/oauth2/jwks";
+pub const OAUTH_REVOKE: &str = "/oauth2/revoke";
+pub const OAUTH_INTROSPECT: &str = "/oauth2/introspect";
+pub const OAUTH_LOGOUT: &str = "/oauth2/logout";
 
 /// Prefix of the JSON API, whose errors are problem+json.
 pub const API_PREFIX: &str = "/api/";

@@ -15,3 +15,4 @@ mod ops;
 mod pages;
 mod security;
 mod throttle;
+mod tokens;

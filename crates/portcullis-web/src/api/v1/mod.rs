@@ -6,6 +6,7 @@ mod email;
 mod export;
 mod me;
 mod mfa;
+pub(crate) mod tokens;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -26,6 +27,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(mfa::router())
         .merge(email::router())
         .merge(export::router())
+        .merge(tokens::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site))
 }
 
