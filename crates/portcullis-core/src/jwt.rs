@@ -96,7 +96,13 @@ impl Keyring {
     /// Builds the ring from stored keys (any order); the newest unretired key signs.
     pub fn from_stored(keys: &[StoredKey], opener: &SecretBox) -> Result<Self, KeyError> {
         let mut sorted: Vec<&StoredKey> = keys.iter().filter(|k| k.alg == ALG).collect();
-        sorted.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.kid.cmp(&a.kid)));
+        // Unretired first (the current key, even when a rotation fell in the second of
+        // its predecessor's creation), then newest first.
+        sorted.sort_by(|a, b| {
+            (a.retired_at.is_some(), b.created_at, b.retired_at)
+                .cmp(&(b.retired_at.is_some(), a.created_at, a.retired_at))
+                .then_with(|| b.kid.cmp(&a.kid))
+        });
         let mut ring = Self::default();
         for key in sorted {
             let public: [u8; 32] =
