@@ -62,6 +62,33 @@ pub fn generate_key(sealer: &SecretBox, now: OffsetDateTime) -> StoredKey {
     }
 }
 
+/// The JWK set (RFC 7517) of `keys`: current key first, then newest first; only
+/// public parts.
+pub fn jwks_of(keys: &[StoredKey]) -> serde_json::Value {
+    let mut sorted: Vec<&StoredKey> = keys.iter().filter(|k| k.alg == ALG && k.public_key.len() == 32).collect();
+    sort_keys(&mut sorted);
+    let keys: Vec<serde_json::Value> = sorted
+        .iter()
+        .map(|k| {
+            serde_json::json!({
+                "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(&k.public_key),
+                "kid": k.kid, "alg": ALG, "use": "sig",
+            })
+        })
+        .collect();
+    serde_json::json!({ "keys": keys })
+}
+
+/// Unretired first (the current key, even when a rotation fell in the second of its
+/// predecessor's creation), then newest first.
+fn sort_keys(keys: &mut [&StoredKey]) {
+    keys.sort_by(|a, b| {
+        (a.retired_at.is_some(), b.created_at, b.retired_at)
+            .cmp(&(b.retired_at.is_some(), a.created_at, a.retired_at))
+            .then_with(|| b.kid.cmp(&a.kid))
+    });
+}
+
 /// A key that verifies (and is published).
 struct PublicKey {
     x: String,
@@ -96,13 +123,7 @@ impl Keyring {
     /// Builds the ring from stored keys (any order); the newest unretired key signs.
     pub fn from_stored(keys: &[StoredKey], opener: &SecretBox) -> Result<Self, KeyError> {
         let mut sorted: Vec<&StoredKey> = keys.iter().filter(|k| k.alg == ALG).collect();
-        // Unretired first (the current key, even when a rotation fell in the second of
-        // its predecessor's creation), then newest first.
-        sorted.sort_by(|a, b| {
-            (a.retired_at.is_some(), b.created_at, b.retired_at)
-                .cmp(&(b.retired_at.is_some(), a.created_at, a.retired_at))
-                .then_with(|| b.kid.cmp(&a.kid))
-        });
+        sort_keys(&mut sorted);
         let mut ring = Self::default();
         for key in sorted {
             let public: [u8; 32] =

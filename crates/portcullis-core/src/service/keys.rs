@@ -69,9 +69,10 @@ impl Auth {
         Ok(self.store.purge_signing_keys(self.clock.now() - KEY_PUBLISHED_AFTER_RETIREMENT).await?)
     }
 
-    /// The JWK set to publish at `/oauth2/jwks`.
-    pub fn jwks(&self) -> serde_json::Value {
-        self.keyring.get().jwks()
+    /// The JWK set to publish at `/oauth2/jwks`, read from the database so that a key
+    /// just rotated elsewhere is published before any node signs with it.
+    pub async fn jwks(&self) -> Result<serde_json::Value, AuthError> {
+        Ok(jwt::jwks_of(&self.signing_keys().await?))
     }
 
     /// Signs `claims` as a JWT of type `typ` with the current key.
