@@ -65,7 +65,8 @@ pub fn generate_key(sealer: &SecretBox, now: OffsetDateTime) -> StoredKey {
 /// The JWK set (RFC 7517) of `keys`: current key first, then newest first; only
 /// public parts.
 pub fn jwks_of(keys: &[StoredKey]) -> serde_json::Value {
-    let mut sorted: Vec<&StoredKey> = keys.iter().filter(|k| k.alg == ALG && k.public_key.len() == 32).collect();
+    let mut sorted: Vec<&StoredKey> =
+        keys.iter().filter(|k| k.alg == ALG && k.public_key.len() == 32).collect();
     sort_keys(&mut sorted);
     let keys: Vec<serde_json::Value> = sorted
         .iter()

@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::READYZ, get(readyz))
         .route(paths::METRICS, get(metrics_text))
         .route(paths::AUTH_VERIFY, get(forward_auth::verify))
+        .route(paths::API_OPENAPI, get(api::openapi))
         .route(paths::STATIC, get(static_file))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), pages::render_page_errors))

@@ -46,6 +46,7 @@ pub const API_PASSWORD_RESET: &str = "/api/v1/password/reset";
 pub const API_EMAIL_VERIFY: &str = "/api/v1/email/verify";
 pub const API_EMAIL_RESEND: &str = "/api/v1/email/resend";
 pub const API_EMAIL_UNDO: &str = "/api/v1/email/undo";
+pub const API_OPENAPI: &str = "/api/openapi.json";
 pub const API_TOKENS: &str = "/api/v1/tokens";
 pub const API_TOKENS_REFRESH: &str = "/api/v1/tokens/refresh";
 

@@ -463,11 +463,22 @@ async fn client_create_prints_the_secret_once_and_list_and_delete_manage_clients
         .run(&["client", "create", "--name", "Wiki", "--redirect-uri", "https://wiki.example/cb"])
         .await
         .expect_code(0);
-    let id = run.stdout.lines().find_map(|l| l.strip_prefix("client_id: ")).expect("client_id line").to_owned();
-    let secret = run.stdout.lines().find_map(|l| l.strip_prefix("client_secret: ")).expect("client_secret line");
+    let id =
+        run.stdout.lines().find_map(|l| l.strip_prefix("client_id: ")).expect("client_id line").to_owned();
+    let secret =
+        run.stdout.lines().find_map(|l| l.strip_prefix("client_secret: ")).expect("client_secret line");
     assert_eq!(secret.len(), 43, "a 256-bit secret");
     let run = cli
-        .run(&["client", "create", "--name", "SPA", "--redirect-uri", "http://127.0.0.1:3000/cb", "--public", "--json"])
+        .run(&[
+            "client",
+            "create",
+            "--name",
+            "SPA",
+            "--redirect-uri",
+            "http://127.0.0.1:3000/cb",
+            "--public",
+            "--json",
+        ])
         .await
         .expect_code(0);
     let spa: Value = serde_json::from_str(&run.stdout).expect("--json prints one object");
@@ -502,7 +513,8 @@ async fn keys_rotate_is_published_at_once_and_used_by_a_running_node_within_60_s
     let c = reqwest::Client::new();
     let token = || async {
         let body = json!({"email": "keys@example.com", "password": PASSWORD});
-        let t: Value = c.post(node.url("/api/v1/tokens")).json(&body).send().await.unwrap().json().await.unwrap();
+        let t: Value =
+            c.post(node.url("/api/v1/tokens")).json(&body).send().await.unwrap().json().await.unwrap();
         t["access_token"].as_str().unwrap().to_owned()
     };
     let kid = |jwt: &str| crate::tokens::header(jwt)["kid"].as_str().unwrap().to_owned();
@@ -513,7 +525,8 @@ async fn keys_rotate_is_published_at_once_and_used_by_a_running_node_within_60_s
     let list = cli.run(&["keys", "list"]).await.expect_code(0);
     assert_eq!(list.stdout.lines().count(), 3, "header + two keys:\n{}", list.stdout);
     let jwks: Value = c.get(node.url("/oauth2/jwks")).send().await.unwrap().json().await.unwrap();
-    let kids: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    let kids: Vec<&str> =
+        jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
     assert_eq!(kids, [new_kid.as_str(), kid(&old).as_str()], "published before any node signs with it");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {

@@ -25,7 +25,10 @@ fn python() -> Option<PathBuf> {
         "CI=true but {} is missing: scripts/test installs examples/flask-app/requirements.txt there",
         path.display()
     );
-    eprintln!("SKIPPED: no Flask virtualenv at {}; run scripts/test (or set PCTEST_FLASK_PYTHON)", path.display());
+    eprintln!(
+        "SKIPPED: no Flask virtualenv at {}; run scripts/test (or set PCTEST_FLASK_PYTHON)",
+        path.display()
+    );
     None
 }
 
@@ -81,11 +84,18 @@ async fn follow(c: &reqwest::Client, mut url: String) -> (reqwest::Response, Str
 
 fn origin(url: &str) -> String {
     let u = url::Url::parse(url).unwrap();
-    format!("{}://{}", u.scheme(), u.host_str().unwrap()) + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
+    format!("{}://{}", u.scheme(), u.host_str().unwrap())
+        + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
 }
 
 /// Posts a form found on `page` (its `csrf_token` included) to `action` on `base`.
-async fn post_form(c: &reqwest::Client, base: &str, page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+async fn post_form(
+    c: &reqwest::Client,
+    base: &str,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     let token = csrf_from(page).expect("the page has a form with a CSRF token");
     let mut all = fields.to_vec();
     all.push(("csrf_token", &token));
@@ -117,7 +127,12 @@ async fn the_flask_tutorial_app_signs_users_in_through_portcullis_with_authlib()
     )
     .await;
     let line = |key: &str| {
-        created.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_else(|| panic!("{key} in {created:?}")).trim().to_owned()
+        created
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("{key} in {created:?}"))
+            .trim()
+            .to_owned()
     };
     let (client_id, client_secret) = (line("client_id:"), line("client_secret:"));
 
@@ -150,7 +165,8 @@ async fn the_flask_tutorial_app_signs_users_in_through_portcullis_with_authlib()
     let (res, at) = follow(&browser, format!("{}/profile", flask.base)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(at.starts_with(&format!("{}/login?next=", portcullis.base)), "{at}");
-    let next: String = url::Url::parse(&at).unwrap().query_pairs().find(|(k, _)| k == "next").unwrap().1.into();
+    let next: String =
+        url::Url::parse(&at).unwrap().query_pairs().find(|(k, _)| k == "next").unwrap().1.into();
     let page = res.text().await.unwrap();
     let res = post_form(
         &browser,
@@ -166,7 +182,14 @@ async fn the_flask_tutorial_app_signs_users_in_through_portcullis_with_authlib()
     let (res, _) = follow(&browser, format!("{}{}", portcullis.base, location(&res))).await;
     let page = res.text().await.unwrap();
     assert!(page.contains("Allow Flask tutorial?"), "{page}");
-    let request = page.split("name=\"request\" value=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    let request = page
+        .split("name=\"request\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
     let res = post_form(
         &browser,
         &portcullis.base,
@@ -190,7 +213,14 @@ async fn the_flask_tutorial_app_signs_users_in_through_portcullis_with_authlib()
     let (res, at) = follow(&browser, location(&res)).await;
     assert!(at.starts_with(&format!("{}/oauth2/logout?", portcullis.base)), "{at}");
     let page = res.text().await.unwrap();
-    let request = page.split("name=\"request\" value=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    let request = page
+        .split("name=\"request\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
     let res = post_form(&browser, &portcullis.base, &page, "/oauth2/logout", &[("request", &request)]).await;
     assert_eq!(location(&res), format!("{}/", flask.base));
     let (res, _) = follow(&browser, location(&res)).await;
