@@ -102,6 +102,40 @@ async fn post_form(
     c.post(format!("{base}{action}")).form(&all).send().await.unwrap()
 }
 
+/// Starts `examples/flask-app/app.py` on `port` and waits until it answers.
+async fn start_flask(
+    python: &std::path::Path,
+    portcullis: &str,
+    client_id: &str,
+    client_secret: &str,
+    port: u16,
+) -> Flask {
+    let flask_base = format!("http://127.0.0.1:{port}");
+    let child = tokio::process::Command::new(python)
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/flask-app/app.py"))
+        .env("PORTCULLIS_URL", portcullis)
+        .env("PORTCULLIS_CLIENT_ID", client_id)
+        .env("PORTCULLIS_CLIENT_SECRET", client_secret)
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the Flask app starts");
+    let flask = Flask { base: flask_base.clone(), child };
+    let probe = client();
+    let mut up = false;
+    for _ in 0..100 {
+        if probe.get(format!("{}/", flask.base)).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the Flask app listens on {}", flask.base);
+    flask
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_flask_tutorial_app_signs_users_in_through_portcullis_with_authlib() {
     let Some(python) = python() else { return };
@@ -136,28 +170,7 @@ async fn the_flask_tutorial_app_signs_users_in_through_portcullis_with_authlib()
     };
     let (client_id, client_secret) = (line("client_id:"), line("client_secret:"));
 
-    let child = tokio::process::Command::new(python)
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/flask-app/app.py"))
-        .env("PORTCULLIS_URL", &portcullis.base)
-        .env("PORTCULLIS_CLIENT_ID", &client_id)
-        .env("PORTCULLIS_CLIENT_SECRET", &client_secret)
-        .env("PORT", port.to_string())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the Flask app starts");
-    let flask = Flask { base: flask_base.clone(), child };
-    let probe = client();
-    let mut up = false;
-    for _ in 0..100 {
-        if probe.get(format!("{}/", flask.base)).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the Flask app listens on {}", flask.base);
+    let flask = start_flask(&python, &portcullis.base, &client_id, &client_secret, port).await;
 
     // The protected page sends an anonymous visitor through Flask's /login to
     // Portcullis' authorization endpoint, and on to Portcullis' sign-in page.

@@ -80,14 +80,12 @@ async fn exchange(app: &TestApp, rp: &Rp, code: &str, verifier: Option<&str>) ->
     if let Some(v) = verifier {
         form.push(("code_verifier", v));
     }
-    let req = client().post(app.url("/oauth2/token"));
-    let req = match &rp.secret {
-        Some(secret) => req.basic_auth(&rp.id, Some(secret)),
-        None => {
-            form.push(("client_id", &rp.id));
-            req
-        }
-    };
+    let mut req = client().post(app.url("/oauth2/token"));
+    if let Some(secret) = &rp.secret {
+        req = req.basic_auth(&rp.id, Some(secret));
+    } else {
+        form.push(("client_id", &rp.id));
+    }
     req.form(&form).send().await.unwrap()
 }
 
