@@ -171,6 +171,19 @@ async fn refreshing_rotates_and_a_replayed_refresh_token_revokes_its_family(back
         .await
         .unwrap();
     assert!(events.iter().any(|e| e["type"] == "refresh_token_reused"), "{events:?}");
+    // The export lists the live grant, never a token.
+    let export = client()
+        .get(app.url("/api/v1/me/export"))
+        .bearer_auth(again["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let grants = serde_json::from_str::<Value>(&export).unwrap()["token_grants"].clone();
+    assert_eq!(grants.as_array().unwrap().len(), 1, "the revoked family is gone: {grants}");
+    assert!(!export.contains(again["refresh_token"].as_str().unwrap()));
     // Garbage and expired refresh tokens.
     assert_eq!(refresh(&app, "garbage").await.status(), StatusCode::UNAUTHORIZED);
     let r3 = again["refresh_token"].as_str().unwrap();

@@ -65,6 +65,20 @@ struct Export {
     email_links: Vec<EmailLink>,
     mails: Vec<Mail>,
     mfa: MfaExport,
+    token_grants: Vec<TokenGrant>,
+}
+
+/// A refresh-token family: which client holds tokens, since when (never a token).
+#[derive(Serialize)]
+struct TokenGrant {
+    id: String,
+    /// The OAuth client; `null` for `/api/v1/tokens`.
+    client_id: Option<String>,
+    scope: String,
+    #[serde(with = "time::serde::rfc3339")]
+    signed_in_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
 }
 
 /// MFA methods, without their secrets.
@@ -107,6 +121,17 @@ async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> 
             .map(|m| Mail { subject: m.subject, created_at: m.created_at, sent_at: m.sent_at })
             .collect(),
         mfa: MfaExport { totp: u.mfa_enabled, recovery_codes_left: data.recovery_codes_left },
+        token_grants: data
+            .token_families
+            .into_iter()
+            .map(|f| TokenGrant {
+                id: f.id.to_string(),
+                client_id: f.client_id,
+                scope: f.scope,
+                signed_in_at: f.auth_time,
+                created_at: f.created_at,
+            })
+            .collect(),
     };
     let disposition = (header::CONTENT_DISPOSITION, "attachment; filename=\"portcullis-account.json\"");
     Ok(([disposition], Json(body)).into_response())
