@@ -7,6 +7,7 @@ pub const LOGOUT: &str = "/logout";
 pub const ACCOUNT: &str = "/account";
 pub const ACCOUNT_PASSWORD: &str = "/account/password";
 pub const ACCOUNT_SESSION_REVOKE: &str = "/account/sessions/{id}/revoke";
+pub const ACCOUNT_GRANT_REVOKE: &str = "/account/applications/{id}/revoke";
 pub const LOGIN_MFA: &str = "/login/mfa";
 pub const ACCOUNT_MFA: &str = "/account/mfa";
 pub const ACCOUNT_MFA_ENABLE: &str = "/account/mfa/enable";

@@ -197,6 +197,38 @@ impl Auth {
         Ok(revoked)
     }
 
+    /// The user's signed-in token families, each with its client's name (none for
+    /// `/api/v1/tokens`), newest first: "applications with access" on the account page.
+    pub async fn list_grants(&self, user: &User) -> Result<Vec<(TokenFamily, Option<String>)>, AuthError> {
+        let families = self.store.list_families(user.id).await?;
+        let mut out = Vec::with_capacity(families.len());
+        for family in families {
+            let name = match &family.client_id {
+                Some(id) => self.store.find_client(id).await?.map(|c| c.name),
+                None => None,
+            };
+            out.push((family, name));
+        }
+        Ok(out)
+    }
+
+    /// Revokes one of the user's own token families.
+    pub async fn revoke_grant(
+        &self,
+        user: &User,
+        family: Uuid,
+        client: &ClientMeta,
+    ) -> Result<(), AuthError> {
+        let Some((found, _)) = self.store.find_family(family).await? else {
+            return Err(AuthError::NotFound);
+        };
+        if found.user_id != user.id {
+            return Err(AuthError::NotFound);
+        }
+        self.revoke_family(family, user, client).await?;
+        Ok(())
+    }
+
     /// Deletes expired authorization codes and token families.
     pub async fn purge_oauth(&self) -> Result<u64, AuthError> {
         Ok(self.store.purge_oauth(self.clock.now()).await?)

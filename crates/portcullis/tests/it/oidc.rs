@@ -24,6 +24,7 @@ backend_tests!(
     client_credentials_introspection_and_revocation,
     rp_initiated_logout_returns_only_to_registered_uris,
     rotated_keys_keep_old_tokens_valid_and_other_nodes_learn_new_keys,
+    the_account_page_lists_applications_and_signs_them_out,
 );
 
 pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/callback";
@@ -546,4 +547,33 @@ async fn rotated_keys_keep_old_tokens_valid_and_other_nodes_learn_new_keys(backe
     app.state.auth().reload_signing_keys().await.unwrap();
     let jwks: Value = app.get(&client(), "/oauth2/jwks").await.json().await.unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+}
+
+async fn the_account_page_lists_applications_and_signs_them_out(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let rp = register_client(&app, false, true).await;
+    let browser = app.signed_in("rp12@example.com").await;
+    let (verifier, challenge) = pkce();
+    let code = code_for(&app, &browser, &rp, &challenge).await;
+    let t: Value = exchange(&app, &rp, &code, Some(&verifier)).await.json().await.unwrap();
+    let page = app.get(&browser, "/account").await.text().await.unwrap();
+    assert!(page.contains("Test app") && page.contains("openid email"), "{page}");
+    let action = page.split("action=\"/account/applications/").nth(1).unwrap().split('"').next().unwrap();
+    let action = format!("/account/applications/{action}");
+    // Another user cannot sign it out.
+    let stranger = app.signed_in("rp13@example.com").await;
+    let res = app.post_form(&stranger, "/account", &action, &[]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = app.post_form(&browser, "/account", &action, &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = client()
+        .post(app.url("/oauth2/token"))
+        .basic_auth(&rp.id, rp.secret.as_ref())
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "its refresh token is dead");
+    let page = app.get(&browser, "/account").await.text().await.unwrap();
+    assert!(page.contains("No application holds tokens"), "{page}");
 }
