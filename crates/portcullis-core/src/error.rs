@@ -40,6 +40,12 @@ pub enum AuthError {
     /// An emailed link that is unknown, used, expired, or killed by a password change.
     #[error("the link is invalid or has expired")]
     InvalidToken,
+    /// The account has MFA: a token request must carry a current `code`.
+    #[error("a second-factor code is required")]
+    MfaRequired,
+    /// A refresh token that is unknown, spent, expired or revoked.
+    #[error("the refresh token is invalid")]
+    InvalidRefreshToken,
     #[error("not found")]
     NotFound,
     /// A WebAuthn ceremony that is unknown, expired, already finished, bound to
@@ -64,5 +70,34 @@ impl From<StoreError> for AuthError {
             StoreError::Unavailable(_) => Self::Unavailable(e),
             StoreError::Conflict(_) | StoreError::Other(_) => Self::Internal(Box::new(e)),
         }
+    }
+}
+
+/// An error of the OAuth 2.0 endpoints (RFC 6749 §5.2 `error` codes).
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("{error}: {description}")]
+    Protocol { error: &'static str, description: &'static str },
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+impl OAuthError {
+    pub fn new(error: &'static str, description: &'static str) -> Self {
+        Self::Protocol { error, description }
+    }
+
+    pub fn invalid_client() -> Self {
+        Self::new("invalid_client", "client authentication failed")
+    }
+
+    pub fn invalid_grant(description: &'static str) -> Self {
+        Self::new("invalid_grant", description)
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> Self {
+        Self::Auth(e.into())
     }
 }

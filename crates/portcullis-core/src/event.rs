@@ -30,10 +30,13 @@ pub enum EventKind {
     PasskeyAdded,
     PasskeyRenamed,
     PasskeyRemoved,
+    RefreshTokenReused,
+    ConsentGranted,
+    TokensRevoked,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 23] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -54,6 +57,9 @@ impl EventKind {
         Self::PasskeyAdded,
         Self::PasskeyRenamed,
         Self::PasskeyRemoved,
+        Self::RefreshTokenReused,
+        Self::ConsentGranted,
+        Self::TokensRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +84,9 @@ impl EventKind {
             Self::PasskeyAdded => "passkey_added",
             Self::PasskeyRenamed => "passkey_renamed",
             Self::PasskeyRemoved => "passkey_removed",
+            Self::RefreshTokenReused => "refresh_token_reused",
+            Self::ConsentGranted => "consent_granted",
+            Self::TokensRevoked => "tokens_revoked",
         }
     }
 

@@ -6,7 +6,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::event::{Event, NewEvent};
+use crate::jwt::StoredKey;
 use crate::mail::{MailSummary, NewMail, OutboxStats, QueuedMail};
+use crate::oauth::{AuthCode, Client, CodeUse, NewRefresh, Rotation, TokenFamily};
 use crate::session::Session;
 use crate::throttle::{Limit, Throttle};
 use crate::token::{TokenHash, TokenKind};
@@ -75,7 +77,9 @@ pub struct NewAddress<'a> {
 /// Storage of the use cases. Split by area into supertraits; one `Arc<dyn Store>`
 /// reaches them all.
 #[async_trait]
-pub trait Store: TokenStore + OutboxStore + crate::passkey::PasskeyStore + Send + Sync + 'static {
+pub trait Store:
+    TokenStore + OutboxStore + OAuthStore + crate::passkey::PasskeyStore + Send + Sync + 'static
+{
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
@@ -293,4 +297,73 @@ pub trait OutboxStore: Send + Sync + 'static {
     async fn list_mails(&self, user: UserId) -> Result<Vec<MailSummary>, StoreError>;
     /// Deletes mails sent or given up on before `before`; returns how many.
     async fn purge_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// Signing keys, OAuth clients, authorization codes, consents and refresh-token
+/// families. Spending a code or a refresh token is one conditional `UPDATE ... WHERE
+/// used_at IS NULL`, so two concurrent uses cannot both succeed.
+#[async_trait]
+pub trait OAuthStore: Send + Sync + 'static {
+    /// Stores a new signing key; with `retire_others`, every older unretired key is
+    /// retired at the new key's creation time (rotation).
+    async fn insert_signing_key(&self, key: &StoredKey, retire_others: bool) -> Result<(), StoreError>;
+    /// Keys not retired, or retired after `retired_after`.
+    async fn list_signing_keys(&self, retired_after: OffsetDateTime) -> Result<Vec<StoredKey>, StoreError>;
+    /// Deletes keys retired before `before`; returns how many.
+    async fn purge_signing_keys(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// A taken id is `Conflict("client_id")`.
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError>;
+    async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError>;
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+    /// Deletes a client with its codes, consents and token families.
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
+
+    async fn insert_code(&self, hash: TokenHash, code: &AuthCode) -> Result<(), StoreError>;
+    /// Spends a code (recording the family it will be exchanged for), or tells
+    /// whether it had been spent already.
+    async fn consume_code(
+        &self,
+        hash: TokenHash,
+        family: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<CodeUse, StoreError>;
+
+    /// The scope the user granted the client, if any.
+    async fn find_consent(&self, user: UserId, client: &str) -> Result<Option<String>, StoreError>;
+    async fn grant_consent(
+        &self,
+        user: UserId,
+        client: &str,
+        scope: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Starts a family with its first refresh token (when given).
+    async fn create_family(&self, family: &TokenFamily, first: Option<&NewRefresh>)
+    -> Result<(), StoreError>;
+    /// Spends refresh token `hash` and stores `next` in its family. A token of
+    /// another client than `client`, expired, of a disabled user or of a revoked
+    /// family is `Invalid` (and nothing changes); one spent before revokes its family.
+    async fn rotate_refresh(
+        &self,
+        hash: TokenHash,
+        client: Option<&str>,
+        next: &NewRefresh,
+        now: OffsetDateTime,
+    ) -> Result<Rotation, StoreError>;
+    /// The family of a refresh token, with the token's expiry and whether it was
+    /// spent (for introspection and revocation).
+    async fn find_refresh_family(
+        &self,
+        hash: TokenHash,
+    ) -> Result<Option<(TokenFamily, OffsetDateTime, bool)>, StoreError>;
+    /// A live family and its user (unless disabled).
+    async fn find_family(&self, id: Uuid) -> Result<Option<(TokenFamily, User)>, StoreError>;
+    /// Revokes (deletes) a family and its tokens; false if there was none.
+    async fn revoke_family(&self, id: Uuid) -> Result<bool, StoreError>;
+    /// The user's families (for the data export).
+    async fn list_families(&self, user: UserId) -> Result<Vec<TokenFamily>, StoreError>;
+    /// Deletes expired codes, and families whose every token expired before `before`.
+    async fn purge_oauth(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 }

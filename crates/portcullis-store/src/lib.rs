@@ -13,6 +13,8 @@ mod outbox;
 #[macro_use]
 mod tokens;
 #[macro_use]
+mod oauth;
+#[macro_use]
 mod passkeys;
 #[macro_use]
 mod queries;

@@ -93,6 +93,7 @@ where
 macro_rules! store_impl {
     ($store:ty, $begin_write:expr, $lock_bucket:expr, $claim_sql:expr) => {
         tokens_impl!($store, $begin_write);
+        oauth_impl!($store, $begin_write);
         outbox_impl!($store, $begin_write, $claim_sql);
         passkeys_impl!($store, $begin_write);
 
@@ -202,6 +203,7 @@ macro_rules! store_impl {
                         .execute(&mut *tx)
                         .await
                         .map_err(crate::error::other)?;
+                    revoke_user_families!(&mut *tx, id.to_string()).map_err(crate::error::other)?;
                 }
                 tx.commit().await.map_err(crate::error::other)?;
                 Ok(updated == 1)
@@ -215,6 +217,9 @@ macro_rules! store_impl {
                 let mut tx = $begin_write(&self.pool).await.map_err(crate::error::other)?;
                 for sql in [
                     "DELETE FROM sessions WHERE user_id = $1",
+                    "DELETE FROM token_families WHERE user_id = $1",
+                    "DELETE FROM oauth_codes WHERE user_id = $1",
+                    "DELETE FROM oauth_consents WHERE user_id = $1",
                     "DELETE FROM events WHERE user_id = $1",
                     "DELETE FROM tokens WHERE user_id = $1",
                     "DELETE FROM outbox WHERE user_id = $1",
@@ -275,6 +280,7 @@ macro_rules! store_impl {
                     .await
                     .map_err(crate::error::other)?;
                 delete_killable_tokens!(&mut *tx, id.to_string()).map_err(crate::error::other)?;
+                revoke_user_families!(&mut *tx, id.to_string()).map_err(crate::error::other)?;
                 if let Some(notice) = notice {
                     insert_mail!(&mut *tx, notice).map_err(crate::error::other)?;
                 }
@@ -362,12 +368,16 @@ macro_rules! store_impl {
             }
 
             async fn delete_user_sessions(&self, user: portcullis_core::UserId) -> Result<u64, portcullis_core::StoreError> {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                let mut tx = $begin_write(&self.pool).await.map_err(crate::error::other)?;
+                let n = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                     .bind(user.to_string())
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
                     .map(|r| r.rows_affected())
-                    .map_err(crate::error::other)
+                    .map_err(crate::error::other)?;
+                revoke_user_families!(&mut *tx, user.to_string()).map_err(crate::error::other)?;
+                tx.commit().await.map_err(crate::error::other)?;
+                Ok(n)
             }
 
             async fn delete_session_by_id(

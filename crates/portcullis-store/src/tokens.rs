@@ -205,6 +205,7 @@ macro_rules! tokens_impl {
                     .execute(&mut *tx)
                     .await
                     .map_err(crate::error::other)?;
+                revoke_user_families!(&mut *tx, &user).map_err(crate::error::other)?;
                 delete_killable_tokens!(&mut *tx, &user).map_err(crate::error::other)?;
                 insert_mail!(&mut *tx, notice).map_err(crate::error::other)?;
                 tx.commit().await.map_err(crate::error::other)?;
@@ -273,6 +274,7 @@ macro_rules! tokens_impl {
                 set_address!(&mut *tx, &user, to, now).map_err(|e| crate::error::map(e, "email"))?;
                 for sql in [
                     "DELETE FROM sessions WHERE user_id = $1",
+                    "DELETE FROM token_families WHERE user_id = $1",
                     "DELETE FROM tokens WHERE user_id = $1 AND used_at IS NULL",
                 ] {
                     sqlx::query(sql).bind(&user).execute(&mut *tx).await.map_err(crate::error::other)?;

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::{AuthError, FieldError};
+use portcullis_core::{AuthError, FieldError, OAuthError};
 use serde::Serialize;
 
 /// A problem+json error of the JSON API.
@@ -114,6 +114,12 @@ impl From<AuthError> for ApiError {
                     "the passkey response did not verify, or its ceremony expired or was already used; start again",
                 )
             }
+            AuthError::MfaRequired => Self::new(StatusCode::UNAUTHORIZED, "mfa_required", "Code required")
+                .detail("this account has two-factor authentication: send a current code (or a recovery code) as `code`"),
+            AuthError::InvalidRefreshToken => {
+                Self::new(StatusCode::UNAUTHORIZED, "invalid_token", "Invalid refresh token")
+                    .detail("the refresh token is invalid, expired, revoked, or was already used; sign in again")
+            }
             AuthError::InvalidCode => Self::new(StatusCode::UNAUTHORIZED, "invalid_code", "Invalid code")
                 .detail("the code is wrong, expired, or was already used"),
             AuthError::ReauthRequired => {
@@ -158,6 +164,59 @@ impl IntoResponse for ApiError {
         }
         if let Some(secs) = self.retry_after {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
+    }
+}
+
+/// An error of the OAuth 2.0 endpoints: `{"error", "error_description"}` (RFC 6749
+/// §5.2), 401 with `WWW-Authenticate: Basic` for a client that failed to
+/// authenticate, 400 for the rest; server trouble maps like the API's.
+#[derive(Debug)]
+pub struct OAuthErrorResponse(pub OAuthError);
+
+impl From<OAuthError> for OAuthErrorResponse {
+    fn from(e: OAuthError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<AuthError> for OAuthErrorResponse {
+    fn from(e: AuthError) -> Self {
+        Self(OAuthError::Auth(e))
+    }
+}
+
+impl IntoResponse for OAuthErrorResponse {
+    fn into_response(self) -> Response {
+        let (status, error, description) = match self.0 {
+            OAuthError::Protocol { error: "invalid_client", description } => {
+                (StatusCode::UNAUTHORIZED, "invalid_client", description.to_owned())
+            }
+            OAuthError::Protocol { error, description } => {
+                (StatusCode::BAD_REQUEST, error, description.to_owned())
+            }
+            OAuthError::Auth(e) => {
+                let api = ApiError::from(e);
+                let mut res = (
+                    api.status,
+                    Json(serde_json::json!({
+                        "error": if api.status == StatusCode::TOO_MANY_REQUESTS { "slow_down" } else { "server_error" },
+                        "error_description": api.detail.as_deref().unwrap_or(api.title),
+                    })),
+                )
+                    .into_response();
+                if let Some(secs) = api.retry_after {
+                    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+                return res;
+            }
+        };
+        let mut res = (status, Json(serde_json::json!({ "error": error, "error_description": description })))
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"portcullis\""));
         }
         res
     }

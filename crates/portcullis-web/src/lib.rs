@@ -26,6 +26,7 @@ pub mod extract;
 mod forward_auth;
 mod headers;
 pub mod mail;
+mod oauth;
 mod observe;
 mod pages;
 pub mod paths;
@@ -56,10 +57,12 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(pages::router())
         .merge(api::v1::router(&state))
+        .merge(oauth::router())
         .route(paths::HEALTHZ, get(healthz))
         .route(paths::READYZ, get(readyz))
         .route(paths::METRICS, get(metrics_text))
         .route(paths::AUTH_VERIFY, get(forward_auth::verify))
+        .route(paths::API_OPENAPI, get(api::openapi))
         .route(paths::STATIC, get(static_file))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), pages::render_page_errors))

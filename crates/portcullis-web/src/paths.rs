@@ -7,6 +7,7 @@ pub const LOGOUT: &str = "/logout";
 pub const ACCOUNT: &str = "/account";
 pub const ACCOUNT_PASSWORD: &str = "/account/password";
 pub const ACCOUNT_SESSION_REVOKE: &str = "/account/sessions/{id}/revoke";
+pub const ACCOUNT_GRANT_REVOKE: &str = "/account/applications/{id}/revoke";
 pub const LOGIN_MFA: &str = "/login/mfa";
 pub const ACCOUNT_MFA: &str = "/account/mfa";
 pub const ACCOUNT_MFA_ENABLE: &str = "/account/mfa/enable";
@@ -54,6 +55,18 @@ pub const API_PASSKEYS_REGISTER_START: &str = "/api/v1/passkeys/register/start";
 pub const API_PASSKEYS_REGISTER_FINISH: &str = "/api/v1/passkeys/register/finish";
 pub const API_LOGIN_PASSKEY_START: &str = "/api/v1/login/passkey/start";
 pub const API_LOGIN_PASSKEY_FINISH: &str = "/api/v1/login/passkey/finish";
+pub const API_OPENAPI: &str = "/api/openapi.json";
+pub const API_TOKENS: &str = "/api/v1/tokens";
+pub const API_TOKENS_REFRESH: &str = "/api/v1/tokens/refresh";
+
+pub const OIDC_DISCOVERY: &str = "/.well-known/openid-configuration";
+pub const OAUTH_AUTHORIZE: &str = "/oauth2/authorize";
+pub const OAUTH_TOKEN: &str = "/oauth2/token";
+pub const OAUTH_USERINFO: &str = "/oauth2/userinfo";
+pub const OAUTH_JWKS: &str = "/oauth2/jwks";
+pub const OAUTH_REVOKE: &str = "/oauth2/revoke";
+pub const OAUTH_INTROSPECT: &str = "/oauth2/introspect";
+pub const OAUTH_LOGOUT: &str = "/oauth2/logout";
 
 /// Prefix of the JSON API, whose errors are problem+json.
 pub const API_PREFIX: &str = "/api/";

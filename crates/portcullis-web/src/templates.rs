@@ -34,6 +34,8 @@ embedded!(
     "reset_password.html",
     "email_link.html",
     "undo_email_change.html",
+    "consent.html",
+    "oauth_logout.html",
     "mail/base.html",
     "mail/base.txt",
     "mail/verify_email.html",

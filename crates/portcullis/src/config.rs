@@ -30,6 +30,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub audit: AuditConfig,
     pub security: SecurityConfig,
+    pub tokens: TokensConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,6 +221,21 @@ impl Default for MetricsConfig {
 pub struct SecurityConfig {
     /// Administrators must turn on MFA at their next sign-in before doing anything else.
     pub require_mfa_for_admins: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokensConfig {
+    /// Lifetime of JWT access tokens and ID tokens (at most 1d).
+    pub access_ttl: Dur,
+    /// Lifetime of each refresh token (every refresh issues a new one).
+    pub refresh_ttl: Dur,
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        Self { access_ttl: Dur::secs(600), refresh_ttl: Dur::secs(30 * 86_400) }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -464,10 +480,18 @@ impl Config {
             ("email.reset_ttl", self.email.reset_ttl),
             ("email.change_ttl", self.email.change_ttl),
             ("email.poll_interval", self.email.poll_interval),
+            ("tokens.access_ttl", self.tokens.access_ttl),
+            ("tokens.refresh_ttl", self.tokens.refresh_ttl),
         ] {
             if d.0.is_zero() {
                 return err(key, "must be longer than 0s".into());
             }
+        }
+        if self.tokens.access_ttl.0 > Duration::from_secs(86_400) {
+            return err(
+                "tokens.access_ttl",
+                "must be at most 1d (signing keys stay published 2 days after rotation)".into(),
+            );
         }
         if self.email.transport == MailTransport::Smtp && self.email.smtp_url.is_none() {
             return err("email.smtp_url", "required when email.transport = \"smtp\"".into());

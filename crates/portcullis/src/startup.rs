@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use portcullis_core::oauth::TokenPolicy;
 use portcullis_core::password::HashCost;
 use portcullis_core::service::{EmailPolicy, MailLimit, RateLimits};
 use portcullis_core::throttle::Limit;
@@ -96,6 +97,7 @@ pub fn build_auth(
             register_per_ip: limit(rl.register_per_ip),
             mfa: limit(rl.mfa_per_session),
             forgot_password_per_ip: limit(rl.forgot_password_per_ip),
+            tokens_per_ip: limit(rl.tokens_per_ip),
         },
         password_policy: PasswordPolicy { min_length: p.min_length, min_strength: p.min_strength },
         session_policy: SessionPolicy {
@@ -104,6 +106,12 @@ pub fn build_auth(
             remember_me_timeout: to_time(s.remember_me_timeout),
         },
         email: email_policy(config),
+        tokens: TokenPolicy {
+            issuer: public_url.origin().to_owned(),
+            access_ttl: to_time(config.tokens.access_ttl),
+            refresh_ttl: to_time(config.tokens.refresh_ttl),
+            ..TokenPolicy::default()
+        },
     };
     let composer = Arc::new(MailTemplates::new(public_url.clone(), config.ui.templates_dir.clone()));
     Ok(Auth::new(db.store(), clock, hasher, auth_config, composer)
@@ -174,8 +182,8 @@ impl Portcullis {
         let mailer = crate::mail::build_mailer(&config.email).map_err(StartupError::Config)?;
         let auth = build_auth(config, &database, clock, &public_url)?;
         let csrf_key = shared_secret(&auth, "csrf_key").await?;
-        let mfa_key = shared_secret(&auth, "mfa_key").await?;
-        let mut auth = auth.with_mfa_key(&mfa_key);
+        let auth = with_keys(auth).await?;
+        let mut auth = auth;
         if let Err(e) = auth.enable_passkeys(public_url.origin()) {
             tracing::warn!(error = %e, "passkeys are off");
         }
@@ -230,6 +238,19 @@ impl Portcullis {
     pub fn spawn_maintenance(&self) -> tokio::task::JoinHandle<()> {
         let auth = self.state.auth().clone();
         let retention = self.audit_retention;
+        let keys = auth.clone();
+        tokio::spawn(async move {
+            // A key rotated by `portcullis keys rotate` (or another node) signs here
+            // within 30 s.
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = keys.reload_signing_keys().await {
+                    tracing::warn!(error = %e, "could not reload token signing keys");
+                }
+            }
+        });
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             for round in 0u64.. {
@@ -252,6 +273,8 @@ impl Portcullis {
                     for (what, result) in [
                         ("old emailed tokens", auth.purge_expired_tokens().await),
                         ("old sent mails", auth.purge_outbox().await),
+                        ("expired authorization codes and token families", auth.purge_oauth().await),
+                        ("retired signing keys", auth.purge_signing_keys().await),
                     ] {
                         match result {
                             Ok(0) => {}
@@ -278,6 +301,18 @@ fn metrics_render(config: &Config) -> Option<portcullis_web::MetricsRender> {
     }
     let handle = crate::metrics::handle()?;
     Some(Arc::new(move || handle.render()))
+}
+
+/// Loads the node-shared secrets that seal MFA secrets and signing keys, and the
+/// token signing keys (creating the first one).
+pub async fn with_keys(auth: Auth) -> Result<Auth, StartupError> {
+    let mfa_key = shared_secret(&auth, "mfa_key").await?;
+    let signing_secret = shared_secret(&auth, "signing_key_secret").await?;
+    let auth = auth.with_mfa_key(&mfa_key).with_signing_key_secret(&signing_secret);
+    auth.init_signing_keys()
+        .await
+        .map_err(|e| StartupError::Runtime(format!("database: cannot load token signing keys: {e}")))?;
+    Ok(auth)
 }
 
 /// A 256-bit secret shared by every node, generated on first start.

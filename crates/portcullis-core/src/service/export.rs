@@ -21,6 +21,8 @@ pub struct AccountExport {
     pub events: Vec<Event>,
     pub tokens: Vec<StoredToken>,
     pub mails: Vec<MailSummary>,
+    /// Signed-in token families (API clients and OpenID Connect clients), never a token.
+    pub token_families: Vec<crate::oauth::TokenFamily>,
     /// Unused recovery codes (the codes and the TOTP secret are never exported).
     pub recovery_codes_left: i64,
     /// Passkeys (names, counters, dates; the web layer leaves out the key material).
@@ -35,6 +37,7 @@ impl Auth {
             events: self.store.list_events(Some(user.id), EXPORT_EVENTS).await?,
             tokens: self.store.list_tokens(user.id).await?,
             mails: self.store.list_mails(user.id).await?,
+            token_families: self.store.list_families(user.id).await?,
             recovery_codes_left: self.store.recovery_codes_left(user.id).await?,
             passkeys: self.store.list_passkeys(user.id).await?,
         })

@@ -29,6 +29,26 @@ impl Auth {
         remember: bool,
         client: &ClientMeta,
     ) -> Result<LoginOutcome, AuthError> {
+        let user = self.verify_login(email, password, client).await?;
+        if user.mfa_enabled {
+            // Half-authenticated until the second factor: the sign-in completes in
+            // `complete_mfa_login`, with a new session id.
+            return self.open_session(user, remember, client, true).await;
+        }
+        let outcome = self.open_session(user, remember, client, false).await?;
+        self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(outcome.user.id), client, None).await;
+        self.observe(|o| o.login("success"));
+        Ok(outcome)
+    }
+
+    /// The password step of every sign-in (pages, API, tokens): throttled per
+    /// account and address, failures audited.
+    pub(super) async fn verify_login(
+        &self,
+        email: &str,
+        password: &Password,
+        client: &ClientMeta,
+    ) -> Result<User, AuthError> {
         let hits = match self.throttle_login(email, client).await {
             Ok(hits) => hits,
             Err(e) => {
@@ -47,15 +67,7 @@ impl Auth {
             }
         };
         self.release_login(hits).await;
-        if user.mfa_enabled {
-            // Half-authenticated until the second factor: the sign-in completes in
-            // `complete_mfa_login`, with a new session id.
-            return self.open_session(user, remember, client, true).await;
-        }
-        let outcome = self.open_session(user, remember, client, false).await?;
-        self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(outcome.user.id), client, None).await;
-        self.observe(|o| o.login("success"));
-        Ok(outcome)
+        Ok(user)
     }
 
     /// Verifies email and password; the same error, at the same cost, for every failure

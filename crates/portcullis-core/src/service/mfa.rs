@@ -116,7 +116,7 @@ impl Auth {
     }
 
     /// Checks a TOTP or recovery code for `user`, throttled per user like passwords.
-    async fn verify_second_factor(
+    pub(super) async fn verify_second_factor(
         &self,
         user: &User,
         code: &str,

@@ -2,13 +2,16 @@
 
 mod admin;
 mod audit;
+mod bearer;
 mod change_email;
 mod change_password;
 mod delete_account;
 mod export;
+mod keys;
 mod login;
 mod logout;
 mod mfa;
+mod oidc;
 mod outbox;
 mod passkeys;
 mod reauth;
@@ -33,15 +36,20 @@ use crate::store::Store;
 use crate::user::User;
 
 pub use audit::MAX_EVENTS;
+pub use bearer::{API_CLIENT_ID, AccessClaims, BearerUse, TokenPair};
 pub use change_email::EmailLinkOutcome;
 pub use export::AccountExport;
 pub use login::LoginOutcome;
 pub use mfa::{Confirmation, Enrolment, RECENT_SIGN_IN};
+pub use oidc::{
+    AuthorizeError, AuthorizeParams, AuthorizeRequest, AuthorizeStep, ClientAuth, Grant, IntrospectResponse,
+    NewClientSecret, TokenResponse, UserInfo,
+};
 pub use outbox::{DeliveryRound, GIVE_UP_AFTER, retry_delay};
 pub use passkeys::{PasskeyConfigError, PasskeyLogin};
 pub use reauth::REAUTH_WINDOW;
 pub use register::{Registered, Registration};
-pub use sessions::Authenticated;
+pub use sessions::{Authenticated, Via};
 pub use throttle::RateLimits;
 
 /// At most `count` mails of one kind per account within `window`.
@@ -96,6 +104,7 @@ pub struct AuthConfig {
     pub session_policy: SessionPolicy,
     pub rate_limits: RateLimits,
     pub email: EmailPolicy,
+    pub tokens: crate::oauth::TokenPolicy,
 }
 
 /// Hooks for metrics; every method has a no-op default.
@@ -131,6 +140,11 @@ pub struct Auth {
     secret_box: Option<crate::mfa::SecretBox>,
     /// The relying party, when `server.public_url` has a host name (passkeys on).
     webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// Seals the private parts of signing keys.
+    key_box: Option<crate::mfa::SecretBox>,
+    keyring: crate::jwt::SharedKeyring,
+    /// Unix second of the last reload forced by an unknown `kid` (at most one a second).
+    forced_reload: Arc<std::sync::atomic::AtomicI64>,
     composer: Arc<dyn MailComposer>,
     /// Woken whenever a mail is queued, so the outbox worker sends it at once.
     outbox: Arc<Notify>,
@@ -160,6 +174,9 @@ impl Auth {
             observer: None,
             secret_box: None,
             webauthn: None,
+            key_box: None,
+            keyring: crate::jwt::SharedKeyring::default(),
+            forced_reload: Arc::new(std::sync::atomic::AtomicI64::new(0)),
         }
     }
 

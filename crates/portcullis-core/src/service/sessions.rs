@@ -16,6 +16,18 @@ pub struct Authenticated {
     pub user: User,
     pub session: Session,
     pub token_hash: TokenHash,
+    /// How the request proved it.
+    pub via: Via,
+}
+
+/// The credential behind an [`Authenticated`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A session cookie (`token_hash` names the stored session).
+    Session,
+    /// A bearer access token; `token_hash` is its digest (stored nowhere), `family`
+    /// the refresh-token family it came with.
+    Bearer { family: Option<Uuid> },
 }
 
 impl Auth {
@@ -46,7 +58,7 @@ impl Auth {
         if session.needs_touch(now) {
             self.store.touch_session(token_hash, now).await?;
         }
-        Ok(Some(Authenticated { user, session, token_hash }))
+        Ok(Some(Authenticated { user, session, token_hash, via: Via::Session }))
     }
 
     pub async fn list_sessions(&self, user: UserId) -> Result<Vec<Session>, AuthError> {

@@ -20,6 +20,8 @@ pub struct RateLimits {
     /// Second-factor codes, per user (escalating like passwords).
     pub mfa: Limit,
     pub forgot_password_per_ip: Limit,
+    /// `/api/v1/tokens` and `/oauth2/token`, per client address.
+    pub tokens_per_ip: Limit,
 }
 
 impl Default for RateLimits {
@@ -31,6 +33,7 @@ impl Default for RateLimits {
             register_per_ip: Limit::new(20, Duration::hours(1)),
             mfa: Limit::new(5, Duration::minutes(5)),
             forgot_password_per_ip: Limit::new(20, Duration::hours(1)),
+            tokens_per_ip: Limit::new(60, Duration::minutes(1)),
         }
     }
 }

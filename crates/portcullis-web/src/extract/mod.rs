@@ -10,6 +10,7 @@ pub use client::ClientInfo;
 pub(crate) use csrf::same_origin as csrf_same_origin;
 pub use csrf::{CsrfForm, CsrfToken};
 pub use json::{ApiJson, OptionalJson};
+pub(crate) use session::bearer_token;
 pub use session::{AuthRejection, CurrentUser, MaybeUser, PendingUser};
 
 use axum::http::request::Parts;

@@ -5,7 +5,7 @@ use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use portcullis_core::service::Authenticated;
+use portcullis_core::service::{Authenticated, BearerUse};
 
 use super::state;
 use crate::error::ApiError;
@@ -14,6 +14,26 @@ use crate::{cookies, paths};
 /// The signed-in user, if any.
 #[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<Authenticated>);
+
+/// Where an `Authorization: Bearer` access token is accepted: the JSON API (tokens
+/// from `/api/v1/tokens`) and forward-auth (any user's access token). Pages only
+/// know cookies.
+fn bearer_use(path: &str) -> Option<BearerUse> {
+    if path.starts_with(paths::API_PREFIX) {
+        Some(BearerUse::AccountApi)
+    } else if path == paths::AUTH_VERIFY {
+        Some(BearerUse::Identity)
+    } else {
+        None
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
 
 /// A signed-in user, required. On pages the client is sent to `/login?next=<this
 /// page>`; under `/api/` or when the client asks for JSON it gets 401 `unauthenticated`.
@@ -50,10 +70,16 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
             return Ok(cached.clone());
         }
         let state = state(parts)?;
-        let found = match cookies::get(&parts.headers, &state.cookies().session) {
+        let mut found = match cookies::get(&parts.headers, &state.cookies().session) {
             Some(value) => state.auth().authenticate(value).await?,
             None => None,
         };
+        if found.is_none()
+            && let Some(purpose) = bearer_use(parts.uri.path())
+            && let Some(token) = bearer_token(&parts.headers)
+        {
+            found = state.auth().authenticate_bearer(token, purpose).await?;
+        }
         let me = Self(found);
         parts.extensions.insert(me.clone());
         Ok(me)

@@ -22,6 +22,7 @@ pub(super) fn router() -> Router<AppState> {
         .route(paths::ACCOUNT, get(get_account))
         .route(paths::ACCOUNT_PASSWORD, post(post_password))
         .route(paths::ACCOUNT_SESSION_REVOKE, post(post_revoke))
+        .route(paths::ACCOUNT_GRANT_REVOKE, post(post_revoke_grant))
         .route(paths::ACCOUNT_EMAIL, post(post_email))
         .route(paths::ACCOUNT_DELETE, post(post_delete))
 }
@@ -94,6 +95,10 @@ pub(super) async fn render(
         Ok(s) => s,
         Err(e) => return PageError::from(e).into_response(),
     };
+    let grants = match state.auth().list_grants(&me.0.user).await {
+        Ok(g) => g,
+        Err(e) => return PageError::from(e).into_response(),
+    };
     let events = match state.auth().events_of(me.0.user.id, 20).await {
         Ok(e) => e,
         Err(e) => return PageError::from(e).into_response(),
@@ -150,7 +155,19 @@ pub(super) async fn render(
         })
         .collect();
     let passkeys_enabled = state.auth().passkeys_enabled();
-    let ctx = context! { passkeys, passkeys_enabled, user => context! { email => &me.0.user.email, email_verified => me.0.user.email_verified,
+    let grants: Vec<Value> = grants
+        .iter()
+        .map(|(f, name)| {
+            context! {
+                id => f.id.to_string(),
+                name => name.clone().unwrap_or_else(|| "API client (token sign-in)".to_owned()),
+                scope => &f.scope,
+                signed_in_at => fmt(f.auth_time),
+                signed_in_text => human(f.auth_time),
+            }
+        })
+        .collect();
+    let ctx = context! { passkeys, passkeys_enabled, grants, user => context! { email => &me.0.user.email, email_verified => me.0.user.email_verified,
     mfa_enabled => me.0.user.mfa_enabled, created_at => fmt(me.0.user.created_at), created_text => human(me.0.user.created_at) }, sessions, events, ..extra };
     chrome.render(state, status, "account.html", ctx)
 }
@@ -253,6 +270,22 @@ async fn post_revoke(
     redirect_with_flash(&state, paths::ACCOUNT, "session_revoked")
 }
 
+async fn post_revoke_grant(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<RevokeForm>,
+) -> Response {
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return PageError::not_found().into_response();
+    };
+    match state.auth().revoke_grant(&me.0.user, id, &client).await {
+        Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, "application_revoked"),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
+
 /// How the security log names an event.
 fn event_text(kind: &str, detail: Option<&str>) -> &'static str {
     match (kind, detail) {
@@ -280,6 +313,9 @@ fn event_text(kind: &str, detail: Option<&str>) -> &'static str {
         "passkey_added" => "Passkey added",
         "passkey_renamed" => "Passkey renamed",
         "passkey_removed" => "Passkey removed",
+        "refresh_token_reused" => "A used sign-in token came back: that sign-in was ended",
+        "consent_granted" => "An application was allowed to sign you in",
+        "tokens_revoked" => "An application was signed out",
         _ => "Security event",
     }
 }

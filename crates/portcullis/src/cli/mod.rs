@@ -1,7 +1,9 @@
 //! The command line of SPEC §1. Every failure is one `error: ...` line on stderr;
 //! exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 
+mod client;
 mod events;
+mod keys;
 mod password;
 mod user;
 
@@ -35,6 +37,12 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Manage OAuth 2.0 / OpenID Connect clients.
+    #[command(subcommand)]
+    Client(client::ClientCommand),
+    /// Manage token signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Show the audit trail (security events), newest first.
     Events(events::EventsArgs),
     /// Check or print the configuration.
@@ -133,6 +141,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::User(cmd) => user::run(&config, cmd).await,
+        Command::Client(cmd) => client::run(&config, cmd).await,
+        Command::Keys(cmd) => keys::run(&config, cmd).await,
         Command::Events(args) => events::run(&config, args).await,
         Command::Config(ConfigCommand::Check) => {
             println!("configuration ok");

@@ -455,3 +455,87 @@ async fn events_lists_the_audit_trail_newest_first_and_filters_by_user() {
     assert!(all.stdout.lines().nth(1).unwrap().contains("register"), "newest first");
     cli.run(&["events", "--email", "nobody@example.com"]).await.expect_code(1);
 }
+
+#[tokio::test]
+async fn client_create_prints_the_secret_once_and_list_and_delete_manage_clients() {
+    let cli = Cli::new();
+    let run = cli
+        .run(&["client", "create", "--name", "Wiki", "--redirect-uri", "https://wiki.example/cb"])
+        .await
+        .expect_code(0);
+    let id =
+        run.stdout.lines().find_map(|l| l.strip_prefix("client_id: ")).expect("client_id line").to_owned();
+    let secret =
+        run.stdout.lines().find_map(|l| l.strip_prefix("client_secret: ")).expect("client_secret line");
+    assert_eq!(secret.len(), 43, "a 256-bit secret");
+    let run = cli
+        .run(&[
+            "client",
+            "create",
+            "--name",
+            "SPA",
+            "--redirect-uri",
+            "http://127.0.0.1:3000/cb",
+            "--public",
+            "--json",
+        ])
+        .await
+        .expect_code(0);
+    let spa: Value = serde_json::from_str(&run.stdout).expect("--json prints one object");
+    assert_eq!(spa["public"], true);
+    assert!(spa.get("client_secret").is_none(), "public clients have no secret");
+
+    let list = cli.run(&["client", "list", "--json"]).await.expect_code(0);
+    let clients: Value = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(clients.as_array().unwrap().len(), 2);
+    assert!(!list.stdout.contains(secret), "the secret is shown once, at creation");
+    let table = cli.run(&["client", "list"]).await.expect_code(0);
+    assert!(table.stdout.contains(&id) && table.stdout.contains("confidential"));
+    // The secret is stored hashed only.
+    let mut raw = std::fs::read(cli.path("p.db")).unwrap();
+    raw.extend(std::fs::read(cli.path("p.db-wal")).unwrap_or_default());
+    assert!(!raw.windows(secret.len()).any(|w| w == secret.as_bytes()));
+
+    cli.run(&["client", "delete", &id]).await.expect_code(0);
+    let run = cli.run(&["client", "delete", &id]).await.expect_code(1);
+    assert!(run.error_line().contains("no client"), "{}", run.stderr);
+    let run = cli.run(&["client", "create", "--name", "Bad", "--redirect-uri", "javascript:alert(1)"]).await;
+    let run = run.expect_code(2);
+    assert!(run.error_line().contains("--redirect-uri"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_is_published_at_once_and_used_by_a_running_node_within_60_seconds() {
+    let cli = Cli::new();
+    cli.create_user("keys@example.com", &[]).await;
+    let url = cli.vars.iter().find(|(k, _)| k == "PORTCULLIS_DATABASE__URL").unwrap().1.clone();
+    let node = crate::helpers::Node::start(&url, &[]).await;
+    let c = reqwest::Client::new();
+    let token = || async {
+        let body = json!({"email": "keys@example.com", "password": PASSWORD});
+        let t: Value =
+            c.post(node.url("/api/v1/tokens")).json(&body).send().await.unwrap().json().await.unwrap();
+        t["access_token"].as_str().unwrap().to_owned()
+    };
+    let kid = |jwt: &str| crate::tokens::header(jwt)["kid"].as_str().unwrap().to_owned();
+    let old = token().await;
+    let run = cli.run(&["keys", "rotate"]).await.expect_code(0);
+    let new_kid = run.stdout.split_whitespace().nth(3).expect("new signing key <kid>").to_owned();
+    assert_ne!(new_kid, kid(&old));
+    let list = cli.run(&["keys", "list"]).await.expect_code(0);
+    assert_eq!(list.stdout.lines().count(), 3, "header + two keys:\n{}", list.stdout);
+    let jwks: Value = c.get(node.url("/oauth2/jwks")).send().await.unwrap().json().await.unwrap();
+    let kids: Vec<&str> =
+        jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    assert_eq!(kids, [new_kid.as_str(), kid(&old).as_str()], "published before any node signs with it");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if kid(&token().await) == new_kid {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the node signs with the new key within 60 s");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let res = c.get(node.url("/api/v1/me")).bearer_auth(&old).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "tokens of the retired key stay valid");
+}

@@ -96,15 +96,7 @@ async fn nginx_auth_request_with_the_documented_config_protects_an_application()
     let app = TestApp::spawn_with(Backend::Sqlite, |c| c.server.allowed_redirect_origins = vec![]).await;
     app.register("behind-nginx@example.com").await;
 
-    // The protected application: echoes who Portcullis said the user is.
-    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream_addr = upstream.local_addr().unwrap();
-    let echo = axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
-        let who =
-            headers.get("x-auth-user-email").and_then(|v| v.to_str().ok()).unwrap_or("nobody").to_owned();
-        format!("hello {who}")
-    });
-    tokio::spawn(async move { axum::serve(upstream, echo).await.unwrap() });
+    let upstream_addr = echo_upstream().await;
 
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -153,6 +145,96 @@ async fn nginx_auth_request_with_the_documented_config_protects_an_application()
     let res = signed_in.get(format!("{front}/private")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.text().await.unwrap(), "hello behind-nginx@example.com");
+    let _ = child.start_kill();
+}
+
+/// The protected application: echoes who Portcullis said the user is.
+async fn echo_upstream() -> std::net::SocketAddr {
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = upstream.local_addr().unwrap();
+    let echo = axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
+        let who =
+            headers.get("x-auth-user-email").and_then(|v| v.to_str().ok()).unwrap_or("nobody").to_owned();
+        format!("hello {who}")
+    });
+    tokio::spawn(async move { axum::serve(upstream, echo).await.unwrap() });
+    addr
+}
+
+/// A real Caddy (Debian's package), configured with `docs/caddy-forward-auth.Caddyfile`,
+/// in front of a tiny application.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caddy_forward_auth_with_the_documented_config_protects_an_application() {
+    let Some(caddy) = which("caddy") else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but caddy is not installed");
+        eprintln!("SKIPPED: caddy is not installed (apt-get install caddy)");
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let front = format!("http://127.0.0.1:{port}");
+    let origin = front.clone();
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, |c| c.server.allowed_redirect_origins = vec![origin]).await;
+    app.register("behind-caddy@example.com").await;
+    let upstream_addr = echo_upstream().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let site = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/caddy-forward-auth.Caddyfile"
+    ))
+    .unwrap()
+    .replace("PORTCULLIS_ADDR", app.base.trim_start_matches("http://"))
+    .replace("APP_ADDR", &upstream_addr.to_string())
+    .replace("SITE", &front);
+    let config = dir.path().join("Caddyfile");
+    std::fs::write(&config, format!("{{\n\tadmin off\n\tauto_https off\n}}\n{site}")).unwrap();
+    let mut child = tokio::process::Command::new(caddy)
+        .args(["run", "--adapter", "caddyfile", "--config"])
+        .arg(&config)
+        .env("HOME", dir.path())
+        .env("XDG_DATA_HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while client().get(&front).send().await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "caddy did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // An API client is refused; a browser is sent to sign in and back.
+    let res = client().get(format!("{front}/private?x=1")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res =
+        client().get(format!("{front}/private?x=1")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(
+        location(&res),
+        format!(
+            "{}/login?next={}",
+            app.base,
+            url::form_urlencoded::byte_serialize(format!("{front}/private?x=1").as_bytes())
+                .collect::<String>()
+        )
+    );
+    let signed_in = app.login("behind-caddy@example.com").await;
+    let res = signed_in.get(format!("{front}/private")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.text().await.unwrap(), "hello behind-caddy@example.com");
+    // A bearer access token works through the proxy as well.
+    let body = serde_json::json!({"email": "behind-caddy@example.com", "password": PASSWORD});
+    let t: serde_json::Value = app.post_json(&client(), "/api/v1/tokens", &body).await.json().await.unwrap();
+    let res = client()
+        .get(format!("{front}/private"))
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.text().await.unwrap(), "hello behind-caddy@example.com");
     let _ = child.start_kill();
 }
 

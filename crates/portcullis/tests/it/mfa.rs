@@ -19,7 +19,7 @@ backend_tests!(
 );
 
 /// The code an authenticator app would show at the server's (mock) time.
-fn code(app: &TestApp, secret: &str, steps_ahead: i64) -> String {
+pub(crate) fn code(app: &TestApp, secret: &str, steps_ahead: i64) -> String {
     let secret = Secret::try_from_base32(secret).unwrap();
     let totp = Builder::new().with_algorithm(Algorithm::SHA1).with_secret(secret).build_noncompliant();
     let at = app.clock.now().unix_timestamp() + steps_ahead * 30;
@@ -27,7 +27,7 @@ fn code(app: &TestApp, secret: &str, steps_ahead: i64) -> String {
 }
 
 /// Registers, signs in, enrols; returns the client, the secret and the recovery codes.
-async fn enrolled(app: &TestApp, email: &str) -> (reqwest::Client, String, Vec<String>) {
+pub(crate) async fn enrolled(app: &TestApp, email: &str) -> (reqwest::Client, String, Vec<String>) {
     let c = app.signed_in(email).await;
     let res = c.post(app.url("/api/v1/mfa/totp")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);

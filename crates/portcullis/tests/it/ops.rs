@@ -125,3 +125,27 @@ async fn the_logs_of_a_full_run_contain_no_secret_and_carry_request_ids() {
     assert_eq!(success["span"]["request_id"], request_id.as_str(), "{success}");
     assert_eq!(success["target"], "portcullis::audit");
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let res = app.get(&app.client, "/api/openapi.json").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete = path.replace("{id}", &uuid::Uuid::new_v4().to_string());
+        for method in ["get", "post", "delete"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            operations += 1;
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let res = app.client.request(m, app.url(&concrete)).send().await.unwrap();
+            assert_ne!(res.status(), StatusCode::NOT_FOUND, "{method} {path} is routed");
+            assert_ne!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is routed");
+        }
+    }
+    assert!(operations >= 23, "{operations} operations documented");
+}

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use portcullis_core::Password;
-use portcullis_core::service::{Registered, Registration};
+use portcullis_core::service::{Registered, Registration, Via};
 use serde::Deserialize;
 
 use super::{UserEnvelope, UserResponse};
@@ -89,7 +89,13 @@ async fn logout(
     MaybeUser(current): MaybeUser,
 ) -> Result<Response, ApiError> {
     if let Some(current) = current {
-        state.auth().logout(current.user.id, current.token_hash, &client).await?;
+        match current.via {
+            // A bearer client signs out by ending its token family.
+            Via::Bearer { family: Some(family) } => {
+                state.auth().revoke_family(family, &current.user, &client).await?;
+            }
+            _ => state.auth().logout(current.user.id, current.token_hash, &client).await?,
+        }
     }
     let clear = state.cookies().clear(&state.cookies().session);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())

@@ -68,6 +68,20 @@ struct Export {
     mfa: MfaExport,
     /// Names, counters and dates; never the key material.
     passkeys: Vec<PasskeyResponse>,
+    token_grants: Vec<TokenGrant>,
+}
+
+/// A refresh-token family: which client holds tokens, since when (never a token).
+#[derive(Serialize)]
+struct TokenGrant {
+    id: String,
+    /// The OAuth client; `null` for `/api/v1/tokens`.
+    client_id: Option<String>,
+    scope: String,
+    #[serde(with = "time::serde::rfc3339")]
+    signed_in_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
 }
 
 /// MFA methods, without their secrets.
@@ -111,6 +125,17 @@ async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> 
             .collect(),
         mfa: MfaExport { totp: u.mfa_enabled, recovery_codes_left: data.recovery_codes_left },
         passkeys: data.passkeys.iter().map(PasskeyResponse::from).collect(),
+        token_grants: data
+            .token_families
+            .into_iter()
+            .map(|f| TokenGrant {
+                id: f.id.to_string(),
+                client_id: f.client_id,
+                scope: f.scope,
+                signed_in_at: f.auth_time,
+                created_at: f.created_at,
+            })
+            .collect(),
     };
     let disposition = (header::CONTENT_DISPOSITION, "attachment; filename=\"portcullis-account.json\"");
     Ok(([disposition], Json(body)).into_response())

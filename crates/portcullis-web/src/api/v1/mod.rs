@@ -7,6 +7,7 @@ mod export;
 mod me;
 mod mfa;
 mod passkeys;
+pub(crate) mod tokens;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -28,6 +29,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(passkeys::router())
         .merge(email::router())
         .merge(export::router())
+        .merge(tokens::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site))
 }
 

@@ -1,0 +1,137 @@
+//! `portcullis client ...`: register, list and delete OAuth 2.0 / OpenID Connect
+//! clients. A confidential client's secret is printed once and stored hashed.
+
+use std::sync::Arc;
+
+use clap::Subcommand;
+use portcullis_core::oauth::Client;
+use portcullis_core::{Auth, AuthError, SystemClock};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+
+use super::Failure;
+use crate::config::Config;
+use crate::startup;
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints `client_id: ...` and (unless --public) `client_secret: ...` once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// An exact redirect URI; repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// A public client (browser or mobile app): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// Trusted: users are not asked for consent.
+        #[arg(long)]
+        first_party: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List clients.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a client and every code, consent and token issued to it.
+    Delete { client_id: String },
+}
+
+#[derive(Serialize)]
+struct ClientJson<'a> {
+    client_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<&'a str>,
+    name: &'a str,
+    redirect_uris: &'a [String],
+    public: bool,
+    first_party: bool,
+    created_at: String,
+}
+
+fn to_json<'a>(c: &'a Client, secret: Option<&'a str>) -> ClientJson<'a> {
+    ClientJson {
+        client_id: &c.id,
+        client_secret: secret,
+        name: &c.name,
+        redirect_uris: &c.redirect_uris,
+        public: c.public,
+        first_party: c.first_party,
+        created_at: c.created_at.format(&Rfc3339).unwrap_or_default(),
+    }
+}
+
+fn failure(e: AuthError) -> Failure {
+    match e {
+        AuthError::Validation(errors) => Failure::usage(
+            errors
+                .iter()
+                .map(|e| format!("--{}: {}", e.field.replace('_', "-"), e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => Failure::runtime(other.to_string()),
+    }
+}
+
+pub async fn run(config: &Config, cmd: ClientCommand) -> Result<(), Failure> {
+    let db = startup::open_database(config, config.database.auto_migrate).await?;
+    let public_url = startup::configured_public_url(config)?;
+    let auth = startup::build_auth(config, &db, Arc::new(SystemClock), &public_url)?;
+    let result = dispatch(&auth, cmd).await;
+    db.close().await;
+    result
+}
+
+async fn dispatch(auth: &Auth, cmd: ClientCommand) -> Result<(), Failure> {
+    match cmd {
+        ClientCommand::Create { name, redirect_uris, public, first_party, json } => {
+            let created =
+                auth.create_client(&name, &redirect_uris, public, first_party).await.map_err(failure)?;
+            let secret = created.secret.as_ref().map(portcullis_core::SecretToken::expose);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&to_json(&created.client, secret)).unwrap_or_default()
+                );
+            } else {
+                println!("client_id: {}", created.client.id);
+                if let Some(secret) = secret {
+                    println!("client_secret: {secret}");
+                }
+            }
+        }
+        ClientCommand::List { json } => {
+            let clients = auth.list_clients().await.map_err(failure)?;
+            if json {
+                let list: Vec<_> = clients.iter().map(|c| to_json(c, None)).collect();
+                println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+            } else {
+                println!(
+                    "{:<22}  {:<24}  {:<12}  {:<11}  REDIRECT URIS",
+                    "CLIENT ID", "NAME", "TYPE", "FIRST-PARTY"
+                );
+                for c in &clients {
+                    println!(
+                        "{:<22}  {:<24}  {:<12}  {:<11}  {}",
+                        c.id,
+                        c.name,
+                        if c.public { "public" } else { "confidential" },
+                        if c.first_party { "yes" } else { "no" },
+                        c.redirect_uris.join(" ")
+                    );
+                }
+            }
+        }
+        ClientCommand::Delete { client_id } => {
+            if !auth.delete_client(&client_id).await.map_err(failure)? {
+                return Err(Failure::runtime(format!("no client with id {client_id:?}")));
+            }
+            println!("deleted client {client_id}");
+        }
+    }
+    Ok(())
+}
