@@ -262,6 +262,8 @@ async fn passkeys_are_listed_renamed_and_removed_with_audit_events(backend: Back
     let html = app.get(&c2, "/account").await.text().await.unwrap();
     assert!(html.contains("Phone &lt;b&gt;") && html.contains("/rename") && html.contains("/delete"));
     assert!(html.contains("src=\"/static/passkeys.js\""));
+    // Without the script nothing passkey-only shows: the add form starts hidden.
+    assert!(html.contains("<form id=\"passkey-add\" class=\"passkey-only\" hidden>"), "{html}");
 }
 
 async fn deleting_the_account_deletes_its_passkeys(backend: Backend) {
@@ -328,4 +330,44 @@ async fn the_account_page_renames_and_removes_passkeys_and_the_second_step_offer
     let res = app.post_form(&c, "/account", &delete, &[("password", PASSWORD)]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.get(&c, "/api/v1/passkeys").await.json::<Value>().await.unwrap(), json!([]));
+}
+
+/// Ceremony state lives in the database: a registration started on one node is
+/// found (and used up) by another; process memory holds none of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ceremony_started_on_one_node_is_taken_by_another_once() {
+    use sqlx::Connection as _;
+    if !crate::helpers::postgres_available().await {
+        return;
+    }
+    let db = crate::helpers::TestDb::create(Backend::Postgres).await;
+    // One public URL for the service, as behind a load balancer.
+    let env = [("PORTCULLIS_SERVER__PUBLIC_URL", "http://localhost:9")];
+    let a = crate::helpers::Node::start(&db.url, &env).await;
+    let b = crate::helpers::Node::start(&db.url, &env).await;
+    let c = client();
+    let body = json!({"email": "pk-cluster@example.com", "password": PASSWORD});
+    assert_eq!(
+        c.post(a.url("/api/v1/register")).json(&body).send().await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(c.post(a.url("/api/v1/login")).json(&body).send().await.unwrap().status(), StatusCode::OK);
+    let res = c.post(a.url("/api/v1/passkeys/register/start")).json(&json!({})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let options: Value = res.json().await.unwrap();
+    let challenge = options["publicKey"]["challenge"].as_str().unwrap();
+
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let count = "SELECT COUNT(*) FROM passkey_ceremonies";
+    let pending: i64 = sqlx::query_scalar(count).fetch_one(&mut conn).await.unwrap();
+    assert_eq!(pending, 1, "the ceremony is a row, not node memory");
+    let cred = fake_registration(challenge, "http://localhost:9");
+    let finish = json!({"name": "x", "credential": cred});
+    let res = c.post(b.url("/api/v1/passkeys/register/finish")).json(&finish).send().await.unwrap();
+    problem(res, StatusCode::BAD_REQUEST, "invalid_passkey").await;
+    let pending: i64 = sqlx::query_scalar(count).fetch_one(&mut conn).await.unwrap();
+    assert_eq!(pending, 0, "node b took node a's ceremony");
+    let res = c.post(a.url("/api/v1/passkeys/register/finish")).json(&finish).send().await.unwrap();
+    problem(res, StatusCode::BAD_REQUEST, "invalid_passkey").await;
+    let _ = conn.close().await;
 }
