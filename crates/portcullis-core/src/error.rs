@@ -48,6 +48,10 @@ pub enum AuthError {
     InvalidRefreshToken,
     #[error("not found")]
     NotFound,
+    /// A WebAuthn ceremony that is unknown, expired, already finished, bound to
+    /// someone else, or whose response does not verify (origin, signature, counter).
+    #[error("the passkey could not be verified")]
+    InvalidPasskey,
     #[error("the database is unavailable")]
     Unavailable(#[source] StoreError),
     #[error("internal error")]

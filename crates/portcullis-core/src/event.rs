@@ -27,13 +27,16 @@ pub enum EventKind {
     UserEnabled,
     RecoveryCodeUsed,
     MfaFailed,
+    PasskeyAdded,
+    PasskeyRenamed,
+    PasskeyRemoved,
     RefreshTokenReused,
     ConsentGranted,
     TokensRevoked,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 23] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -51,6 +54,9 @@ impl EventKind {
         Self::UserEnabled,
         Self::RecoveryCodeUsed,
         Self::MfaFailed,
+        Self::PasskeyAdded,
+        Self::PasskeyRenamed,
+        Self::PasskeyRemoved,
         Self::RefreshTokenReused,
         Self::ConsentGranted,
         Self::TokensRevoked,
@@ -75,6 +81,9 @@ impl EventKind {
             Self::UserEnabled => "user_enabled",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::MfaFailed => "mfa_failed",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRenamed => "passkey_renamed",
+            Self::PasskeyRemoved => "passkey_removed",
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::ConsentGranted => "consent_granted",
             Self::TokensRevoked => "tokens_revoked",

@@ -110,6 +110,8 @@ pub enum MailMessage<'a> {
     AccountDeleted,
     /// Two-factor authentication was turned off (by the user or an operator).
     MfaDisabled,
+    /// A passkey was added to the account.
+    PasskeyAdded { name: &'a str },
 }
 
 #[derive(Debug, thiserror::Error)]

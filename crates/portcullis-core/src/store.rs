@@ -77,7 +77,9 @@ pub struct NewAddress<'a> {
 /// Storage of the use cases. Split by area into supertraits; one `Arc<dyn Store>`
 /// reaches them all.
 #[async_trait]
-pub trait Store: TokenStore + OutboxStore + OAuthStore + Send + Sync + 'static {
+pub trait Store:
+    TokenStore + OutboxStore + OAuthStore + crate::passkey::PasskeyStore + Send + Sync + 'static
+{
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -1,6 +1,7 @@
 //! sqlx implementations of `portcullis_core::Store`: SQLite (the embedded default)
 //! and PostgreSQL (for several nodes). Both run the same SQL, stamped out by one
-//! macro (`store_impl!` in `queries.rs`, with `tokens.rs` and `outbox.rs`), so they
+//! macro (`store_impl!` in `queries.rs`, with `tokens.rs`, `outbox.rs` and
+//! `passkeys.rs`), so they
 //! cannot drift apart; each backend module holds only what really differs
 //! (connecting, migrations, locking, the outbox claim query).
 
@@ -13,6 +14,8 @@ mod outbox;
 mod tokens;
 #[macro_use]
 mod oauth;
+#[macro_use]
+mod passkeys;
 #[macro_use]
 mod queries;
 pub mod postgres;

@@ -95,6 +95,7 @@ macro_rules! store_impl {
         tokens_impl!($store, $begin_write);
         oauth_impl!($store, $begin_write);
         outbox_impl!($store, $begin_write, $claim_sql);
+        passkeys_impl!($store, $begin_write);
 
         #[async_trait::async_trait]
         impl portcullis_core::Store for $store {

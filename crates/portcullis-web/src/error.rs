@@ -109,6 +109,11 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidToken => Self::new(StatusCode::BAD_REQUEST, "invalid_token", "Invalid link")
                 .detail("this link is invalid, was already used, or has expired"),
             AuthError::NotFound => Self::not_found(),
+            AuthError::InvalidPasskey => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_passkey", "Passkey not accepted").detail(
+                    "the passkey response did not verify, or its ceremony expired or was already used; start again",
+                )
+            }
             AuthError::MfaRequired => Self::new(StatusCode::UNAUTHORIZED, "mfa_required", "Code required")
                 .detail("this account has two-factor authentication: send a current code (or a recovery code) as `code`"),
             AuthError::InvalidRefreshToken => {

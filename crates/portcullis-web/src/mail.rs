@@ -90,6 +90,9 @@ impl MailTemplates {
                 },
             ),
             MailMessage::AccountDeleted => ("account_deleted", "Your account was deleted", context! {}),
+            MailMessage::PasskeyAdded { name } => {
+                ("passkey_added", "A passkey was added to your account", context! { name })
+            }
         }
     }
 }
@@ -155,6 +158,7 @@ mod tests {
             ),
             (MailMessage::AccountDeleted, None),
             (MailMessage::MfaDisabled, None),
+            (MailMessage::PasskeyAdded { name: "Laptop <b>" }, None),
         ];
         for (message, path) in cases {
             let mail = composer().compose(&to, &message).unwrap();

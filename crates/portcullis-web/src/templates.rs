@@ -56,11 +56,14 @@ embedded!(
     "mail/account_deleted.txt",
     "mail/mfa_disabled.html",
     "mail/mfa_disabled.txt",
+    "mail/passkey_added.html",
+    "mail/passkey_added.txt",
 );
 
 fn builtin_static(name: &str) -> Option<(&'static str, &'static str)> {
     match name {
         "style.css" => Some((include_str!("../static/style.css"), "text/css; charset=utf-8")),
+        "passkeys.js" => Some((include_str!("../static/passkeys.js"), "text/javascript; charset=utf-8")),
         _ => None,
     }
 }
@@ -168,6 +171,7 @@ mod tests {
     fn static_files_are_served_and_unknown_names_are_not() {
         let t = Templates::new(None);
         assert!(t.static_file("style.css").is_some());
+        assert!(t.static_file("passkeys.js").is_some_and(|(_, mime)| mime.starts_with("text/javascript")));
         assert!(t.static_file("../Cargo.toml").is_none());
         assert!(t.static_file("nope.js").is_none());
     }

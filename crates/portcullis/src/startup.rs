@@ -183,6 +183,10 @@ impl Portcullis {
         let auth = build_auth(config, &database, clock, &public_url)?;
         let csrf_key = shared_secret(&auth, "csrf_key").await?;
         let auth = with_keys(auth).await?;
+        let mut auth = auth;
+        if let Err(e) = auth.enable_passkeys(public_url.origin()) {
+            tracing::warn!(error = %e, "passkeys are off");
+        }
         let web = WebConfig {
             public_url,
             trusted_proxies: config.server.trusted_proxies.clone(),

@@ -25,6 +25,8 @@ pub struct AccountExport {
     pub token_families: Vec<crate::oauth::TokenFamily>,
     /// Unused recovery codes (the codes and the TOTP secret are never exported).
     pub recovery_codes_left: i64,
+    /// Passkeys (names, counters, dates; the web layer leaves out the key material).
+    pub passkeys: Vec<crate::passkey::PasskeyRecord>,
 }
 
 impl Auth {
@@ -37,6 +39,7 @@ impl Auth {
             mails: self.store.list_mails(user.id).await?,
             token_families: self.store.list_families(user.id).await?,
             recovery_codes_left: self.store.recovery_codes_left(user.id).await?,
+            passkeys: self.store.list_passkeys(user.id).await?,
         })
     }
 }

@@ -13,6 +13,7 @@ mod logout;
 mod mfa;
 mod oidc;
 mod outbox;
+mod passkeys;
 mod reauth;
 mod register;
 mod reset_password;
@@ -45,6 +46,7 @@ pub use oidc::{
     NewClientSecret, TokenResponse, UserInfo,
 };
 pub use outbox::{DeliveryRound, GIVE_UP_AFTER, retry_delay};
+pub use passkeys::{PasskeyConfigError, PasskeyLogin};
 pub use reauth::REAUTH_WINDOW;
 pub use register::{Registered, Registration};
 pub use sessions::{Authenticated, Via};
@@ -136,6 +138,8 @@ pub struct Auth {
     config: AuthConfig,
     observer: Option<Arc<dyn Observer>>,
     secret_box: Option<crate::mfa::SecretBox>,
+    /// The relying party, when `server.public_url` has a host name (passkeys on).
+    webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     /// Seals the private parts of signing keys.
     key_box: Option<crate::mfa::SecretBox>,
     keyring: crate::jwt::SharedKeyring,
@@ -169,6 +173,7 @@ impl Auth {
             outbox: Arc::new(Notify::new()),
             observer: None,
             secret_box: None,
+            webauthn: None,
             key_box: None,
             keyring: crate::jwt::SharedKeyring::default(),
             forced_reload: Arc::new(std::sync::atomic::AtomicI64::new(0)),

@@ -53,12 +53,12 @@ struct DeleteForm {
 }
 
 /// A password field left empty means "I signed in recently".
-fn optional_password(raw: &str) -> Option<Password> {
+pub(super) fn optional_password(raw: &str) -> Option<Password> {
     (!raw.is_empty()).then(|| Password::new(raw))
 }
 
 /// Field errors for a sensitive change's password field, or the page for the rest.
-fn sensitive_errors(e: AuthError, field: &'static str) -> Result<Vec<FieldError>, PageError> {
+pub(super) fn sensitive_errors(e: AuthError, field: &'static str) -> Result<Vec<FieldError>, PageError> {
     Ok(match e {
         AuthError::Validation(errors) => errors,
         AuthError::InvalidCredentials => {
@@ -74,7 +74,7 @@ fn sensitive_errors(e: AuthError, field: &'static str) -> Result<Vec<FieldError>
 }
 
 /// 401 for a wrong password, 403 when one is needed, else 422.
-fn status_for(errors: &[FieldError]) -> StatusCode {
+pub(super) fn status_for(errors: &[FieldError]) -> StatusCode {
     if errors.iter().any(|e| e.code == "invalid_credentials") {
         StatusCode::UNAUTHORIZED
     } else if errors.iter().any(|e| e.code == "reauthentication_required") {
@@ -84,7 +84,7 @@ fn status_for(errors: &[FieldError]) -> StatusCode {
     }
 }
 
-async fn render(
+pub(super) async fn render(
     state: &AppState,
     me: &CurrentUser,
     chrome: Chrome,
@@ -101,6 +101,10 @@ async fn render(
     };
     let events = match state.auth().events_of(me.0.user.id, 20).await {
         Ok(e) => e,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let passkeys = match state.auth().list_passkeys(&me.0.user).await {
+        Ok(p) => p,
         Err(e) => return PageError::from(e).into_response(),
     };
     let fmt = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
@@ -136,6 +140,21 @@ async fn render(
             }
         })
         .collect();
+    let passkeys: Vec<Value> = passkeys
+        .iter()
+        .map(|p| {
+            context! {
+                id => p.id.to_string(),
+                name => &p.name,
+                sign_count => p.sign_count,
+                created_at => fmt(p.created_at),
+                created_text => human(p.created_at),
+                last_used_at => p.last_used_at.map(fmt),
+                last_used_text => p.last_used_at.map(human),
+            }
+        })
+        .collect();
+    let passkeys_enabled = state.auth().passkeys_enabled();
     let grants: Vec<Value> = grants
         .iter()
         .map(|(f, name)| {
@@ -148,7 +167,7 @@ async fn render(
             }
         })
         .collect();
-    let ctx = context! { grants, user => context! { email => &me.0.user.email, email_verified => me.0.user.email_verified,
+    let ctx = context! { passkeys, passkeys_enabled, grants, user => context! { email => &me.0.user.email, email_verified => me.0.user.email_verified,
     mfa_enabled => me.0.user.mfa_enabled, created_at => fmt(me.0.user.created_at), created_text => human(me.0.user.created_at) }, sessions, events, ..extra };
     chrome.render(state, status, "account.html", ctx)
 }
@@ -272,6 +291,8 @@ fn event_text(kind: &str, detail: Option<&str>) -> &'static str {
     match (kind, detail) {
         ("register", Some("email_taken")) => return "Someone tried to register with your address",
         ("email_changed", Some("undone")) => return "Email change undone from the old address",
+        ("login_succeeded", Some("passkey" | "passkey_mfa")) => return "Signed in with a passkey",
+        ("login_failed", Some("passkey")) => return "Failed passkey sign-in",
         _ => {}
     }
     match kind {
@@ -289,6 +310,9 @@ fn event_text(kind: &str, detail: Option<&str>) -> &'static str {
         "session_revoked" => "A session was signed out",
         "user_disabled" => "Account disabled by an administrator",
         "user_enabled" => "Account enabled by an administrator",
+        "passkey_added" => "Passkey added",
+        "passkey_renamed" => "Passkey renamed",
+        "passkey_removed" => "Passkey removed",
         "refresh_token_reused" => "A used sign-in token came back: that sign-in was ended",
         "consent_granted" => "An application was allowed to sign you in",
         "tokens_revoked" => "An application was signed out",

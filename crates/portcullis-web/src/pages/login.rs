@@ -41,7 +41,8 @@ fn safe_next<'a>(state: &AppState, next: &'a str) -> &'a str {
 }
 
 async fn get_login(State(state): State<AppState>, chrome: Chrome, Query(q): Query<LoginQuery>) -> Response {
-    let ctx = context! { email => "", next => safe_next(&state, &q.next) };
+    let passkeys_enabled = state.auth().passkeys_enabled();
+    let ctx = context! { email => "", next => safe_next(&state, &q.next), passkeys_enabled };
     chrome.render(&state, StatusCode::OK, "login.html", ctx)
 }
 
@@ -100,7 +101,8 @@ async fn post_login(
         Err(e) => return PageError::from(e).into_response(),
     };
     let (status, error, retry_after, unverified) = message;
-    let ctx = context! { email => form.email, next => safe_next(&state, &form.next), error, unverified };
+    let passkeys_enabled = state.auth().passkeys_enabled();
+    let ctx = context! { email => form.email, next => safe_next(&state, &form.next), error, unverified, passkeys_enabled };
     let mut res = chrome.render(&state, status, "login.html", ctx);
     if let Some(secs) = retry_after {
         res.headers_mut().insert(header::RETRY_AFTER, secs.into());

@@ -72,10 +72,12 @@ async fn get_login_mfa(
     chrome: Chrome,
     Query(q): Query<NextQuery>,
 ) -> Response {
-    if pending.is_none() {
+    let Some(pending) = pending else {
         return Redirect::to(paths::LOGIN).into_response();
-    }
-    chrome.render(&state, StatusCode::OK, "login_mfa.html", context! { next => safe_next(&state, &q.next) })
+    };
+    let has_passkeys = has_passkeys(&state, &pending).await;
+    let ctx = context! { next => safe_next(&state, &q.next), has_passkeys };
+    chrome.render(&state, StatusCode::OK, "login_mfa.html", ctx)
 }
 
 async fn post_login_mfa(
@@ -96,14 +98,28 @@ async fn post_login_mfa(
             ([(header::SET_COOKIE, cookie)], Redirect::to(safe_next(&state, &form.next))).into_response()
         }
         Err(e) => match code_error(&e) {
-            Some((status, error)) => chrome.render(
-                &state,
-                status,
-                "login_mfa.html",
-                context! { next => safe_next(&state, &form.next), error },
-            ),
+            Some((status, error)) => {
+                let has_passkeys = has_passkeys(&state, &pending).await;
+                let ctx = context! { next => safe_next(&state, &form.next), error, has_passkeys };
+                chrome.render(&state, status, "login_mfa.html", ctx)
+            }
             None => PageError::from(e).into_response(),
         },
+    }
+}
+
+/// Whether the second step may offer "Use a passkey" (a failure to look is logged
+/// and only hides the button: the code form still works).
+async fn has_passkeys(state: &AppState, pending: &portcullis_core::service::Authenticated) -> bool {
+    if !state.auth().passkeys_enabled() {
+        return false;
+    }
+    match state.auth().list_passkeys(&pending.user).await {
+        Ok(p) => !p.is_empty(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list passkeys");
+            false
+        }
     }
 }
 

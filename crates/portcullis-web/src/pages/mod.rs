@@ -7,6 +7,7 @@ mod home;
 mod login;
 mod logout;
 mod mfa;
+mod passkeys;
 mod password;
 mod register;
 
@@ -34,6 +35,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(logout::router())
         .merge(account::router())
         .merge(mfa::router())
+        .merge(passkeys::router())
         .merge(password::router())
         .merge(email::router())
 }
@@ -57,6 +59,8 @@ fn flash_text(code: &str) -> Option<&'static str> {
         "password_changed" => "Your password was changed. Your other sessions were signed out.",
         "session_revoked" => "The session was signed out.",
         "mfa_disabled" => "Two-factor authentication is off.",
+        "passkey_renamed" => "The passkey was renamed.",
+        "passkey_removed" => "The passkey was removed.",
         _ => return None,
     })
 }

@@ -16,7 +16,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The key under which W3C WebDriver returns an element reference.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long any wait for the browser may take before the test fails.
-const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(50);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,7 +58,7 @@ async fn check_mfa_enrolment_shows_a_qr_code(browser: &Browser, app: &TestApp) {
     browser.goto(&app.url("/account")).await;
 }
 
-async fn register(browser: &Browser, app: &TestApp, email: &str) {
+pub(crate) async fn register(browser: &Browser, app: &TestApp, email: &str) {
     browser.goto(&app.url("/register")).await;
     browser.type_into("#email", email).await;
     browser.type_into("#password", PASSWORD).await;
@@ -68,7 +68,7 @@ async fn register(browser: &Browser, app: &TestApp, email: &str) {
     browser.wait_for_text(".flash", "Your account was created").await;
 }
 
-async fn sign_in(browser: &Browser, app: &TestApp, email: &str) {
+pub(crate) async fn sign_in(browser: &Browser, app: &TestApp, email: &str) {
     browser.type_into("#email", email).await;
     browser.type_into("#password", PASSWORD).await;
     browser.click(r#"form[action="/login"] button[type="submit"]"#).await;
@@ -100,7 +100,7 @@ async fn check_account_page(browser: &Browser, app: &TestApp, email: &str) {
     eprintln!("screenshot of {} written to {}", app.url("/account"), path.display());
 }
 
-async fn sign_out(browser: &Browser, app: &TestApp) {
+pub(crate) async fn sign_out(browser: &Browser, app: &TestApp) {
     browser.click("#nav-logout").await;
     browser.wait_for_url(&app.url("/")).await;
     browser.wait_for_text(".flash", "You have been signed out").await;
@@ -112,7 +112,7 @@ async fn sign_out(browser: &Browser, app: &TestApp) {
 
 /// A headless Chromium session behind a `chromedriver` child process. Dropping it ends
 /// the session (which closes Chromium) and kills `chromedriver`, also when a test panics.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     driver_url: String,
     session: String,
@@ -124,7 +124,7 @@ struct Browser {
 impl Browser {
     /// Starts `chromedriver` and a session, or returns `None` (after saying so) when
     /// the Debian packages are missing outside CI.
-    async fn launch() -> Option<Self> {
+    pub(crate) async fn launch() -> Option<Self> {
         let missing: Vec<&str> =
             [CHROMIUM, CHROMEDRIVER].into_iter().filter(|p| !Path::new(p).exists()).collect();
         if !missing.is_empty() {
@@ -160,7 +160,7 @@ impl Browser {
         Some(browser)
     }
 
-    async fn wait_until_ready(&mut self) {
+    pub(crate) async fn wait_until_ready(&mut self) {
         let deadline = Instant::now() + WAIT;
         loop {
             if let Ok(Some(status)) = self.driver.try_wait() {
@@ -177,7 +177,7 @@ impl Browser {
         }
     }
 
-    async fn new_session(&self) -> String {
+    pub(crate) async fn new_session(&self) -> String {
         let user_data_dir = format!("--user-data-dir={}", self.profile.path().display());
         let args = [
             "--headless",
@@ -202,21 +202,21 @@ impl Browser {
     }
 
     /// Sends a WebDriver command for this session; `path` follows `/session/{id}`.
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}/session/{}{path}", self.driver_url, self.session);
         request(&self.http, method, &url, body).await
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
     }
 
-    async fn current_url(&self) -> String {
+    pub(crate) async fn current_url(&self) -> String {
         self.cmd(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or_default().to_owned()
     }
 
     /// Finds the element now, without waiting; `None` when there is none.
-    async fn try_find(&self, css: &str) -> Option<String> {
+    pub(crate) async fn try_find(&self, css: &str) -> Option<String> {
         let url = format!("{}/session/{}/element", self.driver_url, self.session);
         let res =
             self.http.post(url).json(&json!({"using": "css selector", "value": css})).send().await.ok()?;
@@ -225,7 +225,7 @@ impl Browser {
     }
 
     /// Waits (bounded) until the element is present.
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let deadline = Instant::now() + WAIT;
         loop {
             if let Some(id) = self.try_find(css).await {
@@ -240,26 +240,26 @@ impl Browser {
         }
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css).await;
         self.cmd(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(json!({}))).await;
         self.cmd(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let id = self.find(css).await;
         self.cmd(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
     }
 
     /// The rendered text of the element, or `None` when it is absent (now).
-    async fn text(&self, css: &str) -> Option<String> {
+    pub(crate) async fn text(&self, css: &str) -> Option<String> {
         let id = self.try_find(css).await?;
         let url = format!("{}/session/{}/element/{id}/text", self.driver_url, self.session);
         let body: Value = self.http.get(url).send().await.ok()?.json().await.ok()?;
         body["value"].as_str().map(str::to_owned)
     }
 
-    async fn wait_for_url(&self, expected: &str) {
+    pub(crate) async fn wait_for_url(&self, expected: &str) {
         let deadline = Instant::now() + WAIT;
         loop {
             let now = self.current_url().await;
@@ -275,7 +275,7 @@ impl Browser {
     }
 
     /// Waits (bounded) until the element exists and its text contains `expected`.
-    async fn wait_for_text(&self, css: &str, expected: &str) {
+    pub(crate) async fn wait_for_text(&self, css: &str, expected: &str) {
         let deadline = Instant::now() + WAIT;
         loop {
             let text = self.text(css).await;
@@ -292,16 +292,16 @@ impl Browser {
     }
 
     /// The visible text of the page, for failure messages.
-    async fn body_text(&self) -> String {
+    pub(crate) async fn body_text(&self) -> String {
         self.text("body").await.unwrap_or_default()
     }
 
-    async fn execute(&self, script: &str) -> Value {
+    pub(crate) async fn execute(&self, script: &str) -> Value {
         self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
     }
 
     /// A PNG of the viewport.
-    async fn screenshot(&self) -> Vec<u8> {
+    pub(crate) async fn screenshot(&self) -> Vec<u8> {
         let b64 = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64_decode(b64.as_str().expect("screenshot is a base64 string"));
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "the screenshot is a PNG");

@@ -168,6 +168,22 @@ impl TestApp {
         Self::spawn_on(db, config).await
     }
 
+    /// Spawns reachable as `http://localhost:PORT` (its public URL and `base`):
+    /// WebAuthn needs a host name, not an IP address, as relying-party id.
+    pub async fn spawn_on_localhost(backend: Backend) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("an ephemeral port")
+            .port();
+        let mut app = Self::spawn_with(backend, |c| {
+            c.server.bind = format!("127.0.0.1:{port}");
+            c.server.public_url = Some(format!("http://localhost:{port}"));
+        })
+        .await;
+        app.base = format!("http://localhost:{port}");
+        app
+    }
+
     pub async fn spawn_on(db: TestDb, config: Config) -> Self {
         let clock = Arc::new(MockClock::new());
         let app = portcullis::Application::build(&config, clock.clone()).await.expect("application starts");

@@ -16,6 +16,7 @@ mod mfa;
 mod oidc;
 mod ops;
 mod pages;
+mod passkeys;
 mod security;
 mod throttle;
 mod tokens;

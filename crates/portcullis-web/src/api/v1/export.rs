@@ -10,6 +10,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::me::{EventResponse, SessionResponse};
+use super::passkeys::PasskeyResponse;
 use crate::error::ApiError;
 use crate::extract::CurrentUser;
 use crate::paths;
@@ -65,6 +66,8 @@ struct Export {
     email_links: Vec<EmailLink>,
     mails: Vec<Mail>,
     mfa: MfaExport,
+    /// Names, counters and dates; never the key material.
+    passkeys: Vec<PasskeyResponse>,
     token_grants: Vec<TokenGrant>,
 }
 
@@ -121,6 +124,7 @@ async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> 
             .map(|m| Mail { subject: m.subject, created_at: m.created_at, sent_at: m.sent_at })
             .collect(),
         mfa: MfaExport { totp: u.mfa_enabled, recovery_codes_left: data.recovery_codes_left },
+        passkeys: data.passkeys.iter().map(PasskeyResponse::from).collect(),
         token_grants: data
             .token_families
             .into_iter()

@@ -6,6 +6,7 @@ mod email;
 mod export;
 mod me;
 mod mfa;
+mod passkeys;
 pub(crate) mod tokens;
 
 use axum::Router;
@@ -25,6 +26,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(auth::router())
         .merge(me::router())
         .merge(mfa::router())
+        .merge(passkeys::router())
         .merge(email::router())
         .merge(export::router())
         .merge(tokens::router())
@@ -37,6 +39,8 @@ pub struct UserResponse {
     pub id: String,
     pub email: String,
     pub email_verified: bool,
+    /// TOTP is on: a password sign-in needs a second step (a code, a recovery code
+    /// or a passkey). Passkeys alone do not set it; see `GET /api/v1/passkeys`.
     pub mfa_enabled: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
