@@ -1,17 +1,14 @@
 //! `portcullis client ...`: register, list and delete OAuth 2.0 / OpenID Connect
 //! clients. A confidential client's secret is printed once and stored hashed.
 
-use std::sync::Arc;
-
 use clap::Subcommand;
 use portcullis_core::oauth::Client;
-use portcullis_core::{Auth, AuthError, SystemClock};
+use portcullis_core::{Auth, AuthError};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::Failure;
 use crate::config::Config;
-use crate::startup;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -64,6 +61,7 @@ fn to_json<'a>(c: &'a Client, secret: Option<&'a str>) -> ClientJson<'a> {
     }
 }
 
+/// Flags, not fields, name the invalid input (`--redirect-uri: ...`).
 fn failure(e: AuthError) -> Failure {
     match e {
         AuthError::Validation(errors) => Failure::usage(
@@ -73,17 +71,12 @@ fn failure(e: AuthError) -> Failure {
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
-        other => Failure::runtime(other.to_string()),
+        other => super::auth_failure(other),
     }
 }
 
 pub async fn run(config: &Config, cmd: ClientCommand) -> Result<(), Failure> {
-    let db = startup::open_database(config, config.database.auto_migrate).await?;
-    let public_url = startup::configured_public_url(config)?;
-    let auth = startup::build_auth(config, &db, Arc::new(SystemClock), &public_url)?;
-    let result = dispatch(&auth, cmd).await;
-    db.close().await;
-    result
+    super::with_auth(config, async |auth| dispatch(auth, cmd).await).await
 }
 
 async fn dispatch(auth: &Auth, cmd: ClientCommand) -> Result<(), Failure> {

@@ -1,15 +1,12 @@
 //! `portcullis events`: the audit trail, newest first.
 
-use std::sync::Arc;
-
 use clap::Args;
-use portcullis_core::{AuthError, Event, SystemClock};
+use portcullis_core::{AuthError, Event};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::Failure;
 use crate::config::Config;
-use crate::startup;
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
@@ -51,18 +48,16 @@ fn to_json(e: &Event) -> EventJson<'_> {
 }
 
 pub async fn run(config: &Config, args: EventsArgs) -> Result<(), Failure> {
-    let db = startup::open_database(config, config.database.auto_migrate).await?;
-    let public_url = startup::configured_public_url(config)?;
-    let auth = startup::build_auth(config, &db, Arc::new(SystemClock), &public_url)?;
-    let events = match &args.email {
-        Some(email) => match auth.find_user(email).await {
-            Ok(user) => auth.events_of(user.id, args.limit).await,
-            Err(AuthError::NotFound) => Err(AuthError::NotFound),
-            Err(e) => Err(e),
-        },
-        None => auth.all_events(args.limit).await,
-    };
-    db.close().await;
+    let events = super::with_auth(config, async |auth| {
+        Ok(match &args.email {
+            Some(email) => match auth.find_user(email).await {
+                Ok(user) => auth.events_of(user.id, args.limit).await,
+                Err(e) => Err(e),
+            },
+            None => auth.all_events(args.limit).await,
+        })
+    })
+    .await?;
     let events = events.map_err(|e| match e {
         AuthError::NotFound => {
             Failure::runtime(format!("no user with email {:?}", args.email.unwrap_or_default()))

@@ -1,9 +1,6 @@
 //! `portcullis keys ...`: token signing keys.
 
-use std::sync::Arc;
-
 use clap::Subcommand;
-use portcullis_core::SystemClock;
 use time::format_description::well_known::Rfc3339;
 
 use super::Failure;
@@ -20,18 +17,15 @@ pub enum KeysCommand {
 }
 
 pub async fn run(config: &Config, cmd: KeysCommand) -> Result<(), Failure> {
-    let db = startup::open_database(config, config.database.auto_migrate).await?;
-    let public_url = startup::configured_public_url(config)?;
-    let auth = startup::build_auth(config, &db, Arc::new(SystemClock), &public_url)?;
-    let result = async {
-        let auth = startup::with_keys(auth).await?;
+    super::with_auth(config, async |auth| {
+        let auth = startup::with_keys(auth.clone()).await?;
         match cmd {
             KeysCommand::Rotate => {
-                let key = auth.rotate_signing_keys().await.map_err(|e| Failure::runtime(e.to_string()))?;
+                let key = auth.rotate_signing_keys().await.map_err(super::auth_failure)?;
                 println!("new signing key {} ({}); running nodes use it within 60 s", key.kid, key.alg);
             }
             KeysCommand::List => {
-                let keys = auth.signing_keys().await.map_err(|e| Failure::runtime(e.to_string()))?;
+                let keys = auth.signing_keys().await.map_err(super::auth_failure)?;
                 println!("{:<16}  {:<6}  {:<25}  RETIRED", "KID", "ALG", "CREATED");
                 for k in keys {
                     let fmt = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
@@ -46,8 +40,6 @@ pub async fn run(config: &Config, cmd: KeysCommand) -> Result<(), Failure> {
             }
         }
         Ok(())
-    }
-    .await;
-    db.close().await;
-    result
+    })
+    .await
 }

@@ -75,6 +75,31 @@ impl Failure {
     }
 }
 
+/// Opens the database and the use cases for an operator command, runs `f`, then
+/// closes the database whatever `f` returned.
+pub(crate) async fn with_auth<T>(
+    config: &Config,
+    f: impl AsyncFnOnce(&portcullis_core::Auth) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let db = startup::open_database(config, config.database.auto_migrate).await?;
+    let public_url = startup::configured_public_url(config)?;
+    let auth = startup::build_auth(config, &db, Arc::new(SystemClock), &public_url)?;
+    let result = f(&auth).await;
+    db.close().await;
+    result
+}
+
+/// A use case's error as a command failure: invalid input is a usage error (2),
+/// the rest a runtime failure (1).
+pub(crate) fn auth_failure(e: portcullis_core::AuthError) -> Failure {
+    match e {
+        portcullis_core::AuthError::Validation(errors) => Failure::usage(
+            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
+        ),
+        other => Failure::runtime(other.to_string()),
+    }
+}
+
 impl From<StartupError> for Failure {
     fn from(e: StartupError) -> Self {
         Self { code: e.exit_code(), message: e.to_string() }

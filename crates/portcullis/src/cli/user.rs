@@ -1,16 +1,13 @@
 //! `portcullis user ...`: create, list, show, disable, enable, delete, set-password.
 
-use std::sync::Arc;
-
 use clap::Subcommand;
 use portcullis_core::service::{Registered, Registration};
-use portcullis_core::{Auth, AuthError, SystemClock, User};
+use portcullis_core::{Auth, AuthError, User};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::{Failure, password};
 use crate::config::Config;
-use crate::startup;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -80,20 +77,12 @@ fn failure(e: AuthError, email: &str) -> Failure {
     match e {
         AuthError::NotFound => Failure::runtime(format!("no user with email {email:?}")),
         AuthError::EmailTaken => Failure::runtime(format!("a user with email {email:?} already exists")),
-        AuthError::Validation(errors) => Failure::usage(
-            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
-        ),
-        other => Failure::runtime(other.to_string()),
+        other => super::auth_failure(other),
     }
 }
 
 pub async fn run(config: &Config, cmd: UserCommand) -> Result<(), Failure> {
-    let db = startup::open_database(config, config.database.auto_migrate).await?;
-    let public_url = startup::configured_public_url(config)?;
-    let auth = startup::build_auth(config, &db, Arc::new(SystemClock), &public_url)?;
-    let result = dispatch(&auth, cmd).await;
-    db.close().await;
-    result
+    super::with_auth(config, async |auth| dispatch(auth, cmd).await).await
 }
 
 async fn dispatch(auth: &Auth, cmd: UserCommand) -> Result<(), Failure> {
