@@ -143,8 +143,9 @@ pub struct IntrospectResponse {
     pub aud: Option<String>,
 }
 
-/// Longest `state` and `nonce` accepted.
-const MAX_PARAM: usize = 1024;
+/// Longest `state` and `nonce` accepted (the whole request must still fit in the
+/// sign-in page's `next`).
+const MAX_PARAM: usize = 512;
 
 impl Auth {
     /// Registers a client. Confidential clients get a secret, shown once.
@@ -288,7 +289,8 @@ impl Auth {
         let now = self.clock.now();
         let fresh_enough = |me: &Authenticated| {
             let at = me.session.authenticated_at.unix_timestamp();
-            let after_ok = req.auth_after.is_none_or(|after| at >= after);
+            // A marker in the future (forged) could never be met: it counts as now.
+            let after_ok = req.auth_after.is_none_or(|after| at >= after.min(now.unix_timestamp()));
             let age_ok = req.max_age.is_none_or(|max| now.unix_timestamp() - at <= max);
             after_ok && age_ok && (!req.prompt_login || req.auth_after.is_some())
         };
