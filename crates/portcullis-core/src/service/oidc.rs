@@ -176,7 +176,9 @@ impl Auth {
         crate::token::fill_random(&mut id);
         let secret = (!public).then(SecretToken::generate);
         let client = Client {
-            id: base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id),
+            // Lowercase hex: never begins with '-' (a flag to a shell command), never
+            // holds ':' (the HTTP Basic separator).
+            id: uuid::Uuid::from_bytes(id).simple().to_string(),
             name: name.to_owned(),
             secret_hash: secret.as_ref().map(SecretToken::hash),
             redirect_uris: redirect_uris.to_vec(),

@@ -104,12 +104,12 @@ async fn dispatch(auth: &Auth, cmd: ClientCommand) -> Result<(), Failure> {
                 println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
             } else {
                 println!(
-                    "{:<22}  {:<24}  {:<12}  {:<11}  REDIRECT URIS",
+                    "{:<32}  {:<24}  {:<12}  {:<11}  REDIRECT URIS",
                     "CLIENT ID", "NAME", "TYPE", "FIRST-PARTY"
                 );
                 for c in &clients {
                     println!(
-                        "{:<22}  {:<24}  {:<12}  {:<11}  {}",
+                        "{:<32}  {:<24}  {:<12}  {:<11}  {}",
                         c.id,
                         c.name,
                         if c.public { "public" } else { "confidential" },

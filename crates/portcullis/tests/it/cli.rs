@@ -465,6 +465,8 @@ async fn client_create_prints_the_secret_once_and_list_and_delete_manage_clients
         .expect_code(0);
     let id =
         run.stdout.lines().find_map(|l| l.strip_prefix("client_id: ")).expect("client_id line").to_owned();
+    // Hex, so that no id can be taken for a flag (`client delete -x…`).
+    assert!(id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{id}");
     let secret =
         run.stdout.lines().find_map(|l| l.strip_prefix("client_secret: ")).expect("client_secret line");
     assert_eq!(secret.len(), 43, "a 256-bit secret");
