@@ -13,13 +13,42 @@ use tracing::Instrument as _;
 
 const REQUEST_ID: &str = "x-request-id";
 
+/// A fresh request id: UUID-shaped, a random per-process half and a counter, so
+/// making one costs no system call (ids need to be unique, not secret).
+fn new_request_id() -> String {
+    static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        portcullis_core::token::fill_random(&mut bytes);
+        u64::from_le_bytes(bytes)
+    });
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    uuid::Uuid::from_u64_pair(prefix, n).to_string()
+}
+
+/// The method as a label without an allocation for the common ones.
+fn method_label(method: &axum::http::Method) -> std::borrow::Cow<'static, str> {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET".into(),
+        Method::POST => "POST".into(),
+        Method::DELETE => "DELETE".into(),
+        Method::PUT => "PUT".into(),
+        Method::PATCH => "PATCH".into(),
+        Method::HEAD => "HEAD".into(),
+        Method::OPTIONS => "OPTIONS".into(),
+        _ => method.to_string().into(),
+    }
+}
+
 pub(crate) async fn track(mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        .map_or_else(new_request_id, str::to_owned);
     if let Ok(value) = HeaderValue::from_str(&id) {
         req.headers_mut().insert(REQUEST_ID, value);
     }
@@ -32,7 +61,7 @@ pub(crate) async fn track(mut req: Request, next: Next) -> Response {
     let status = res.status().as_u16();
     metrics::histogram!(
         "portcullis_http_request_duration_seconds",
-        "method" => method.to_string(),
+        "method" => method_label(&method),
         "route" => route,
         "status" => status.to_string()
     )

@@ -29,6 +29,14 @@ impl Auth {
             detail,
             "security event"
         );
+        // Anything that succeeded may have changed a session, a user or a token
+        // family: the hot cache of this node is emptied at once (other nodes' expire
+        // within `HOT_TTL`). Failures change nothing, except the two that revoke.
+        if outcome == Outcome::Success
+            || matches!(kind, EventKind::RefreshTokenReused | EventKind::TokensRevoked)
+        {
+            self.hot.invalidate();
+        }
         let event =
             NewEvent { kind, outcome, user_id: user, client: client.clone(), detail, at: self.clock.now() };
         if let Err(e) = self.store.insert_event(&event).await {

@@ -159,8 +159,15 @@ impl Auth {
         let Some(family_id) = claims.sid.as_deref().and_then(|s| Uuid::parse_str(s).ok()) else {
             return Ok(None);
         };
-        let Some((family, user)) = self.store.find_family(family_id).await? else {
-            return Ok(None);
+        let (family, user) = if let Some(hot) = self.hot.get(&self.hot.families, &family_id) {
+            hot
+        } else {
+            let generation = self.hot.generation();
+            let Some(found) = self.store.find_family(family_id).await? else {
+                return Ok(None);
+            };
+            self.hot.families.put(family_id, found.clone(), generation);
+            found
         };
         if user.id.to_string() != claims.sub {
             return Ok(None);

@@ -7,6 +7,7 @@ mod change_email;
 mod change_password;
 mod delete_account;
 mod export;
+mod hot;
 mod keys;
 mod login;
 mod logout;
@@ -39,6 +40,7 @@ pub use audit::MAX_EVENTS;
 pub use bearer::{API_CLIENT_ID, AccessClaims, BearerUse, TokenPair};
 pub use change_email::EmailLinkOutcome;
 pub use export::AccountExport;
+pub use hot::HOT_TTL;
 pub use login::LoginOutcome;
 pub use mfa::{Confirmation, Enrolment, RECENT_SIGN_IN};
 pub use oidc::{
@@ -143,6 +145,8 @@ pub struct Auth {
     /// Seals the private parts of signing keys.
     key_box: Option<crate::mfa::SecretBox>,
     keyring: crate::jwt::SharedKeyring,
+    /// Hot sessions and token families (see `hot.rs`).
+    hot: Arc<hot::HotCache<(crate::session::Session, User), (crate::oauth::TokenFamily, User)>>,
     /// Unix second of the last reload forced by an unknown `kid` (at most one a second).
     forced_reload: Arc<std::sync::atomic::AtomicI64>,
     composer: Arc<dyn MailComposer>,
@@ -177,6 +181,7 @@ impl Auth {
             key_box: None,
             keyring: crate::jwt::SharedKeyring::default(),
             forced_reload: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+            hot: Arc::new(hot::HotCache::new()),
         }
     }
 

@@ -47,17 +47,29 @@ impl Auth {
             return Ok(None);
         };
         let token_hash = token.hash();
-        let Some((session, user)) = self.store.find_session(token_hash).await? else {
+        let now = self.clock.now();
+        let hot = self.hot.get(&self.hot.sessions, token_hash.as_bytes());
+        if let Some((session, user)) = hot
+            && session.is_active(now)
+            && !session.needs_touch(now)
+        {
+            return Ok(Some(Authenticated { user, session, token_hash, via: Via::Session }));
+        }
+        let generation = self.hot.generation();
+        let Some((mut session, user)) = self.store.find_session(token_hash).await? else {
+            self.hot.sessions.remove(token_hash.as_bytes());
             return Ok(None);
         };
-        let now = self.clock.now();
         if !session.is_active(now) {
+            self.hot.sessions.remove(token_hash.as_bytes());
             self.store.delete_session(token_hash).await?;
             return Ok(None);
         }
         if session.needs_touch(now) {
             self.store.touch_session(token_hash, now).await?;
+            session.last_seen_at = now;
         }
+        self.hot.sessions.put(*token_hash.as_bytes(), (session.clone(), user.clone()), generation);
         Ok(Some(Authenticated { user, session, token_hash, via: Via::Session }))
     }
 

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     Backend, Node, PASSWORD, TestApp, TestDb, client, csrf_from, location, postgres_available, test_config,
+    within_one_second,
 };
 
 /// Two real `serve` processes started at the same moment on one empty database.
@@ -71,20 +72,6 @@ async fn a_session_made_on_one_node_works_on_the_other_and_so_does_its_form_toke
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/account");
-}
-
-/// Polls `check` for up to one second (SPEC §4: changes reach every node within 1 s).
-async fn within_one_second(mut check: impl AsyncFnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
-    loop {
-        if check().await {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -410,3 +410,17 @@ impl Drop for Node {
         self.drain.abort();
     }
 }
+
+/// Polls `check` for up to one second (SPEC §4: changes reach every node within 1 s).
+pub async fn within_one_second(mut check: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
