@@ -254,13 +254,22 @@ async fn bearer(ctx: &Ctx, label: &str, url: &str, sample: &seed::Sample, run: &
         })
         .collect();
     let load = Load { method: "GET", path: "/api/v1/me".into(), variants };
-    let start = || portcullis_command(ctx, url, "serve");
+    let start = || issuer_command(ctx, url);
     measure(ctx, &format!("{label}-bearer"), start, &load, 200, run).await.into()
+}
+
+/// `serve` with a fixed public URL: a token's `iss` is the public URL, which would
+/// otherwise name each server's ephemeral port, so a token issued by the server that
+/// handed it out would be refused by the one measured.
+fn issuer_command(ctx: &Ctx, url: &str) -> Command {
+    let mut c = portcullis_command(ctx, url, "serve");
+    c.env("PORTCULLIS_SERVER__PUBLIC_URL", "http://127.0.0.1:8080");
+    c
 }
 
 /// Access tokens for the first sampled users, or `None` when the endpoint is absent.
 async fn access_tokens(ctx: &Ctx, url: &str, sample: &seed::Sample) -> anyhow::Result<Option<Vec<String>>> {
-    let server = Server::start("portcullis", portcullis_command(ctx, url, "serve")).await?;
+    let server = Server::start("portcullis", issuer_command(ctx, url)).await?;
     let login = login_load(&sample.emails);
     let load = Load { path: "/api/v1/tokens".into(), ..login.clone() };
     let mut tokens = Vec::new();
