@@ -42,6 +42,26 @@ fn method_label(method: &axum::http::Method) -> std::borrow::Cow<'static, str> {
     }
 }
 
+/// The status as a label without an allocation for the common ones.
+fn status_label(status: u16) -> std::borrow::Cow<'static, str> {
+    match status {
+        200 => "200".into(),
+        201 => "201".into(),
+        202 => "202".into(),
+        204 => "204".into(),
+        302 => "302".into(),
+        303 => "303".into(),
+        304 => "304".into(),
+        400 => "400".into(),
+        401 => "401".into(),
+        403 => "403".into(),
+        404 => "404".into(),
+        422 => "422".into(),
+        429 => "429".into(),
+        _ => status.to_string().into(),
+    }
+}
+
 pub(crate) async fn track(mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
@@ -63,7 +83,7 @@ pub(crate) async fn track(mut req: Request, next: Next) -> Response {
         "portcullis_http_request_duration_seconds",
         "method" => method_label(&method),
         "route" => route,
-        "status" => status.to_string()
+        "status" => status_label(status)
     )
     .record(elapsed.as_secs_f64());
     span.in_scope(|| {
