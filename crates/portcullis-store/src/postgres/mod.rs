@@ -17,8 +17,19 @@ pub struct PgStore {
     pool: PgPool,
 }
 
+/// Begins a transaction on its own task, so that it cannot be cancelled half-way.
+///
+/// sqlx 0.9's `Pool::begin` is not cancel-safe on PostgreSQL
+/// (<https://github.com/transact-rs/sqlx/issues/4393>): dropped while `BEGIN` is on the
+/// wire (a client that went away, a request timeout), it returns the connection to
+/// the pool inside a transaction nothing will end, and the next borrower's writes run
+/// in it, uncommitted. On a task of its own the begin always completes; if nobody
+/// waits for it any more, the transaction is dropped there, which rolls it back.
 async fn begin_write(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    pool.begin().await
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin().await })
+        .await
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(format!("beginning a transaction: {e}"))))?
 }
 
 impl PgStore {

@@ -18,5 +18,6 @@ mod ops;
 mod pages;
 mod passkeys;
 mod security;
+mod store;
 mod throttle;
 mod tokens;
