@@ -54,6 +54,12 @@ async fn every_response_carries_a_request_id_and_a_sane_one_is_kept() {
     let res = app.get(&client(), "/healthz").await;
     let id = res.headers()["x-request-id"].to_str().unwrap();
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    let mut ids = std::collections::HashSet::from([id.to_owned()]);
+    for _ in 0..3 {
+        let res = app.get(&client(), "/healthz").await;
+        ids.insert(res.headers()["x-request-id"].to_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 4, "each request gets an id of its own: {ids:?}");
     let res = client().get(app.url("/healthz")).header("x-request-id", "trace-abc-123").send().await.unwrap();
     assert_eq!(res.headers()["x-request-id"], "trace-abc-123");
     let res = client().get(app.url("/healthz")).header("x-request-id", "<script>").send().await.unwrap();
