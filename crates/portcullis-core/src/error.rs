@@ -43,6 +43,9 @@ pub enum AuthError {
     /// The account has MFA: a token request must carry a current `code`.
     #[error("a second-factor code is required")]
     MfaRequired,
+    /// An administrator without a second factor, while one is required for them.
+    #[error("administrators must turn on two-factor authentication first")]
+    MfaEnrolmentRequired,
     /// A refresh token that is unknown, spent, expired or revoked.
     #[error("the refresh token is invalid")]
     InvalidRefreshToken,

@@ -83,7 +83,8 @@ pub struct Ceremony {
     pub challenge_hash: [u8; 32],
     pub kind: CeremonyKind,
     pub user_id: Option<UserId>,
-    /// The session that started it, if any.
+    /// What it is bound to: the session that started it (registration, second
+    /// factor), or for a passwordless sign-in the browser that started it.
     pub session: Option<TokenHash>,
     /// webauthn-rs' serialised ceremony state.
     pub state: String,

@@ -226,13 +226,6 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Stores a token and queues the mail that carries it.
     async fn issue_token(&self, token: &NewToken, mail: &NewMail) -> Result<(), StoreError>;
     async fn find_token(&self, hash: TokenHash) -> Result<Option<StoredToken>, StoreError>;
-    /// How many tokens of `kind` the user was sent since `since` (mail limits).
-    async fn count_tokens_since(
-        &self,
-        user: UserId,
-        kind: TokenKind,
-        since: OffsetDateTime,
-    ) -> Result<u64, StoreError>;
     /// The user's tokens (for the data export), newest first.
     async fn list_tokens(&self, user: UserId) -> Result<Vec<StoredToken>, StoreError>;
     /// Spends a reset token: new password, email verified (the link reached the

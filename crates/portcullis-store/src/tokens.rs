@@ -143,24 +143,6 @@ macro_rules! tokens_impl {
                 row.map(|r| crate::tokens::token_from_row(&r)).transpose().map_err(crate::error::other)
             }
 
-            async fn count_tokens_since(
-                &self,
-                user: portcullis_core::UserId,
-                kind: portcullis_core::TokenKind,
-                since: time::OffsetDateTime,
-            ) -> Result<u64, portcullis_core::StoreError> {
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM tokens WHERE user_id = $1 AND kind = $2 AND created_at >= $3",
-                )
-                .bind(user.to_string())
-                .bind(kind.as_str())
-                .bind(since.unix_timestamp())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(crate::error::other)?;
-                Ok(u64::try_from(n).unwrap_or(0))
-            }
-
             async fn list_tokens(
                 &self,
                 user: portcullis_core::UserId,

@@ -10,6 +10,8 @@ pub struct CookieNames {
     pub session: String,
     pub csrf: String,
     pub flash: String,
+    /// Binds an anonymous passkey sign-in to the browser that started it.
+    pub passkey: String,
     secure: bool,
 }
 
@@ -20,6 +22,7 @@ impl CookieNames {
             session: format!("{prefix}portcullis_session"),
             csrf: format!("{prefix}portcullis_csrf"),
             flash: format!("{prefix}portcullis_flash"),
+            passkey: format!("{prefix}portcullis_passkey"),
             secure,
         }
     }

@@ -77,6 +77,12 @@ impl ApiError {
             .detail("the request came from another origin")
     }
 
+    /// An administrator without a second factor, where one is required.
+    pub fn mfa_enrolment_required() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "mfa_enrolment_required", "Two-factor authentication required")
+            .detail("administrators must turn on two-factor authentication first: POST /api/v1/mfa/totp")
+    }
+
     pub fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error")
             .detail("something went wrong on our side; try again later")
@@ -116,6 +122,7 @@ impl From<AuthError> for ApiError {
             }
             AuthError::MfaRequired => Self::new(StatusCode::UNAUTHORIZED, "mfa_required", "Code required")
                 .detail("this account has two-factor authentication: send a current code (or a recovery code) as `code`"),
+            AuthError::MfaEnrolmentRequired => Self::mfa_enrolment_required(),
             AuthError::InvalidRefreshToken => {
                 Self::new(StatusCode::UNAUTHORIZED, "invalid_token", "Invalid refresh token")
                     .detail("the refresh token is invalid, expired, revoked, or was already used; sign in again")
@@ -201,7 +208,11 @@ impl IntoResponse for OAuthErrorResponse {
                 let mut res = (
                     api.status,
                     Json(serde_json::json!({
-                        "error": if api.status == StatusCode::TOO_MANY_REQUESTS { "slow_down" } else { "server_error" },
+                        "error": match api.status {
+                            StatusCode::TOO_MANY_REQUESTS => "slow_down",
+                            StatusCode::FORBIDDEN => "access_denied",
+                            _ => "server_error",
+                        },
                         "error_description": api.detail.as_deref().unwrap_or(api.title),
                     })),
                 )
@@ -281,6 +292,11 @@ impl From<AuthError> for PageError {
             AuthError::InvalidToken => Self::new(
                 StatusCode::BAD_REQUEST,
                 "This link is invalid, was already used, or has expired. Ask for a new one.",
+            ),
+            AuthError::MfaEnrolmentRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                "Administrators must turn on two-factor authentication before signing in to applications. \
+                 Go to your account's two-factor page to set it up.",
             ),
             other => {
                 let api = ApiError::from(other);

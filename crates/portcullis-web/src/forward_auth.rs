@@ -2,7 +2,7 @@
 //! Traefik `forwardAuth`, Caddy `forward_auth`). 200 with the user in headers when
 //! the request's session is valid; otherwise 401, or — for a browser, when the proxy
 //! says which URL was asked for and its origin is allowed — a 302 to sign in and
-//! come back.
+//! come back. Bearer tokens pass only when first-party (from `/api/v1/tokens`).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -32,6 +32,9 @@ pub(crate) async fn verify(
     headers: HeaderMap,
 ) -> Response {
     if let Some(me) = user {
+        if let Err(e) = state.auth().check_admin_mfa(&me.user) {
+            return ApiError::from(e).into_response();
+        }
         let mut res = StatusCode::OK.into_response();
         let h = res.headers_mut();
         if let Ok(id) = HeaderValue::from_str(&me.user.id.to_string()) {

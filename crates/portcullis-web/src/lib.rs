@@ -72,11 +72,13 @@ pub fn router(state: AppState) -> Router {
 
 /// Wraps `app` (Portcullis' routes, or a whole application that embeds them) in the
 /// service-wide protections: security headers on every response, panics turned
-/// into a generic 500 problem, the request timeout, the 64 KiB body limit, and the
-/// state the extractors need.
+/// into a generic 500 problem, the request timeout, the 64 KiB body limit (a larger
+/// declared `Content-Length` is refused at once, before any of the body is read),
+/// and the state the extractors need.
 pub fn harden(app: Router, state: AppState) -> Router {
     let timeout = state.config().request_timeout;
     app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_declared_oversize))
         .layer(layer(state.clone()))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
         .layer(CatchPanicLayer::custom(|_| {
@@ -85,6 +87,34 @@ pub fn harden(app: Router, state: AppState) -> Router {
         }))
         .layer(axum::middleware::from_fn_with_state(state, headers::security_headers))
         .layer(axum::middleware::from_fn(observe::track))
+}
+
+/// 413 from the `Content-Length` header alone, and the connection closed (its body
+/// is never read).
+async fn refuse_declared_oversize(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_none_or(|n| n <= MAX_BODY_BYTES as u64) {
+        return next.run(req).await;
+    }
+    let mut res = if req.uri().path().starts_with(paths::API_PREFIX) {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large")
+            .detail(format!("request bodies are at most {MAX_BODY_BYTES} bytes"))
+            .into_response()
+    } else {
+        let err =
+            PageError::new(StatusCode::PAYLOAD_TOO_LARGE, "The form could not be read; it is too large.");
+        pages::error_page(&state, &err)
+    };
+    res.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+    res
 }
 
 async fn healthz() -> Response {

@@ -66,8 +66,6 @@ pub struct WebConfig {
     pub templates_dir: Option<PathBuf>,
     /// Serves `GET /metrics` when set.
     pub metrics: Option<MetricsRender>,
-    /// Administrators without MFA may only enrol (or sign out).
-    pub require_mfa_for_admins: bool,
     /// Absolute origins a `next` may point to (forward-auth).
     pub allowed_redirect_origins: Vec<String>,
 }
@@ -87,7 +85,6 @@ impl std::fmt::Debug for WebConfig {
             .field("request_timeout", &self.request_timeout)
             .field("templates_dir", &self.templates_dir)
             .field("metrics", &self.metrics.is_some())
-            .field("require_mfa_for_admins", &self.require_mfa_for_admins)
             .field("allowed_redirect_origins", &self.allowed_redirect_origins)
             .finish()
     }

@@ -112,6 +112,7 @@ pub fn build_auth(
             refresh_ttl: to_time(config.tokens.refresh_ttl),
             ..TokenPolicy::default()
         },
+        require_mfa_for_admins: config.security.require_mfa_for_admins,
     };
     let composer = Arc::new(MailTemplates::new(public_url.clone(), config.ui.templates_dir.clone()));
     Ok(Auth::new(db.store(), clock, hasher, auth_config, composer)
@@ -135,6 +136,7 @@ fn email_policy(config: &Config) -> EmailPolicy {
         verification_limit: on.then_some(three_an_hour),
         reset_limit: on.then(|| MailLimit::new(per_email.count, to_time(per_email.window))),
         change_limit: on.then_some(three_an_hour),
+        recipient_limit: on.then_some(three_an_hour),
     }
 }
 
@@ -193,7 +195,6 @@ impl Portcullis {
             request_timeout: config.server.request_timeout.0,
             templates_dir: config.ui.templates_dir.clone(),
             metrics: metrics_render(config),
-            require_mfa_for_admins: config.security.require_mfa_for_admins,
             allowed_redirect_origins: config.server.allowed_redirect_origins.clone(),
         };
         let audit_retention =

@@ -61,10 +61,13 @@ impl std::fmt::Debug for TokenPair {
 /// Which access tokens a route accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BearerUse {
-    /// The account API (`/api/v1`): tokens from `/api/v1/tokens` only; a token an
-    /// OAuth client got for a user does not let that client manage the account.
-    AccountApi,
-    /// Who the user is (`/oauth2/userinfo`, forward-auth): any user's access token.
+    /// The account API (`/api/v1`) and forward-auth (`/auth/verify`): tokens from
+    /// `/api/v1/tokens` only. A token an OAuth client got for a user is meant for
+    /// that client: it neither manages the account nor passes a proxied app as the
+    /// user (which would also hand out the email without the `email` scope).
+    FirstParty,
+    /// Who the user is, for the client the token was issued to
+    /// (`/oauth2/userinfo`): any user's access token.
     Identity,
 }
 
@@ -84,6 +87,7 @@ impl Auth {
             let code = code.ok_or(AuthError::MfaRequired)?;
             self.verify_second_factor(&user, code, client).await?;
         }
+        self.check_admin_mfa(&user)?;
         let now = self.clock.now();
         let family = TokenFamily {
             id: Uuid::new_v4(),
@@ -108,6 +112,7 @@ impl Auth {
         let (refresh, next) = self.new_refresh();
         match self.rotate(hash, None, &next, client).await? {
             Some((family, user)) => {
+                self.check_admin_mfa(&user)?;
                 let access_token = self.access_token(&user.id.to_string(), API_CLIENT_ID, &family)?;
                 Ok(self.pair(access_token, Some(refresh), None, String::new()))
             }
@@ -152,7 +157,7 @@ impl Auth {
         if claims.exp <= now.unix_timestamp() || claims.iat > now.unix_timestamp() + 60 {
             return Ok(None);
         }
-        if purpose == BearerUse::AccountApi && claims.client_id != API_CLIENT_ID {
+        if purpose == BearerUse::FirstParty && claims.client_id != API_CLIENT_ID {
             return Ok(None);
         }
         // Tokens of `client_credentials` name no family and no user.

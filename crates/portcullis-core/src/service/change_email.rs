@@ -10,6 +10,7 @@ use crate::password::Password;
 use crate::store::{NewAddress, StoreError, StoredToken};
 use crate::token::{SecretToken, TokenKind};
 
+use super::tokens::MailBucket;
 use super::{Auth, Authenticated, ClientMeta};
 
 /// How long the old address can undo a change.
@@ -44,9 +45,19 @@ impl Auth {
         if new.canonical() == Email::parse(&me.user.email).map_err(AuthError::internal)?.canonical() {
             return Err(invalid_new_email("email_unchanged", "this is already your address"));
         }
+        // Counted before anything about the new address is looked at: a taken
+        // address costs the same as a free one.
         let limit = self.config.email.change_limit;
-        if let Some(retry_after) = self.mail_limit_reached(me.user.id, TokenKind::ChangeEmail, limit).await? {
+        if let Some(retry_after) = self.count_mail(MailBucket::EmailChange(me.user.id), limit).await? {
             return Err(AuthError::RateLimited { retry_after });
+        }
+        // Either mail goes to an address a stranger chose: capped per recipient,
+        // silently, so the answer stays the same.
+        let recipient =
+            self.count_mail(MailBucket::Recipient(new.canonical()), self.config.email.recipient_limit);
+        if recipient.await?.is_some() {
+            tracing::info!(user_id = %me.user.id, "email-change mail not sent: per-recipient limit");
+            return Ok(());
         }
         if let Some(owner) = self.store.find_credentials_by_email(new.canonical()).await? {
             let notice = self.mail_to(&owner.user, &MailMessage::AddressInUse)?;

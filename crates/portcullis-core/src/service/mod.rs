@@ -80,8 +80,11 @@ pub struct EmailPolicy {
     pub verification_limit: Option<MailLimit>,
     /// Reset links per account (over the limit, the request is silently dropped).
     pub reset_limit: Option<MailLimit>,
-    /// Email-change links per account.
+    /// Email-change requests per account.
     pub change_limit: Option<MailLimit>,
+    /// Mails per recipient address that someone else can cause (the "address in
+    /// use" notice, the confirmation of a change to that address).
+    pub recipient_limit: Option<MailLimit>,
 }
 
 impl Default for EmailPolicy {
@@ -95,6 +98,7 @@ impl Default for EmailPolicy {
             verification_limit: three_an_hour,
             reset_limit: three_an_hour,
             change_limit: three_an_hour,
+            recipient_limit: three_an_hour,
         }
     }
 }
@@ -107,6 +111,10 @@ pub struct AuthConfig {
     pub rate_limits: RateLimits,
     pub email: EmailPolicy,
     pub tokens: crate::oauth::TokenPolicy,
+    /// Administrators without a second factor get no identity anywhere (no API
+    /// access, no tokens, no forward-auth pass, no authorization code) until they
+    /// enrol one.
+    pub require_mfa_for_admins: bool,
 }
 
 /// Hooks for metrics; every method has a no-op default.
@@ -216,6 +224,16 @@ impl Auth {
 }
 
 impl Auth {
+    /// Refuses an identity to an administrator who has no second factor while
+    /// `require_mfa_for_admins` is on: every route that yields an identity asks
+    /// this, except the ones enrolling needs.
+    pub fn check_admin_mfa(&self, user: &User) -> Result<(), AuthError> {
+        if self.config.require_mfa_for_admins && user.is_admin && !user.mfa_enabled {
+            return Err(AuthError::MfaEnrolmentRequired);
+        }
+        Ok(())
+    }
+
     /// Writes `message` to `user` as a mail for the outbox.
     pub(crate) fn mail_to(&self, user: &User, message: &MailMessage<'_>) -> Result<NewMail, AuthError> {
         let to = crate::email::Email::parse(&user.email).map_err(AuthError::internal)?;

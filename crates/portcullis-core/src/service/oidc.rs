@@ -302,6 +302,7 @@ impl Auth {
             }
             return Ok(AuthorizeStep::Login { auth_after: now.unix_timestamp() });
         };
+        self.check_admin_mfa(&me.user)?;
         let granted = if req.client.first_party {
             true
         } else {
@@ -346,6 +347,7 @@ impl Auth {
     }
 
     async fn issue_code(&self, req: &AuthorizeRequest, me: &Authenticated) -> Result<String, AuthError> {
+        self.check_admin_mfa(&me.user)?;
         let code = SecretToken::generate();
         let now = self.clock.now();
         let stored = AuthCode {
@@ -404,6 +406,7 @@ impl Auth {
                     .rotate(hash, Some(&client.id), &next, meta)
                     .await?
                     .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+                self.check_admin_mfa(&user)?;
                 self.client_tokens(&client, &user, &family, Some(refresh), None)
             }
             Grant::ClientCredentials { scope } => {
@@ -468,6 +471,7 @@ impl Auth {
             .map(|c| c.user)
             .filter(|u| !u.disabled)
             .ok_or_else(invalid)?;
+        self.check_admin_mfa(&user)?;
         let family = TokenFamily {
             id: family_id,
             user_id: user.id,
@@ -519,6 +523,7 @@ impl Auth {
         let Some(me) = self.authenticate_bearer(raw, BearerUse::Identity).await? else {
             return Ok(None);
         };
+        self.check_admin_mfa(&me.user)?;
         let audience = self.config.tokens.api_audience().to_owned();
         let Some(claims) = self.verify_jwt::<AccessClaims>(raw, ACCESS_TOKEN_TYP, &audience).await else {
             return Ok(None);

@@ -20,6 +20,7 @@ use crate::passkey::{
 use crate::password::Password;
 use crate::store::StoreError;
 use crate::throttle::Limit;
+use crate::token::TokenHash;
 use crate::user::User;
 
 use super::{Auth, Authenticated, ClientMeta, LoginOutcome};
@@ -92,7 +93,8 @@ impl Auth {
             sel.require_resident_key = true;
         }
         let state = serde_json::to_string(&state).map_err(AuthError::internal)?;
-        self.save_ceremony(&options.public_key.challenge, CeremonyKind::Register, Some(me), state).await?;
+        let (challenge, binding) = (&options.public_key.challenge, Some(me.token_hash));
+        self.save_ceremony(challenge, CeremonyKind::Register, Some(me), binding, state).await?;
         Ok(options)
     }
 
@@ -158,10 +160,13 @@ impl Auth {
 
     /// Starts a passkey sign-in. With a half-authenticated session (`pending`), the
     /// options name that user's passkeys and finishing completes that sign-in;
-    /// without, any discoverable credential may answer.
+    /// without, any discoverable credential may answer, and the ceremony is bound
+    /// to `browser` (the hash of a secret the caller gave the browser alone), so it
+    /// cannot be finished in another browser.
     pub async fn passkey_login_start(
         &self,
         pending: Option<&Authenticated>,
+        browser: TokenHash,
         client: &ClientMeta,
     ) -> Result<RequestChallengeResponse, AuthError> {
         let webauthn = self.webauthn()?;
@@ -187,15 +192,18 @@ impl Auth {
             (options, CeremonyKind::Login, serde_json::to_string(&state))
         };
         let state = state.map_err(AuthError::internal)?;
-        self.save_ceremony(&options.public_key.challenge, kind, pending, state).await?;
+        let binding = pending.map_or(browser, |p| p.token_hash);
+        self.save_ceremony(&options.public_key.challenge, kind, pending, Some(binding), state).await?;
         Ok(options)
     }
 
     /// Finishes a passkey sign-in and opens a full session (a new id). `pending`
-    /// must be the session that started a second-factor ceremony.
+    /// must be the session that started a second-factor ceremony, `browser` the
+    /// binding a passwordless one was started with.
     pub async fn passkey_login_finish(
         &self,
         pending: Option<&Authenticated>,
+        browser: Option<TokenHash>,
         credential: &PublicKeyCredential,
         remember: bool,
         client: &ClientMeta,
@@ -205,9 +213,11 @@ impl Auth {
         let bound_to_pending = pending
             .is_some_and(|p| ceremony.user_id == Some(p.user.id) && ceremony.session == Some(p.token_hash));
         let second_factor = match ceremony.kind {
-            CeremonyKind::Login => false,
+            CeremonyKind::Login if browser.is_some() && ceremony.session == browser => false,
             CeremonyKind::SecondFactor if bound_to_pending => true,
-            CeremonyKind::SecondFactor | CeremonyKind::Register => return Err(AuthError::InvalidPasskey),
+            CeremonyKind::Login | CeremonyKind::SecondFactor | CeremonyKind::Register => {
+                return Err(AuthError::InvalidPasskey);
+            }
         };
         let record = self.store.find_passkey_by_credential_id(credential.get_credential_id()).await?;
         let verified = match record {
@@ -341,6 +351,7 @@ impl Auth {
         challenge: &[u8],
         kind: CeremonyKind,
         by: Option<&Authenticated>,
+        binding: Option<TokenHash>,
         state: String,
     ) -> Result<(), AuthError> {
         let now = self.clock.now();
@@ -348,7 +359,7 @@ impl Auth {
             challenge_hash: challenge_hash(challenge),
             kind,
             user_id: by.map(|a| a.user.id),
-            session: by.map(|a| a.token_hash),
+            session: binding,
             state,
             expires_at: now + CEREMONY_LIFETIME,
         };

@@ -10,6 +10,7 @@ use crate::store::{NewUser, StoreError};
 use crate::token::TokenKind;
 use crate::user::{User, UserId};
 
+use super::tokens::MailBucket;
 use super::{Auth, ClientMeta};
 
 /// What a new account needs.
@@ -75,6 +76,11 @@ impl Auth {
             Ok(user) => {
                 if verification.is_some() {
                     self.mail_queued();
+                    // The first link counts against the verification-mail limit.
+                    let limit = self.config.email.verification_limit;
+                    if let Err(e) = self.count_mail(MailBucket::Verification(user.id), limit).await {
+                        tracing::warn!(error = %e, "the first verification mail was not counted");
+                    }
                 }
                 self.audit(EventKind::Register, Outcome::Success, Some(user.id), client, None).await;
                 Ok(Registered::Created(user))
@@ -97,6 +103,11 @@ impl Auth {
                 let Some(owner) = auth.store.find_credentials_by_email(email.canonical()).await? else {
                     return Ok(());
                 };
+                let limit = auth.config.email.recipient_limit;
+                if auth.count_mail(MailBucket::Recipient(email.canonical()), limit).await?.is_some() {
+                    tracing::info!(user_id = %owner.user.id, "address-in-use notice not sent: per-recipient limit");
+                    return Ok(());
+                }
                 let notice = auth.mail_to(&owner.user, &MailMessage::AddressInUse)?;
                 auth.store.enqueue_mail(&notice).await?;
                 auth.mail_queued();

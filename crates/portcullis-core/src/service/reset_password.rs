@@ -9,6 +9,7 @@ use crate::password::Password;
 use crate::token::TokenKind;
 use crate::user::User;
 
+use super::tokens::MailBucket;
 use super::{Auth, ClientMeta};
 
 impl Auth {
@@ -41,7 +42,7 @@ impl Auth {
             return Ok(());
         }
         let limit = self.config.email.reset_limit;
-        if self.mail_limit_reached(user.id, TokenKind::ResetPassword, limit).await?.is_some() {
+        if self.count_mail(MailBucket::Reset(user.id), limit).await?.is_some() {
             tracing::info!(user_id = %user.id, ip = client.ip.as_deref(), "reset link not sent: per-account limit");
             return Ok(());
         }

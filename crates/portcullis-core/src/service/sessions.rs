@@ -95,19 +95,45 @@ impl Auth {
         Ok(self.store.purge_expired_sessions(self.clock.now()).await?)
     }
 
-    /// Housekeeping: expired sessions, rate-limit counts older than a day (longer
-    /// than any window or lockout memory), and events older than `event_retention`.
+    /// Housekeeping: expired sessions, rate-limit and mail-limit counts older than
+    /// any window or lockout memory (a day at least), and events older than
+    /// `event_retention`.
     pub async fn purge(&self, event_retention: time::Duration) -> Result<u64, AuthError> {
         let now = self.clock.now();
         let sessions = self.store.purge_expired_sessions(now).await?;
         let throttle = self
             .store
-            .purge_throttle(now - crate::throttle::LEVEL_MEMORY.max(time::Duration::days(1)))
+            .purge_throttle(
+                now.checked_sub(self.longest_window()).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+            )
             .await?;
         let events = self
             .store
             .purge_events(now.checked_sub(event_retention).unwrap_or(time::OffsetDateTime::UNIX_EPOCH))
             .await?;
         Ok(sessions + throttle + events)
+    }
+
+    /// How long a counted attempt can still matter.
+    fn longest_window(&self) -> time::Duration {
+        let r = &self.config.rate_limits;
+        let e = &self.config.email;
+        let rates = [
+            r.login_per_account,
+            r.login_per_ip,
+            r.register_per_ip,
+            r.mfa,
+            r.forgot_password_per_ip,
+            r.tokens_per_ip,
+        ]
+        .into_iter()
+        .map(|l| l.window);
+        let mails = [e.verification_limit, e.reset_limit, e.change_limit, e.recipient_limit]
+            .into_iter()
+            .flatten()
+            .map(|l| l.window);
+        rates
+            .chain(mails)
+            .fold(crate::throttle::LEVEL_MEMORY.max(time::Duration::days(1)), time::Duration::max)
     }
 }

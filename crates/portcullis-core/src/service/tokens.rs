@@ -10,6 +10,43 @@ use crate::token::{SecretToken, TokenKind};
 use crate::user::UserId;
 
 use super::Auth;
+use crate::throttle::{Limit, Throttle};
+
+/// What a mail limit counts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum MailBucket<'a> {
+    /// Reset links to one account.
+    Reset(UserId),
+    /// Verification links to one account.
+    Verification(UserId),
+    /// Requests of one account to change its address (whether or not the new
+    /// address is taken: both cost the same, so the limit tells nothing).
+    EmailChange(UserId),
+    /// Mails to one address that someone other than its owner can cause (the
+    /// "address in use" notice, the confirmation of a change to it), by canonical
+    /// address.
+    Recipient(&'a str),
+}
+
+impl MailBucket<'_> {
+    fn key(self) -> String {
+        match self {
+            Self::Reset(user) => format!("mail:reset:{user}"),
+            Self::Verification(user) => format!("mail:verification:{user}"),
+            Self::EmailChange(user) => format!("mail:change:{user}"),
+            Self::Recipient(address) => format!("mail:to:{address}"),
+        }
+    }
+
+    fn kind(self) -> &'static str {
+        match self {
+            Self::Reset(_) => "mail:reset",
+            Self::Verification(_) => "mail:verification",
+            Self::EmailChange(_) => "mail:change",
+            Self::Recipient(_) => "mail:to",
+        }
+    }
+}
 
 /// Used or expired tokens are kept this long (for the export), then purged.
 const KEEP_SPENT: time::Duration = time::Duration::days(7);
@@ -62,18 +99,29 @@ impl Auth {
         Ok((token, stored))
     }
 
-    /// `Some(seconds to wait)` when `user` was already sent `limit.count` tokens of
-    /// `kind` within `limit.window`.
-    pub(crate) async fn mail_limit_reached(
+    /// Counts one mail against `limit` in `bucket`, in one atomic step (the store's
+    /// throttle serialises each bucket, on every node), so a burst of requests
+    /// cannot send more than the limit. `Some(seconds to wait)` when over it; then
+    /// nothing is counted and the mail must not be sent. `None` limits (rate limits
+    /// switched off) count nothing.
+    pub(crate) async fn count_mail(
         &self,
-        user: UserId,
-        kind: TokenKind,
+        bucket: MailBucket<'_>,
         limit: Option<MailLimit>,
     ) -> Result<Option<u64>, AuthError> {
         let Some(limit) = limit else { return Ok(None) };
-        let sent = self.store.count_tokens_since(user, kind, self.clock.now() - limit.window).await?;
-        let wait = u64::try_from(limit.window.whole_seconds()).unwrap_or(u64::MAX);
-        Ok((sent >= u64::from(limit.count)).then_some(wait))
+        let key = bucket.key();
+        match self
+            .store
+            .throttle(&key, Limit::new(limit.count, limit.window), false, self.clock.now())
+            .await?
+        {
+            Throttle::Allowed { .. } => Ok(None),
+            Throttle::Denied { retry_after } => {
+                self.observe(|o| o.rate_limited(bucket.kind()));
+                Ok(Some(u64::try_from(retry_after).unwrap_or(1).max(1)))
+            }
+        }
     }
 
     /// Deletes tokens that expired more than a week ago.

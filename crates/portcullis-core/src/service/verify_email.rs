@@ -8,6 +8,7 @@ use crate::token::TokenKind;
 use crate::user::User;
 
 use super::Auth;
+use super::tokens::MailBucket;
 
 impl Auth {
     /// Sends a signed-in user a new verification link; `RateLimited` past the
@@ -17,7 +18,7 @@ impl Auth {
             return Ok(());
         }
         let limit = self.config.email.verification_limit;
-        if let Some(retry_after) = self.mail_limit_reached(user.id, TokenKind::VerifyEmail, limit).await? {
+        if let Some(retry_after) = self.count_mail(MailBucket::Verification(user.id), limit).await? {
             return Err(AuthError::RateLimited { retry_after });
         }
         self.send_verification(user).await

@@ -1,7 +1,10 @@
 //! CSRF protection for HTML forms. A random value lives in an HttpOnly cookie; the
-//! form's `csrf_token` is its HMAC under a server key, so it cannot be made without
-//! reading the cookie. A handler can only read a form through `CsrfForm`, which
-//! verifies the token (constant time) and the request's origin first.
+//! form's `csrf_token` is its HMAC under a server key, together with the session
+//! cookie when there is one, so it cannot be made without reading the cookies: an
+//! attacker who can plant cookies (plain http, a sibling subdomain) and pairs their
+//! own anonymous cookie and token with a victim's session gets a token that does not
+//! match. A handler can only read a form through `CsrfForm`, which verifies the token
+//! (constant time) and the request's origin first.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -22,19 +25,26 @@ use crate::state::AppState;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
-fn form_token(state: &AppState, cookie_value: &str) -> String {
+/// The MAC of the CSRF cookie and, when the request has one, the session cookie.
+/// Cookie values are base64url, so the NUL separator cannot be forged.
+fn token_mac(state: &AppState, cookie_value: &str, session: Option<&str>) -> HmacSha256 {
     let mut mac = HmacSha256::new_from_slice(&state.0.csrf_key).expect("HMAC takes any key length");
-    mac.update(b"portcullis-csrf-v1:");
+    mac.update(b"portcullis-csrf-v2\0");
     mac.update(cookie_value.as_bytes());
-    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    if let Some(session) = session {
+        mac.update(b"\0session\0");
+        mac.update(session.as_bytes());
+    }
+    mac
 }
 
-fn token_matches(state: &AppState, cookie_value: &str, submitted: &str) -> bool {
+fn form_token(state: &AppState, cookie_value: &str, session: Option<&str>) -> String {
+    URL_SAFE_NO_PAD.encode(token_mac(state, cookie_value, session).finalize().into_bytes())
+}
+
+fn token_matches(state: &AppState, cookie_value: &str, session: Option<&str>, submitted: &str) -> bool {
     let Ok(submitted) = URL_SAFE_NO_PAD.decode(submitted) else { return false };
-    let mut mac = HmacSha256::new_from_slice(&state.0.csrf_key).expect("HMAC takes any key length");
-    mac.update(b"portcullis-csrf-v1:");
-    mac.update(cookie_value.as_bytes());
-    mac.verify_slice(&submitted).is_ok()
+    token_mac(state, cookie_value, session).verify_slice(&submitted).is_ok()
 }
 
 /// The token to put in a form's hidden `csrf_token` field. As a response part it
@@ -51,12 +61,13 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let state = state(parts)?;
         let name = &state.cookies().csrf;
+        let session = cookies::get(&parts.headers, &state.cookies().session);
         if let Some(existing) = cookies::get(&parts.headers, name).and_then(SecretToken::parse) {
-            return Ok(Self { token: form_token(&state, existing.expose()), new_cookie: None });
+            return Ok(Self { token: form_token(&state, existing.expose(), session), new_cookie: None });
         }
         let fresh = SecretToken::generate();
         let header = state.cookies().set(name, fresh.expose(), None);
-        Ok(Self { token: form_token(&state, fresh.expose()), new_cookie: Some(header) })
+        Ok(Self { token: form_token(&state, fresh.expose(), session), new_cookie: Some(header) })
     }
 }
 
@@ -107,6 +118,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfForm<T> {
         let (mut parts, body) = req.into_parts();
         let state = state(&parts).map_err(|_| PageError::internal())?;
         let cookie = cookies::get(&parts.headers, &state.cookies().csrf).map(str::to_owned);
+        let session = cookies::get(&parts.headers, &state.cookies().session).map(str::to_owned);
         if !same_origin(&parts.headers, &state) {
             return Err(PageError::csrf());
         }
@@ -126,7 +138,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfForm<T> {
             .await
             .map_err(|e| PageError::new(e.status(), "The form could not be read; it may be too large."))?;
         let token: TokenField = serde_urlencoded::from_bytes(&bytes).map_err(|_| PageError::csrf())?;
-        let valid = cookie.as_deref().is_some_and(|c| token_matches(&state, c, &token.csrf_token));
+        let valid = cookie
+            .as_deref()
+            .is_some_and(|c| token_matches(&state, c, session.as_deref(), &token.csrf_token));
         if !valid {
             return Err(PageError::csrf());
         }

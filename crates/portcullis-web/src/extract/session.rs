@@ -15,17 +15,12 @@ use crate::{cookies, paths};
 #[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<Authenticated>);
 
-/// Where an `Authorization: Bearer` access token is accepted: the JSON API (tokens
-/// from `/api/v1/tokens`) and forward-auth (any user's access token). Pages only
-/// know cookies.
+/// Where an `Authorization: Bearer` access token is accepted: the JSON API and
+/// forward-auth, both only with first-party tokens (from `/api/v1/tokens`): a token
+/// an OAuth client got for a user is meant for that client, and replaying it must
+/// not pass as the user elsewhere. Pages only know cookies.
 fn bearer_use(path: &str) -> Option<BearerUse> {
-    if path.starts_with(paths::API_PREFIX) {
-        Some(BearerUse::AccountApi)
-    } else if path == paths::AUTH_VERIFY {
-        Some(BearerUse::Identity)
-    } else {
-        None
-    }
+    (path.starts_with(paths::API_PREFIX) || path == paths::AUTH_VERIFY).then_some(BearerUse::FirstParty)
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
@@ -96,21 +91,12 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
         let is_api = parts.uri.path().starts_with(paths::API_PREFIX);
         if let Some(auth) = found {
             let state = state(parts).map_err(AuthRejection::Api)?;
-            if state.config().require_mfa_for_admins
-                && auth.user.is_admin
-                && !auth.user.mfa_enabled
-                && !paths::is_mfa_enrolment(parts.uri.path())
+            if !paths::is_mfa_enrolment(parts.uri.path())
+                && let Err(e) = state.auth().check_admin_mfa(&auth.user)
             {
                 // Administrators must enrol before they can do anything else.
                 return Err(if is_api || wants_json {
-                    AuthRejection::Api(
-                        ApiError::new(
-                            axum::http::StatusCode::FORBIDDEN,
-                            "mfa_enrolment_required",
-                            "Two-factor authentication required",
-                        )
-                        .detail("administrators must turn on two-factor authentication first: POST /api/v1/mfa/totp"),
-                    )
+                    AuthRejection::Api(ApiError::from(e))
                 } else {
                     AuthRejection::Enrol
                 });

@@ -134,23 +134,54 @@ pub(crate) fn field_errors(errors: &[FieldError]) -> BTreeMap<&'static str, Stri
     map
 }
 
-/// Renders the error page for a `PageError` left in a response by a handler or extractor.
+/// Renders the error page for a `PageError` left in a response by a handler or
+/// extractor, and gives a 405 from the router a body: problem+json under `/api/`, a
+/// page elsewhere (the `Allow` header stays).
 pub(crate) async fn render_page_errors(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let is_api = req.uri().path().starts_with(crate::paths::API_PREFIX);
     let res = next.run(req).await;
-    let Some(err) = res.extensions().get::<PageError>().cloned() else {
-        return res;
+    let err = match res.extensions().get::<PageError>() {
+        Some(err) => err.clone(),
+        None if res.status() == StatusCode::METHOD_NOT_ALLOWED => {
+            let allow = res.headers().get(header::ALLOW).cloned();
+            let mut out = if is_api {
+                ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed")
+                    .detail("this endpoint does not take that method: see the Allow header")
+                    .into_response()
+            } else {
+                error_page(
+                    &state,
+                    &PageError::new(StatusCode::METHOD_NOT_ALLOWED, "This page cannot be used that way."),
+                )
+            };
+            if let Some(allow) = allow {
+                out.headers_mut().insert(header::ALLOW, allow);
+            }
+            return out;
+        }
+        None => return res,
     };
-    let ctx = context! { status => err.status.as_u16(), message => err.message, current_user => () };
     let (mut parts, _) = res.into_parts();
+    let page = error_page(&state, &err);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
+    Response::from_parts(parts, page.into_body())
+}
+
+/// The `error.html` page for `err`, with its status (and `Retry-After`).
+pub(crate) fn error_page(state: &AppState, err: &PageError) -> Response {
+    let ctx = context! { status => err.status.as_u16(), message => &err.message, current_user => () };
     let body = state.templates().render("error.html", ctx).unwrap_or_else(|e| {
         tracing::error!(error = %e, "error template failed to render");
         "<!doctype html><title>Error</title><p>Something went wrong.</p>".to_owned()
     });
-    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(body))
+    let mut res = (err.status, Html(body)).into_response();
+    if let Some(secs) = err.retry_after {
+        res.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    res
 }

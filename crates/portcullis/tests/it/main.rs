@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod email;
+mod findings;
 mod flask_app;
 mod forward_auth;
 mod interop;

@@ -4,20 +4,25 @@
 //! these same endpoints.
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use portcullis_core::Password;
 use portcullis_core::passkey::{PasskeyRecord, PublicKeyCredential, RegisterPublicKeyCredential};
+use portcullis_core::{Password, SecretToken};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{UserEnvelope, UserResponse};
+use crate::cookies;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientInfo, CurrentUser, MaybeUser, OptionalJson, PendingUser};
 use crate::paths;
 use crate::state::AppState;
+
+/// How long the browser keeps the binding of a passkey sign-in (the ceremony's
+/// own lifetime).
+const CEREMONY_COOKIE_AGE: time::Duration = time::Duration::minutes(5);
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -141,8 +146,11 @@ async fn login_start(
     ClientInfo(client): ClientInfo,
     PendingUser(pending): PendingUser,
 ) -> Result<Response, ApiError> {
-    let options = state.auth().passkey_login_start(pending.as_ref(), &client).await?;
-    Ok(Json(options).into_response())
+    // A secret for this browser alone: finishing needs it back.
+    let binding = SecretToken::generate();
+    let options = state.auth().passkey_login_start(pending.as_ref(), binding.hash(), &client).await?;
+    let cookie = state.cookies().set(&state.cookies().passkey, binding.expose(), Some(CEREMONY_COOKIE_AGE));
+    Ok(([(header::SET_COOKIE, cookie)], Json(options)).into_response())
 }
 
 async fn login_finish(
@@ -150,11 +158,14 @@ async fn login_finish(
     ClientInfo(client): ClientInfo,
     PendingUser(pending): PendingUser,
     MaybeUser(previous): MaybeUser,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginFinishRequest>,
 ) -> Result<Response, ApiError> {
+    let browser =
+        cookies::get(&headers, &state.cookies().passkey).and_then(SecretToken::parse).map(|t| t.hash());
     let login = state
         .auth()
-        .passkey_login_finish(pending.as_ref(), &req.credential, req.remember_me, &client)
+        .passkey_login_finish(pending.as_ref(), browser, &req.credential, req.remember_me, &client)
         .await?;
     if let Some(previous) = previous {
         // A sign-in over an existing session replaces it.
@@ -164,5 +175,7 @@ async fn login_finish(
     let max_age = session.remember.then_some(session.expires_at - session.created_at);
     let cookie = state.cookies().set(&state.cookies().session, login.outcome.token.expose(), max_age);
     let body = Json(UserEnvelope { user: UserResponse::from(&login.outcome.user) });
-    Ok(([(header::SET_COOKIE, cookie)], body).into_response())
+    let mut res = ([(header::SET_COOKIE, cookie)], body).into_response();
+    res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().passkey));
+    Ok(res)
 }

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use totp_rs::{Algorithm, Builder, Secret};
 
 use crate::browser::{Browser, register, sign_in, sign_out};
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, backend_tests, client};
+
+backend_tests!(a_passkey_sign_in_started_in_one_browser_cannot_be_finished_in_another);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_passkey_is_added_then_signs_in_alone_and_as_second_factor_in_chromium() {
@@ -33,6 +35,43 @@ async fn a_passkey_is_added_then_signs_in_alone_and_as_second_factor_in_chromium
     sign_out(&browser, &app).await;
     passkey_as_second_factor(&browser, &app, &email).await;
     a_replayed_sign_in_is_refused(&browser, &app).await;
+}
+
+/// The authenticator answers challenges that another client (the test's) asked
+/// for: the answer signs in when that client sends it back, and is refused from any
+/// other, although it verifies just as well.
+async fn a_passkey_sign_in_started_in_one_browser_cannot_be_finished_in_another(backend: Backend) {
+    let Some(browser) = Browser::launch().await else { return };
+    let app = TestApp::spawn_on_localhost(backend).await;
+    let authenticator = add_virtual_authenticator(&browser).await;
+    let email = format!("bound-{}@example.com", uuid::Uuid::new_v4().simple());
+    register(&browser, &app, &email).await;
+    sign_in(&browser, &app, &email).await;
+    add_passkey(&browser, &app, &email, &authenticator).await;
+    sign_out(&browser, &app).await;
+    browser.goto(&app.url("/login")).await;
+    browser.find("#passkey-login").await;
+    let script = r"
+        const [options, done] = [arguments[0], arguments[arguments.length - 1]];
+        const P = window.portcullisPasskeys;
+        navigator.credentials.get(P.toGetOptions(options))
+          .then((cred) => done({ credential: P.assertionJSON(cred) }))
+          .catch((e) => done({ error: String(e) }));
+    ";
+    for (finished_by_starter, expected) in [(true, StatusCode::OK), (false, StatusCode::BAD_REQUEST)] {
+        let starter = client();
+        let res = app.post_json(&starter, "/api/v1/login/passkey/start", &json!({})).await;
+        let options: Value = res.json().await.unwrap();
+        let args = json!({"script": script, "args": [options]});
+        let signed = browser.cmd(reqwest::Method::POST, "/execute/async", Some(args)).await;
+        assert!(signed["credential"].is_object(), "the authenticator signed: {signed}");
+        let finisher = if finished_by_starter { starter } else { client() };
+        let body = json!({"credential": signed["credential"]});
+        let res = app.post_json(&finisher, "/api/v1/login/passkey/finish", &body).await;
+        assert_eq!(res.status(), expected, "finished by the starter: {finished_by_starter}");
+        let me = app.get(&finisher, "/api/v1/me").await.status();
+        assert_eq!(me == StatusCode::OK, finished_by_starter, "signed in only where it was started");
+    }
 }
 
 /// A CTAP2 platform authenticator that keeps discoverable credentials and verifies
