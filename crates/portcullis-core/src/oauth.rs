@@ -60,7 +60,21 @@ pub struct Client {
     pub public: bool,
     /// Trusted: no consent page.
     pub first_party: bool,
+    /// May introspect every token, not only its own (an API that accepts tokens
+    /// issued to other clients).
+    pub resource_server: bool,
     pub created_at: OffsetDateTime,
+}
+
+/// How a client is registered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientFlags {
+    /// No secret; PKCE required.
+    pub public: bool,
+    /// Trusted: no consent page.
+    pub first_party: bool,
+    /// May introspect every token.
+    pub resource_server: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -71,6 +85,7 @@ impl std::fmt::Debug for Client {
             .field("redirect_uris", &self.redirect_uris)
             .field("public", &self.public)
             .field("first_party", &self.first_party)
+            .field("resource_server", &self.resource_server)
             .finish_non_exhaustive()
     }
 }
@@ -79,6 +94,13 @@ impl Client {
     /// Exact, character-for-character match against a registered URI.
     pub fn allows_redirect(&self, uri: &str) -> bool {
         self.redirect_uris.iter().any(|r| r == uri)
+    }
+
+    /// Whether introspection may describe to this client a token issued to `owner`
+    /// (a client id; none for a refresh token of `/api/v1/tokens`). RFC 7662 §4: a
+    /// client learns about its own tokens; only a resource server about all of them.
+    pub fn may_introspect(&self, owner: Option<&str>) -> bool {
+        self.resource_server || owner == Some(self.id.as_str())
     }
 }
 
@@ -248,6 +270,7 @@ mod tests {
             redirect_uris: vec!["https://app.example/cb".into()],
             public: true,
             first_party: false,
+            resource_server: false,
             created_at: OffsetDateTime::UNIX_EPOCH,
         };
         assert!(c.allows_redirect("https://app.example/cb"));
@@ -258,5 +281,27 @@ mod tests {
         assert!(check_redirect_uri("javascript:alert(1)").is_err());
         assert!(check_redirect_uri("https://app.example/cb#x").is_err());
         assert!(check_redirect_uri("/relative").is_err());
+    }
+
+    #[test]
+    fn a_client_may_introspect_its_own_tokens_and_a_resource_server_all() {
+        let mut c = Client {
+            id: "c".into(),
+            name: "n".into(),
+            secret_hash: None,
+            redirect_uris: Vec::new(),
+            public: false,
+            first_party: true,
+            resource_server: false,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        assert!(c.may_introspect(Some("c")));
+        for other in [Some("d"), Some("portcullis"), Some(""), None] {
+            assert!(!c.may_introspect(other), "{other:?}");
+        }
+        c.resource_server = true;
+        for any in [Some("c"), Some("d"), Some("portcullis"), None] {
+            assert!(c.may_introspect(any), "{any:?}");
+        }
     }
 }

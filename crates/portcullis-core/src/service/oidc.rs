@@ -1,5 +1,5 @@
 //! The OpenID Connect provider: clients, the authorization-code flow with PKCE,
-//! consent, the token endpoint's three grants, userinfo, introspection, revocation
+//! consent, the token endpoint's three grants, userinfo, revocation
 //! and RP-initiated logout. Protocol errors are RFC 6749 codes ([`OAuthError`]).
 
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::error::{AuthError, FieldError, OAuthError};
 use crate::event::{EventKind, Outcome};
 use crate::jwt::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
-use crate::oauth::{self, AuthCode, Client, CodeUse, Scope, TokenFamily};
+use crate::oauth::{self, AuthCode, Client, ClientFlags, CodeUse, Scope, TokenFamily};
 use crate::token::SecretToken;
 use crate::user::{User, UserId};
 
@@ -121,28 +121,6 @@ pub struct UserInfo {
     pub email_verified: Option<bool>,
 }
 
-/// `/oauth2/introspect` (RFC 7662).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct IntrospectResponse {
-    pub active: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exp: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub iat: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub iss: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
-}
-
 /// Longest `state` and `nonce` accepted (the whole request must still fit in the
 /// sign-in page's `next`).
 const MAX_PARAM: usize = 512;
@@ -153,8 +131,7 @@ impl Auth {
         &self,
         name: &str,
         redirect_uris: &[String],
-        public: bool,
-        first_party: bool,
+        flags: ClientFlags,
     ) -> Result<NewClientSecret, AuthError> {
         let mut errors = Vec::new();
         let name = name.trim();
@@ -169,9 +146,18 @@ impl Auth {
                 errors.push(FieldError::new("redirect_uri", "invalid", format!("{uri:?} {why}")));
             }
         }
+        if flags.resource_server && flags.public {
+            // Introspection needs client authentication, which a public client has not.
+            errors.push(FieldError::new(
+                "resource_server",
+                "invalid",
+                "a resource server must be confidential (it authenticates to introspect)",
+            ));
+        }
         if !errors.is_empty() {
             return Err(AuthError::Validation(errors));
         }
+        let ClientFlags { public, first_party, resource_server } = flags;
         let mut id = [0u8; 16];
         crate::token::fill_random(&mut id);
         let secret = (!public).then(SecretToken::generate);
@@ -184,6 +170,7 @@ impl Auth {
             redirect_uris: redirect_uris.to_vec(),
             public,
             first_party,
+            resource_server,
             created_at: self.clock.now(),
         };
         self.store.create_client(&client).await?;
@@ -533,54 +520,6 @@ impl Auth {
             email: email.then(|| me.user.email.clone()),
             email_verified: email.then_some(me.user.email_verified),
         }))
-    }
-
-    /// `/oauth2/introspect` (RFC 7662) for an authenticated client.
-    pub async fn introspect(&self, auth: &ClientAuth, token: &str) -> Result<IntrospectResponse, OAuthError> {
-        if self.authenticate_client(auth).await?.public {
-            return Err(OAuthError::invalid_client());
-        }
-        let now = self.clock.now();
-        let audience = self.config.tokens.api_audience().to_owned();
-        if let Some(claims) = self.verify_jwt::<AccessClaims>(token, ACCESS_TOKEN_TYP, &audience).await {
-            let live = claims.exp > now.unix_timestamp()
-                && match claims.sid.as_deref().map(Uuid::parse_str) {
-                    Some(Ok(family)) => self.store.find_family(family).await?.is_some(),
-                    Some(Err(_)) => false,
-                    None => self.store.find_client(&claims.sub).await?.is_some(),
-                };
-            if !live {
-                return Ok(IntrospectResponse::default());
-            }
-            return Ok(IntrospectResponse {
-                active: true,
-                scope: Some(claims.scope),
-                client_id: Some(claims.client_id),
-                sub: Some(claims.sub),
-                token_type: Some("Bearer"),
-                exp: Some(claims.exp),
-                iat: Some(claims.iat),
-                iss: Some(claims.iss),
-                aud: Some(claims.aud),
-            });
-        }
-        if let Some(t) = SecretToken::parse(token)
-            && let Some((family, expires_at, spent)) = self.store.find_refresh_family(t.hash()).await?
-            && !spent
-            && expires_at > now
-        {
-            return Ok(IntrospectResponse {
-                active: true,
-                scope: Some(family.scope),
-                client_id: family.client_id,
-                sub: Some(family.user_id.to_string()),
-                token_type: Some("refresh_token"),
-                exp: Some(expires_at.unix_timestamp()),
-                iss: Some(self.config.tokens.issuer.clone()),
-                ..IntrospectResponse::default()
-            });
-        }
-        Ok(IntrospectResponse::default())
     }
 
     /// `/oauth2/revoke` (RFC 7009): revokes the family of a refresh or access token

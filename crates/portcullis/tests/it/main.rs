@@ -14,6 +14,7 @@ mod forward_auth;
 mod interop;
 mod mfa;
 mod oidc;
+mod oidc_introspect;
 mod ops;
 mod pages;
 mod passkeys;
