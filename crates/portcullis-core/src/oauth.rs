@@ -60,7 +60,21 @@ pub struct Client {
     pub public: bool,
     /// Trusted: no consent page.
     pub first_party: bool,
+    /// May introspect every token, not only its own (an API that accepts tokens
+    /// issued to other clients).
+    pub resource_server: bool,
     pub created_at: OffsetDateTime,
+}
+
+/// How a client is registered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientFlags {
+    /// No secret; PKCE required.
+    pub public: bool,
+    /// Trusted: no consent page.
+    pub first_party: bool,
+    /// May introspect every token.
+    pub resource_server: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -71,6 +85,7 @@ impl std::fmt::Debug for Client {
             .field("redirect_uris", &self.redirect_uris)
             .field("public", &self.public)
             .field("first_party", &self.first_party)
+            .field("resource_server", &self.resource_server)
             .finish_non_exhaustive()
     }
 }
@@ -79,6 +94,13 @@ impl Client {
     /// Exact, character-for-character match against a registered URI.
     pub fn allows_redirect(&self, uri: &str) -> bool {
         self.redirect_uris.iter().any(|r| r == uri)
+    }
+
+    /// Whether introspection may describe to this client a token issued to `owner`
+    /// (a client id; none for a refresh token of `/api/v1/tokens`). RFC 7662 §4: a
+    /// client learns about its own tokens; only a resource server about all of them.
+    pub fn may_introspect(&self, owner: Option<&str>) -> bool {
+        self.resource_server || owner == Some(self.id.as_str())
     }
 }
 
@@ -99,6 +121,66 @@ pub fn check_redirect_uri(raw: &str) -> Result<(), &'static str> {
         return Err("must have a host");
     }
     Ok(())
+}
+
+/// How the authorization endpoint's answer reaches the client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// A redirect with the parameters in the redirect URI's query (the default of
+    /// `response_type=code`).
+    #[default]
+    Query,
+    /// OAuth 2.0 Form Post Response Mode: a page whose form posts the parameters to
+    /// the redirect URI.
+    FormPost,
+}
+
+impl ResponseMode {
+    /// `None` for a value Portcullis does not support. An empty value counts as
+    /// absent (RFC 6749 §3.1).
+    pub fn parse(raw: Option<&str>) -> Option<Self> {
+        match raw {
+            None | Some("" | "query") => Some(Self::Query),
+            Some("form_post") => Some(Self::FormPost),
+            Some(_) => None,
+        }
+    }
+}
+
+/// The authorization endpoint's answer to a client whose redirect URI was checked:
+/// a code or an error, then `state` and `iss` (RFC 9207), for `redirect_uri`.
+#[derive(Debug, Clone)]
+pub struct AuthorizeReply {
+    pub redirect_uri: String,
+    pub mode: ResponseMode,
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl AuthorizeReply {
+    pub fn new(
+        redirect_uri: &str,
+        mode: ResponseMode,
+        result: &[(&'static str, &str)],
+        state: Option<&str>,
+        issuer: &str,
+    ) -> Self {
+        let mut params: Vec<(&'static str, String)> =
+            result.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        if let Some(state) = state {
+            params.push(("state", state.to_owned()));
+        }
+        params.push(("iss", issuer.to_owned()));
+        Self { redirect_uri: redirect_uri.to_owned(), mode, params }
+    }
+
+    /// The redirect URI with the parameters added to its query.
+    pub fn url(&self) -> String {
+        let Ok(mut url) = url::Url::parse(&self.redirect_uri) else {
+            return self.redirect_uri.clone();
+        };
+        url.query_pairs_mut().extend_pairs(&self.params);
+        url.into()
+    }
 }
 
 /// The scopes Portcullis knows.
@@ -248,6 +330,7 @@ mod tests {
             redirect_uris: vec!["https://app.example/cb".into()],
             public: true,
             first_party: false,
+            resource_server: false,
             created_at: OffsetDateTime::UNIX_EPOCH,
         };
         assert!(c.allows_redirect("https://app.example/cb"));
@@ -258,5 +341,55 @@ mod tests {
         assert!(check_redirect_uri("javascript:alert(1)").is_err());
         assert!(check_redirect_uri("https://app.example/cb#x").is_err());
         assert!(check_redirect_uri("/relative").is_err());
+    }
+
+    #[test]
+    fn response_modes_are_query_and_form_post_only() {
+        assert_eq!(ResponseMode::parse(None), Some(ResponseMode::Query));
+        assert_eq!(ResponseMode::parse(Some("")), Some(ResponseMode::Query));
+        assert_eq!(ResponseMode::parse(Some("query")), Some(ResponseMode::Query));
+        assert_eq!(ResponseMode::parse(Some("form_post")), Some(ResponseMode::FormPost));
+        for other in ["fragment", "form_post.jwt", "QUERY", "query "] {
+            assert_eq!(ResponseMode::parse(Some(other)), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_reply_adds_its_parameters_state_and_issuer_to_the_redirect_uri() {
+        let r = AuthorizeReply::new(
+            "https://app.example/cb?tenant=a",
+            ResponseMode::Query,
+            &[("code", "c&1")],
+            Some("s t"),
+            "https://id.example",
+        );
+        assert_eq!(
+            r.url(),
+            "https://app.example/cb?tenant=a&code=c%261&state=s+t&iss=https%3A%2F%2Fid.example"
+        );
+        let keys: Vec<_> = r.params.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["code", "state", "iss"]);
+    }
+
+    #[test]
+    fn a_client_may_introspect_its_own_tokens_and_a_resource_server_all() {
+        let mut c = Client {
+            id: "c".into(),
+            name: "n".into(),
+            secret_hash: None,
+            redirect_uris: Vec::new(),
+            public: false,
+            first_party: true,
+            resource_server: false,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        assert!(c.may_introspect(Some("c")));
+        for other in [Some("d"), Some("portcullis"), Some(""), None] {
+            assert!(!c.may_introspect(other), "{other:?}");
+        }
+        c.resource_server = true;
+        for any in [Some("c"), Some("d"), Some("portcullis"), None] {
+            assert!(c.may_introspect(any), "{any:?}");
+        }
     }
 }

@@ -51,6 +51,7 @@ where
         redirect_uris: uris.lines().map(str::to_owned).collect(),
         public: row.try_get("public")?,
         first_party: row.try_get("first_party")?,
+        resource_server: row.try_get("resource_server")?,
         created_at: ts(row.try_get("created_at")?)?,
     })
 }
@@ -177,8 +178,9 @@ macro_rules! oauth_impl {
 
             async fn create_client(&self, c: &portcullis_core::oauth::Client) -> Result<(), portcullis_core::StoreError> {
                 sqlx::query(
-                    "INSERT INTO oauth_clients (id, name, secret_hash, redirect_uris, public, first_party, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO oauth_clients (id, name, secret_hash, redirect_uris, public, first_party,
+                                                resource_server, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(&c.id)
                 .bind(&c.name)
@@ -186,6 +188,7 @@ macro_rules! oauth_impl {
                 .bind(c.redirect_uris.join("\n"))
                 .bind(c.public)
                 .bind(c.first_party)
+                .bind(c.resource_server)
                 .bind(c.created_at.unix_timestamp())
                 .execute(&self.pool)
                 .await
@@ -198,7 +201,7 @@ macro_rules! oauth_impl {
                 id: &str,
             ) -> Result<Option<portcullis_core::oauth::Client>, portcullis_core::StoreError> {
                 let row = sqlx::query(
-                    "SELECT id, name, secret_hash, redirect_uris, public, first_party, created_at
+                    "SELECT id, name, secret_hash, redirect_uris, public, first_party, resource_server, created_at
                      FROM oauth_clients WHERE id = $1",
                 )
                 .bind(id)
@@ -210,7 +213,7 @@ macro_rules! oauth_impl {
 
             async fn list_clients(&self) -> Result<Vec<portcullis_core::oauth::Client>, portcullis_core::StoreError> {
                 let rows = sqlx::query(
-                    "SELECT id, name, secret_hash, redirect_uris, public, first_party, created_at
+                    "SELECT id, name, secret_hash, redirect_uris, public, first_party, resource_server, created_at
                      FROM oauth_clients ORDER BY created_at, id",
                 )
                 .fetch_all(&self.pool)

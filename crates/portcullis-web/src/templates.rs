@@ -36,6 +36,7 @@ embedded!(
     "undo_email_change.html",
     "consent.html",
     "oauth_logout.html",
+    "form_post.html",
     "mail/base.html",
     "mail/base.txt",
     "mail/verify_email.html",
@@ -64,6 +65,7 @@ fn builtin_static(name: &str) -> Option<(&'static str, &'static str)> {
     match name {
         "style.css" => Some((include_str!("../static/style.css"), "text/css; charset=utf-8")),
         "passkeys.js" => Some((include_str!("../static/passkeys.js"), "text/javascript; charset=utf-8")),
+        "form_post.js" => Some((include_str!("../static/form_post.js"), "text/javascript; charset=utf-8")),
         _ => None,
     }
 }
@@ -167,11 +169,37 @@ mod tests {
         }
     }
 
+    /// The form_post page posts exactly its fields to exactly its action, escaped.
+    #[test]
+    fn the_form_post_page_carries_the_response_to_the_redirect_uri() {
+        let t = Templates::new(None);
+        let fields = vec![
+            context! { name => "code", value => "abc" },
+            context! { name => "state", value => "\"><script>alert(1)</script>" },
+            context! { name => "iss", value => "https://id.example" },
+        ];
+        let ctx = context! { action => "https://app.example/cb?a=1&b=\"2", fields };
+        let html = t.render("form_post.html", ctx).unwrap();
+        assert!(
+            html.contains(
+                "<form method=\"post\" action=\"https:&#x2f;&#x2f;app.example&#x2f;cb?a=1&amp;b=&quot;2\""
+            ),
+            "{html}"
+        );
+        assert!(html.contains("<input type=\"hidden\" name=\"code\" value=\"abc\">"), "{html}");
+        assert!(html.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;&#x2f;script&gt;\""), "{html}");
+        assert_eq!(html.matches("<input ").count(), 3);
+        assert!(html.contains("<script src=\"/static/form_post.js\" defer></script>"));
+        assert!(html.contains("type=\"submit\"") && html.contains("Continue"), "works without script");
+        assert!(!html.contains("<script>"));
+    }
+
     #[test]
     fn static_files_are_served_and_unknown_names_are_not() {
         let t = Templates::new(None);
         assert!(t.static_file("style.css").is_some());
         assert!(t.static_file("passkeys.js").is_some_and(|(_, mime)| mime.starts_with("text/javascript")));
+        assert!(t.static_file("form_post.js").is_some_and(|(_, mime)| mime.starts_with("text/javascript")));
         assert!(t.static_file("../Cargo.toml").is_none());
         assert!(t.static_file("nope.js").is_none());
     }

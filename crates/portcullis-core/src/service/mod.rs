@@ -8,6 +8,7 @@ mod change_password;
 mod delete_account;
 mod export;
 mod hot;
+mod introspect;
 mod keys;
 mod login;
 mod logout;
@@ -41,11 +42,12 @@ pub use bearer::{API_CLIENT_ID, AccessClaims, BearerUse, TokenPair};
 pub use change_email::EmailLinkOutcome;
 pub use export::AccountExport;
 pub use hot::HOT_TTL;
+pub use introspect::IntrospectResponse;
 pub use login::LoginOutcome;
 pub use mfa::{Confirmation, Enrolment, RECENT_SIGN_IN};
 pub use oidc::{
-    AuthorizeError, AuthorizeParams, AuthorizeRequest, AuthorizeStep, ClientAuth, Grant, IntrospectResponse,
-    NewClientSecret, TokenResponse, UserInfo,
+    AuthorizeError, AuthorizeParams, AuthorizeRequest, AuthorizeStep, ClientAuth, Grant, NewClientSecret,
+    TokenResponse, UserInfo,
 };
 pub use outbox::{DeliveryRound, GIVE_UP_AFTER, retry_delay};
 pub use passkeys::{PasskeyConfigError, PasskeyLogin};

@@ -1,5 +1,5 @@
 //! The OpenID Connect provider: clients, the authorization-code flow with PKCE,
-//! consent, the token endpoint's three grants, userinfo, introspection, revocation
+//! consent, the token endpoint's three grants, userinfo, revocation
 //! and RP-initiated logout. Protocol errors are RFC 6749 codes ([`OAuthError`]).
 
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,9 @@ use uuid::Uuid;
 use crate::error::{AuthError, FieldError, OAuthError};
 use crate::event::{EventKind, Outcome};
 use crate::jwt::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
-use crate::oauth::{self, AuthCode, Client, CodeUse, Scope, TokenFamily};
+use crate::oauth::{
+    self, AuthCode, AuthorizeReply, Client, ClientFlags, CodeUse, ResponseMode, Scope, TokenFamily,
+};
 use crate::token::SecretToken;
 use crate::user::{User, UserId};
 
@@ -35,6 +37,10 @@ pub struct AuthorizeParams {
     pub code_challenge_method: Option<String>,
     pub prompt: Option<String>,
     pub max_age: Option<String>,
+    pub response_mode: Option<String>,
+    /// Request objects (OpenID Connect Core §6): not supported, refused.
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
     /// Portcullis' own: a sign-in at or after this Unix time is required (set when
     /// `prompt=login` or `max_age` sent the user to sign in again).
     pub auth_after: Option<i64>,
@@ -45,6 +51,7 @@ pub struct AuthorizeParams {
 pub struct AuthorizeRequest {
     pub client: Client,
     pub redirect_uri: String,
+    pub response_mode: ResponseMode,
     pub scope: Scope,
     pub state: Option<String>,
     pub nonce: Option<String>,
@@ -61,7 +68,7 @@ pub struct AuthorizeRequest {
 #[derive(Debug)]
 pub enum AuthorizeError {
     Page(&'static str),
-    Redirect(String),
+    ToClient(AuthorizeReply),
 }
 
 /// What the authorization endpoint does next.
@@ -72,7 +79,7 @@ pub enum AuthorizeStep {
     /// Ask the user to allow the client.
     Consent,
     /// Back to the client (with a code, or an error).
-    Redirect(String),
+    Reply(AuthorizeReply),
 }
 
 /// How a client authenticated at the token, introspection or revocation endpoint.
@@ -121,28 +128,6 @@ pub struct UserInfo {
     pub email_verified: Option<bool>,
 }
 
-/// `/oauth2/introspect` (RFC 7662).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct IntrospectResponse {
-    pub active: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exp: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub iat: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub iss: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
-}
-
 /// Longest `state` and `nonce` accepted (the whole request must still fit in the
 /// sign-in page's `next`).
 const MAX_PARAM: usize = 512;
@@ -153,8 +138,7 @@ impl Auth {
         &self,
         name: &str,
         redirect_uris: &[String],
-        public: bool,
-        first_party: bool,
+        flags: ClientFlags,
     ) -> Result<NewClientSecret, AuthError> {
         let mut errors = Vec::new();
         let name = name.trim();
@@ -169,9 +153,18 @@ impl Auth {
                 errors.push(FieldError::new("redirect_uri", "invalid", format!("{uri:?} {why}")));
             }
         }
+        if flags.resource_server && flags.public {
+            // Introspection needs client authentication, which a public client has not.
+            errors.push(FieldError::new(
+                "resource_server",
+                "invalid",
+                "a resource server must be confidential (it authenticates to introspect)",
+            ));
+        }
         if !errors.is_empty() {
             return Err(AuthError::Validation(errors));
         }
+        let ClientFlags { public, first_party, resource_server } = flags;
         let mut id = [0u8; 16];
         crate::token::fill_random(&mut id);
         let secret = (!public).then(SecretToken::generate);
@@ -184,6 +177,7 @@ impl Auth {
             redirect_uris: redirect_uris.to_vec(),
             public,
             first_party,
+            resource_server,
             created_at: self.clock.now(),
         };
         self.store.create_client(&client).await?;
@@ -216,16 +210,30 @@ impl Auth {
             .filter(|uri| client.allows_redirect(uri))
             .ok_or(AuthorizeError::Page("The application's return address is not registered for it."))?;
         let state = p.state.clone().filter(|s| s.len() <= MAX_PARAM);
-        let fail = |error: &str, description: &str| {
-            AuthorizeError::Redirect(redirect_with(
+        // An unsupported response mode is answered in the default one.
+        let response_mode = ResponseMode::parse(p.response_mode.as_deref());
+        let fail = |error: &'static str, description: &str| {
+            AuthorizeError::ToClient(AuthorizeReply::new(
                 &redirect_uri,
+                response_mode.unwrap_or_default(),
                 &[("error", error), ("error_description", description)],
                 state.as_deref(),
                 &self.config.tokens.issuer,
             ))
         };
+        let Some(response_mode) = response_mode else {
+            return Err(fail("invalid_request", "response_mode must be query or form_post"));
+        };
         if p.state.as_ref().is_some_and(|s| s.len() > MAX_PARAM) {
             return Err(fail("invalid_request", "state is too long"));
+        }
+        // Refused rather than ignored: the client would otherwise believe that the
+        // signed parameters inside were honoured. Empty values count as absent.
+        if p.request.as_deref().is_some_and(|r| !r.is_empty()) {
+            return Err(fail("request_not_supported", "request objects are not supported"));
+        }
+        if p.request_uri.as_deref().is_some_and(|r| !r.is_empty()) {
+            return Err(fail("request_uri_not_supported", "request_uri is not supported"));
         }
         if p.response_type.as_deref() != Some("code") {
             return Err(fail("unsupported_response_type", "only response_type=code is supported"));
@@ -269,6 +277,7 @@ impl Auth {
         Ok(AuthorizeRequest {
             client,
             redirect_uri,
+            response_mode,
             scope,
             state,
             nonce,
@@ -298,7 +307,7 @@ impl Auth {
         };
         let Some(me) = me.filter(|me| fresh_enough(me)) else {
             if req.prompt_none {
-                return Ok(AuthorizeStep::Redirect(self.authorize_error(req, "login_required")));
+                return Ok(AuthorizeStep::Reply(self.authorize_error(req, "login_required")));
             }
             return Ok(AuthorizeStep::Login { auth_after: now.unix_timestamp() });
         };
@@ -312,11 +321,11 @@ impl Auth {
         };
         if !granted {
             if req.prompt_none {
-                return Ok(AuthorizeStep::Redirect(self.authorize_error(req, "consent_required")));
+                return Ok(AuthorizeStep::Reply(self.authorize_error(req, "consent_required")));
             }
             return Ok(AuthorizeStep::Consent);
         }
-        Ok(AuthorizeStep::Redirect(self.issue_code(req, me).await?))
+        Ok(AuthorizeStep::Reply(self.issue_code(req, me).await?))
     }
 
     /// The user's answer on the consent page: a code (recording the consent), or
@@ -327,7 +336,7 @@ impl Auth {
         me: &Authenticated,
         allow: bool,
         client: &ClientMeta,
-    ) -> Result<String, AuthError> {
+    ) -> Result<AuthorizeReply, AuthError> {
         if !allow {
             return Ok(self.authorize_error(req, "access_denied"));
         }
@@ -337,16 +346,25 @@ impl Auth {
         self.issue_code(req, me).await
     }
 
-    fn authorize_error(&self, req: &AuthorizeRequest, error: &str) -> String {
-        redirect_with(
+    fn authorize_error(&self, req: &AuthorizeRequest, error: &str) -> AuthorizeReply {
+        self.reply(req, &[("error", error)])
+    }
+
+    fn reply(&self, req: &AuthorizeRequest, result: &[(&'static str, &str)]) -> AuthorizeReply {
+        AuthorizeReply::new(
             &req.redirect_uri,
-            &[("error", error)],
+            req.response_mode,
+            result,
             req.state.as_deref(),
             &self.config.tokens.issuer,
         )
     }
 
-    async fn issue_code(&self, req: &AuthorizeRequest, me: &Authenticated) -> Result<String, AuthError> {
+    async fn issue_code(
+        &self,
+        req: &AuthorizeRequest,
+        me: &Authenticated,
+    ) -> Result<AuthorizeReply, AuthError> {
         self.check_admin_mfa(&me.user)?;
         let code = SecretToken::generate();
         let now = self.clock.now();
@@ -362,12 +380,7 @@ impl Auth {
             expires_at: now + self.config.tokens.code_ttl,
         };
         self.store.insert_code(code.hash(), &stored).await?;
-        Ok(redirect_with(
-            &req.redirect_uri,
-            &[("code", code.expose())],
-            req.state.as_deref(),
-            &self.config.tokens.issuer,
-        ))
+        Ok(self.reply(req, &[("code", code.expose())]))
     }
 
     /// Authenticates a client at the token, introspection or revocation endpoint:
@@ -540,54 +553,6 @@ impl Auth {
         }))
     }
 
-    /// `/oauth2/introspect` (RFC 7662) for an authenticated client.
-    pub async fn introspect(&self, auth: &ClientAuth, token: &str) -> Result<IntrospectResponse, OAuthError> {
-        if self.authenticate_client(auth).await?.public {
-            return Err(OAuthError::invalid_client());
-        }
-        let now = self.clock.now();
-        let audience = self.config.tokens.api_audience().to_owned();
-        if let Some(claims) = self.verify_jwt::<AccessClaims>(token, ACCESS_TOKEN_TYP, &audience).await {
-            let live = claims.exp > now.unix_timestamp()
-                && match claims.sid.as_deref().map(Uuid::parse_str) {
-                    Some(Ok(family)) => self.store.find_family(family).await?.is_some(),
-                    Some(Err(_)) => false,
-                    None => self.store.find_client(&claims.sub).await?.is_some(),
-                };
-            if !live {
-                return Ok(IntrospectResponse::default());
-            }
-            return Ok(IntrospectResponse {
-                active: true,
-                scope: Some(claims.scope),
-                client_id: Some(claims.client_id),
-                sub: Some(claims.sub),
-                token_type: Some("Bearer"),
-                exp: Some(claims.exp),
-                iat: Some(claims.iat),
-                iss: Some(claims.iss),
-                aud: Some(claims.aud),
-            });
-        }
-        if let Some(t) = SecretToken::parse(token)
-            && let Some((family, expires_at, spent)) = self.store.find_refresh_family(t.hash()).await?
-            && !spent
-            && expires_at > now
-        {
-            return Ok(IntrospectResponse {
-                active: true,
-                scope: Some(family.scope),
-                client_id: family.client_id,
-                sub: Some(family.user_id.to_string()),
-                token_type: Some("refresh_token"),
-                exp: Some(expires_at.unix_timestamp()),
-                iss: Some(self.config.tokens.issuer.clone()),
-                ..IntrospectResponse::default()
-            });
-        }
-        Ok(IntrospectResponse::default())
-    }
-
     /// `/oauth2/revoke` (RFC 7009): revokes the family of a refresh or access token
     /// the client owns; unknown tokens are not an error.
     pub async fn revoke_token(
@@ -657,22 +622,4 @@ impl Auth {
         }
         Ok(Some(url.into()))
     }
-}
-
-/// `uri` with `pairs`, `state` and `iss` (RFC 9207) added to its query.
-fn redirect_with(uri: &str, pairs: &[(&str, &str)], state: Option<&str>, issuer: &str) -> String {
-    let Ok(mut url) = url::Url::parse(uri) else {
-        return uri.to_owned();
-    };
-    {
-        let mut q = url.query_pairs_mut();
-        for (k, v) in pairs {
-            q.append_pair(k, v);
-        }
-        if let Some(state) = state {
-            q.append_pair("state", state);
-        }
-        q.append_pair("iss", issuer);
-    }
-    url.into()
 }

@@ -1,18 +1,21 @@
 //! `/oauth2/authorize`: validates the request (an unknown client or redirect URI is
 //! an error page, never a redirect), sends the user to sign in when needed, asks for
-//! consent for clients not marked first-party, then returns a code to the client.
+//! consent for clients not marked first-party, then returns a code to the client: by
+//! a redirect, or (`response_mode=form_post`) by a page that posts it.
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use minijinja::context;
+use portcullis_core::oauth::{AuthorizeReply, ResponseMode};
 use portcullis_core::service::{AuthorizeError, AuthorizeParams, AuthorizeRequest, AuthorizeStep};
 use serde::Deserialize;
 
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
+use crate::headers::FormTarget;
 use crate::pages::Chrome;
 use crate::paths;
 use crate::state::AppState;
@@ -37,12 +40,41 @@ fn parse(query: &str) -> Result<AuthorizeParams, PageError> {
         .map_err(|_| PageError::new(StatusCode::BAD_REQUEST, "The sign-in request is malformed."))
 }
 
-/// Validates the request; a refusal is a page or a redirect back to the client.
+/// Validates the request; a refusal is a page or an answer to the client.
 async fn validate(state: &AppState, params: &AuthorizeParams) -> Result<AuthorizeRequest, Response> {
     state.auth().authorize_request(params).await.map_err(|e| match e {
         AuthorizeError::Page(message) => PageError::new(StatusCode::BAD_REQUEST, message).into_response(),
-        AuthorizeError::Redirect(url) => Redirect::to(&url).into_response(),
+        AuthorizeError::ToClient(reply) => answer(state, &reply),
     })
+}
+
+/// The answer to the client in its response mode: a redirect, or a page whose form
+/// posts the parameters to the redirect URI (and whose CSP lets it post there).
+fn answer(state: &AppState, reply: &AuthorizeReply) -> Response {
+    match reply.mode {
+        ResponseMode::Query => Redirect::to(&reply.url()).into_response(),
+        ResponseMode::FormPost => {
+            // Registered redirect URIs are absolute http(s) URLs.
+            let Some(target) = FormTarget::of(&reply.redirect_uri) else {
+                tracing::error!("a registered redirect URI has no http(s) origin");
+                return PageError::internal().into_response();
+            };
+            let fields: Vec<_> =
+                reply.params.iter().map(|(name, value)| context! { name => *name, value }).collect();
+            let ctx = context! { action => &reply.redirect_uri, fields };
+            match state.templates().render("form_post.html", ctx) {
+                Ok(body) => {
+                    let mut res = Html(body).into_response();
+                    res.extensions_mut().insert(target);
+                    res
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "form_post template failed to render");
+                    PageError::internal().into_response()
+                }
+            }
+        }
+    }
 }
 
 async fn get_authorize(State(state): State<AppState>, chrome: Chrome, RawQuery(query): RawQuery) -> Response {
@@ -56,7 +88,7 @@ async fn get_authorize(State(state): State<AppState>, chrome: Chrome, RawQuery(q
         Err(res) => return res,
     };
     match state.auth().authorize_step(&req, chrome.user.as_ref()).await {
-        Ok(AuthorizeStep::Redirect(url)) => Redirect::to(&url).into_response(),
+        Ok(AuthorizeStep::Reply(reply)) => answer(&state, &reply),
         Ok(AuthorizeStep::Login { auth_after }) => {
             // Back here after signing in; `prompt=login` and `max_age` are replaced
             // by "signed in at or after now", so the return trip cannot loop.
@@ -118,7 +150,7 @@ async fn post_consent(
     };
     let allow = form.decision == "allow";
     match state.auth().authorize_consent(&req, me, allow, &client).await {
-        Ok(url) => Redirect::to(&url).into_response(),
+        Ok(reply) => answer(&state, &reply),
         Err(e) => PageError::from(e).into_response(),
     }
 }

@@ -43,7 +43,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "introspection_endpoint": at(paths::OAUTH_INTROSPECT),
         "end_session_endpoint": at(paths::OAUTH_LOGOUT),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [portcullis_core::jwt::ALG],

@@ -2,7 +2,7 @@
 //! clients. A confidential client's secret is printed once and stored hashed.
 
 use clap::Subcommand;
-use portcullis_core::oauth::Client;
+use portcullis_core::oauth::{Client, ClientFlags};
 use portcullis_core::{Auth, AuthError};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -25,6 +25,10 @@ pub enum ClientCommand {
         /// Trusted: users are not asked for consent.
         #[arg(long)]
         first_party: bool,
+        /// May introspect every token, not only those issued to it (an API that
+        /// accepts other clients' tokens). Confidential clients only.
+        #[arg(long)]
+        resource_server: bool,
         #[arg(long)]
         json: bool,
     },
@@ -46,6 +50,7 @@ struct ClientJson<'a> {
     redirect_uris: &'a [String],
     public: bool,
     first_party: bool,
+    resource_server: bool,
     created_at: String,
 }
 
@@ -57,6 +62,7 @@ fn to_json<'a>(c: &'a Client, secret: Option<&'a str>) -> ClientJson<'a> {
         redirect_uris: &c.redirect_uris,
         public: c.public,
         first_party: c.first_party,
+        resource_server: c.resource_server,
         created_at: c.created_at.format(&Rfc3339).unwrap_or_default(),
     }
 }
@@ -81,9 +87,9 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> Result<(), Failure> {
 
 async fn dispatch(auth: &Auth, cmd: ClientCommand) -> Result<(), Failure> {
     match cmd {
-        ClientCommand::Create { name, redirect_uris, public, first_party, json } => {
-            let created =
-                auth.create_client(&name, &redirect_uris, public, first_party).await.map_err(failure)?;
+        ClientCommand::Create { name, redirect_uris, public, first_party, resource_server, json } => {
+            let flags = ClientFlags { public, first_party, resource_server };
+            let created = auth.create_client(&name, &redirect_uris, flags).await.map_err(failure)?;
             let secret = created.secret.as_ref().map(portcullis_core::SecretToken::expose);
             if json {
                 println!(
@@ -104,16 +110,18 @@ async fn dispatch(auth: &Auth, cmd: ClientCommand) -> Result<(), Failure> {
                 println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
             } else {
                 println!(
-                    "{:<32}  {:<24}  {:<12}  {:<11}  REDIRECT URIS",
-                    "CLIENT ID", "NAME", "TYPE", "FIRST-PARTY"
+                    "{:<32}  {:<24}  {:<12}  {:<11}  {:<15}  REDIRECT URIS",
+                    "CLIENT ID", "NAME", "TYPE", "FIRST-PARTY", "RESOURCE-SERVER"
                 );
+                let yes_no = |b: bool| if b { "yes" } else { "no" };
                 for c in &clients {
                     println!(
-                        "{:<32}  {:<24}  {:<12}  {:<11}  {}",
+                        "{:<32}  {:<24}  {:<12}  {:<11}  {:<15}  {}",
                         c.id,
                         c.name,
                         if c.public { "public" } else { "confidential" },
-                        if c.first_party { "yes" } else { "no" },
+                        yes_no(c.first_party),
+                        yes_no(c.resource_server),
                         c.redirect_uris.join(" ")
                     );
                 }

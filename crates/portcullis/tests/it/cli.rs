@@ -486,14 +486,31 @@ async fn client_create_prints_the_secret_once_and_list_and_delete_manage_clients
         .expect_code(0);
     let spa: Value = serde_json::from_str(&run.stdout).expect("--json prints one object");
     assert_eq!(spa["public"], true);
+    assert_eq!(spa["resource_server"], false);
     assert!(spa.get("client_secret").is_none(), "public clients have no secret");
+    let api = ["client", "create", "--name", "API", "--redirect-uri", "https://api.example/cb"];
+    let run = cli.run(&[&api[..], &["--resource-server", "--json"]].concat()).await.expect_code(0);
+    let api_client: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(api_client["resource_server"], true);
+    let run = cli.run(&[&api[..], &["--resource-server", "--public"]].concat()).await.expect_code(2);
+    assert!(run.error_line().contains("--resource-server"), "{}", run.stderr);
 
     let list = cli.run(&["client", "list", "--json"]).await.expect_code(0);
     let clients: Value = serde_json::from_str(&list.stdout).unwrap();
-    assert_eq!(clients.as_array().unwrap().len(), 2);
+    let servers: Vec<_> = clients
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["resource_server"] == true)
+        .map(|c| &c["client_id"])
+        .collect();
+    assert_eq!(servers, [&api_client["client_id"]]);
     assert!(!list.stdout.contains(secret), "the secret is shown once, at creation");
     let table = cli.run(&["client", "list"]).await.expect_code(0);
     assert!(table.stdout.contains(&id) && table.stdout.contains("confidential"));
+    assert!(table.stdout.lines().next().unwrap().contains("RESOURCE-SERVER"), "{}", table.stdout);
+    let api_row = table.stdout.lines().find(|l| l.contains("API")).unwrap();
+    assert!(api_row.split_whitespace().filter(|w| *w == "yes").count() == 1, "{api_row}");
     // The secret is stored hashed only.
     let mut raw = std::fs::read(cli.path("p.db")).unwrap();
     raw.extend(std::fs::read(cli.path("p.db-wal")).unwrap_or_default());

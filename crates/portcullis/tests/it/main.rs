@@ -15,6 +15,8 @@ mod forward_auth;
 mod interop;
 mod mfa;
 mod oidc;
+mod oidc_introspect;
+mod oidc_response_modes;
 mod ops;
 mod pages;
 mod passkeys;

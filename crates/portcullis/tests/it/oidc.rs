@@ -5,6 +5,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portcullis_core::oauth::ClientFlags;
 use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::Digest as _;
@@ -36,10 +37,14 @@ pub(crate) struct Rp {
 }
 
 pub(crate) async fn register_client(app: &TestApp, public: bool, first_party: bool) -> Rp {
+    register_with(app, ClientFlags { public, first_party, resource_server: false }).await
+}
+
+pub(crate) async fn register_with(app: &TestApp, flags: ClientFlags) -> Rp {
     let created = app
         .state
         .auth()
-        .create_client("Test app", &[REDIRECT.to_owned()], public, first_party)
+        .create_client("Test app", &[REDIRECT.to_owned()], flags)
         .await
         .expect("client created");
     Rp { id: created.client.id, secret: created.secret.map(|s| s.expose().to_owned()) }
@@ -96,7 +101,7 @@ pub(crate) async fn exchange(
 }
 
 /// A signed-in browser runs the flow up to the code.
-async fn code_for(app: &TestApp, browser: &reqwest::Client, rp: &Rp, challenge: &str) -> String {
+pub(crate) async fn code_for(app: &TestApp, browser: &reqwest::Client, rp: &Rp, challenge: &str) -> String {
     let res = app.get(browser, &authorize_path(rp, Some(challenge), &[])).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "straight back to the client");
     let q = query(&res);
@@ -423,13 +428,14 @@ async fn client_credentials_introspection_and_revocation(backend: Backend) {
     let res = client().get(app.url("/api/v1/me")).bearer_auth(access).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
-    let introspect = |token: &str, secret: Option<&str>| {
+    let introspect_as = |who: &Rp, token: &str, secret: Option<&str>| {
         client()
             .post(app.url("/oauth2/introspect"))
-            .basic_auth(&rp.id, secret)
+            .basic_auth(&who.id, secret)
             .form(&[("token", token)])
             .send()
     };
+    let introspect = |token: &str, secret: Option<&str>| introspect_as(&rp, token, secret);
     let secret = rp.secret.as_deref();
     let i: Value = introspect(access, secret).await.unwrap().json().await.unwrap();
     assert_eq!(i["active"], true);
@@ -446,7 +452,10 @@ async fn client_credentials_introspection_and_revocation(backend: Backend) {
     let t: Value = exchange(&app, &first_party, &code, Some(&verifier)).await.json().await.unwrap();
     let (user_access, user_refresh) =
         (t["access_token"].as_str().unwrap(), t["refresh_token"].as_str().unwrap());
-    let i: Value = introspect(user_refresh, secret).await.unwrap().json().await.unwrap();
+    // Introspected by the client they were issued to (others are told nothing).
+    let owner_secret = first_party.secret.as_deref();
+    let introspect = |token: &str| introspect_as(&first_party, token, owner_secret);
+    let i: Value = introspect(user_refresh).await.unwrap().json().await.unwrap();
     assert_eq!(i["active"], true);
     assert_eq!(i["token_type"], "refresh_token");
     let revoke = |who: &Rp, token: &str| {
@@ -457,11 +466,11 @@ async fn client_credentials_introspection_and_revocation(backend: Backend) {
             .send()
     };
     assert_eq!(revoke(&rp, user_refresh).await.unwrap().status(), StatusCode::OK, "unknown to it: still 200");
-    let i: Value = introspect(user_access, secret).await.unwrap().json().await.unwrap();
+    let i: Value = introspect(user_access).await.unwrap().json().await.unwrap();
     assert_eq!(i["active"], true, "another client cannot revoke it");
     assert_eq!(revoke(&first_party, user_refresh).await.unwrap().status(), StatusCode::OK);
     for token in [user_access, user_refresh] {
-        let i: Value = introspect(token, secret).await.unwrap().json().await.unwrap();
+        let i: Value = introspect(token).await.unwrap().json().await.unwrap();
         assert_eq!(i["active"], false);
     }
 }
