@@ -112,7 +112,8 @@ async fn nginx_auth_request_with_the_documented_config_protects_an_application()
     std::fs::write(
         dir.path().join("nginx.conf"),
         format!(
-            "daemon off; pid {d}/nginx.pid; error_log {d}/error.log; worker_processes 1;\n\
+            // One process (no master): killing it leaves no orphaned worker behind.
+            "daemon off; master_process off; pid {d}/nginx.pid; error_log {d}/error.log;\n\
              events {{}}\n\
              http {{ access_log off; client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n\
              fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
