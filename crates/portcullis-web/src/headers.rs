@@ -13,29 +13,46 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
                    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 const FORM_ACTION_SELF: &str = "form-action 'self'";
 
-/// A response extension: the page in this response posts a form to another origin
-/// (the OAuth 2.0 form_post response mode). Its CSP's `form-action` names that one
-/// origin instead of `'self'`; every other response keeps the strict policy. Made
-/// only from an http(s) URL's origin, which holds no space, `;` or quote, so it
-/// cannot add a directive or a source of its own; taken off the response when read.
+/// A response extension: a form in this response ends on another origin, either
+/// posted there (the OAuth 2.0 form_post response mode: [`FormTarget::only`]) or
+/// posted here and then redirected there (signing in back to an application, an
+/// authorization answer: [`FormTarget::also`]). Browsers apply `form-action` to a
+/// form's redirects too, so that origin must be in it; every other response keeps
+/// `form-action 'self'`. Made only from an http(s) URL's origin, which holds no
+/// space, `;` or quote, so it cannot add a directive or a source of its own; taken
+/// off the response when read.
 #[derive(Debug, Clone)]
-pub(crate) struct FormTarget(String);
+pub(crate) struct FormTarget {
+    origin: String,
+    keep_self: bool,
+}
 
 impl FormTarget {
-    /// The origin of `uri`; none unless it is an absolute http(s) URL with a host.
-    pub(crate) fn of(uri: &str) -> Option<Self> {
-        let url = url::Url::parse(uri).ok()?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return None;
-        }
-        let origin = url.origin();
-        origin.is_tuple().then(|| Self(origin.ascii_serialization()))
+    /// Forms post to `uri`'s origin only; none unless it is an absolute http(s) URL
+    /// with a host.
+    pub(crate) fn only(uri: &str) -> Option<Self> {
+        Some(Self { origin: origin_of(uri)?, keep_self: false })
+    }
+
+    /// Forms post here and may be redirected on to `uri`'s origin.
+    pub(crate) fn also(uri: &str) -> Option<Self> {
+        Some(Self { origin: origin_of(uri)?, keep_self: true })
     }
 
     fn csp(&self) -> Option<HeaderValue> {
-        let directive = format!("form-action {}", self.0);
+        let sources = if self.keep_self { format!("'self' {}", self.origin) } else { self.origin.clone() };
+        let directive = format!("form-action {sources}");
         HeaderValue::from_str(&CSP.replace(FORM_ACTION_SELF, &directive)).ok()
     }
+}
+
+fn origin_of(uri: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let origin = url.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
 pub(crate) async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -78,18 +95,26 @@ mod tests {
     #[test]
     fn a_form_target_changes_only_form_action_to_one_origin() {
         let csp =
-            |uri: &str| FormTarget::of(uri).and_then(|t| t.csp()).map(|v| v.to_str().unwrap().to_owned());
+            |uri: &str| FormTarget::only(uri).and_then(|t| t.csp()).map(|v| v.to_str().unwrap().to_owned());
         let expected = CSP.replace("form-action 'self'", "form-action https://app.example:8443");
         assert_eq!(csp("https://app.example:8443/cb?x=1;y#f").as_deref(), Some(expected.as_str()));
         assert!(CSP.contains(FORM_ACTION_SELF));
         assert_eq!(csp("http://127.0.0.1:9/callback").unwrap().matches("form-action").count(), 1);
         for not_a_web_origin in ["javascript:alert(1)", "data:text/html,x", "/relative", "file:///etc/passwd"]
         {
-            assert!(FormTarget::of(not_a_web_origin).is_none(), "{not_a_web_origin}");
+            assert!(FormTarget::only(not_a_web_origin).is_none(), "{not_a_web_origin}");
         }
         // Hosts are punycode and spaces or quotes cannot survive URL parsing.
         let odd = csp("https://b\u{fc}cher.example/cb").unwrap();
         assert!(odd.contains("form-action https://xn--bcher-kva.example;"), "{odd}");
-        assert!(FormTarget::of("https://a b.example/").is_none());
+        assert!(FormTarget::only("https://a b.example/").is_none());
+    }
+
+    #[test]
+    fn a_redirect_target_adds_its_origin_next_to_self() {
+        let t = FormTarget::also("https://app.example/dash?x=1").unwrap();
+        let csp = t.csp().unwrap().to_str().unwrap().to_owned();
+        assert_eq!(csp, CSP.replace("form-action 'self'", "form-action 'self' https://app.example"));
+        assert!(FormTarget::also("/account").is_none(), "a local path needs nothing");
     }
 }

@@ -604,6 +604,11 @@ impl Auth {
 
     /// Where RP-initiated logout may send the user afterwards: a URI registered
     /// exactly for the client, with `state` appended.
+    /// Whether `uri` is a redirect URI registered for `client_id` (exactly).
+    pub async fn is_registered_redirect(&self, client_id: &str, uri: &str) -> Result<bool, AuthError> {
+        Ok(self.store.find_client(client_id).await?.is_some_and(|c| c.allows_redirect(uri)))
+    }
+
     pub async fn post_logout_redirect(
         &self,
         client_id: &str,

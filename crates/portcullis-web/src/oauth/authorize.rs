@@ -55,7 +55,7 @@ fn answer(state: &AppState, reply: &AuthorizeReply) -> Response {
         ResponseMode::Query => Redirect::to(&reply.url()).into_response(),
         ResponseMode::FormPost => {
             // Registered redirect URIs are absolute http(s) URLs.
-            let Some(target) = FormTarget::of(&reply.redirect_uri) else {
+            let Some(target) = FormTarget::only(&reply.redirect_uri) else {
                 tracing::error!("a registered redirect URI has no http(s) origin");
                 return PageError::internal().into_response();
             };
@@ -116,7 +116,9 @@ async fn get_authorize(State(state): State<AppState>, chrome: Chrome, RawQuery(q
                 .map(|s| context! { name => *s, description => describe(s) })
                 .collect();
             let ctx = context! { client_name => &req.client.name, scopes, request => query };
-            chrome.render(&state, StatusCode::OK, "consent.html", ctx)
+            // The answer (either button) is a redirect to the client.
+            let target = FormTarget::also(&req.redirect_uri);
+            crate::pages::with_form_target(chrome.render(&state, StatusCode::OK, "consent.html", ctx), target)
         }
         Err(e) => PageError::from(e).into_response(),
     }

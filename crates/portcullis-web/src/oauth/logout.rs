@@ -72,7 +72,9 @@ async fn get_logout(
         };
     }
     let request = serde_urlencoded::to_string(&p).unwrap_or_default();
-    chrome.render(&state, StatusCode::OK, "oauth_logout.html", context! { request })
+    // Signing out returns to the client.
+    let page = chrome.render(&state, StatusCode::OK, "oauth_logout.html", context! { request });
+    crate::pages::with_form_target(page, target.as_deref().and_then(crate::headers::FormTarget::also))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -10,7 +10,7 @@ use minijinja::context;
 use portcullis_core::{AuthError, Password};
 use serde::Deserialize;
 
-use super::Chrome;
+use super::{Chrome, form_target_after, with_form_target};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
 use crate::paths;
@@ -43,7 +43,8 @@ fn safe_next<'a>(state: &AppState, next: &'a str) -> &'a str {
 async fn get_login(State(state): State<AppState>, chrome: Chrome, Query(q): Query<LoginQuery>) -> Response {
     let passkeys_enabled = state.auth().passkeys_enabled();
     let ctx = context! { email => "", next => safe_next(&state, &q.next), passkeys_enabled };
-    chrome.render(&state, StatusCode::OK, "login.html", ctx)
+    let target = form_target_after(&state, &q.next).await;
+    with_form_target(chrome.render(&state, StatusCode::OK, "login.html", ctx), target)
 }
 
 async fn post_login(
@@ -103,7 +104,8 @@ async fn post_login(
     let (status, error, retry_after, unverified) = message;
     let passkeys_enabled = state.auth().passkeys_enabled();
     let ctx = context! { email => form.email, next => safe_next(&state, &form.next), error, unverified, passkeys_enabled };
-    let mut res = chrome.render(&state, status, "login.html", ctx);
+    let target = form_target_after(&state, &form.next).await;
+    let mut res = with_form_target(chrome.render(&state, status, "login.html", ctx), target);
     if let Some(secs) = retry_after {
         res.headers_mut().insert(header::RETRY_AFTER, secs.into());
     }

@@ -12,7 +12,7 @@ use portcullis_core::service::Confirmation;
 use portcullis_core::{AuthError, Password};
 use serde::Deserialize;
 
-use super::{Chrome, redirect_with_flash};
+use super::{Chrome, form_target_after, redirect_with_flash, with_form_target};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm, CurrentUser, PendingUser};
 use crate::paths;
@@ -77,7 +77,8 @@ async fn get_login_mfa(
     };
     let has_passkeys = has_passkeys(&state, &pending).await;
     let ctx = context! { next => safe_next(&state, &q.next), has_passkeys };
-    chrome.render(&state, StatusCode::OK, "login_mfa.html", ctx)
+    let target = form_target_after(&state, &q.next).await;
+    with_form_target(chrome.render(&state, StatusCode::OK, "login_mfa.html", ctx), target)
 }
 
 async fn post_login_mfa(
@@ -101,7 +102,8 @@ async fn post_login_mfa(
             Some((status, error)) => {
                 let has_passkeys = has_passkeys(&state, &pending).await;
                 let ctx = context! { next => safe_next(&state, &form.next), error, has_passkeys };
-                chrome.render(&state, status, "login_mfa.html", ctx)
+                let target = form_target_after(&state, &form.next).await;
+                with_form_target(chrome.render(&state, status, "login_mfa.html", ctx), target)
             }
             None => PageError::from(e).into_response(),
         },

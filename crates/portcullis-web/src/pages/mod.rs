@@ -25,6 +25,7 @@ use portcullis_core::service::Authenticated;
 use crate::cookies;
 use crate::error::{ApiError, PageError};
 use crate::extract::{CsrfToken, MaybeUser};
+use crate::headers::FormTarget;
 use crate::state::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -115,6 +116,36 @@ impl Chrome {
         }
         res
     }
+}
+
+/// Where a sign-in form may end after its redirects, when that is another origin:
+/// `next` itself when it is an allowed absolute URL, or, when `next` continues an
+/// authorization request, that client's registered redirect URI. Browsers apply
+/// the CSP's `form-action` to a form's redirects, so the page must name it.
+pub(crate) async fn form_target_after(state: &AppState, next: &str) -> Option<FormTarget> {
+    let next = state.config().safe_next(next)?;
+    let Some(query) = next.strip_prefix(crate::paths::OAUTH_AUTHORIZE).and_then(|q| q.strip_prefix('?'))
+    else {
+        return FormTarget::also(next);
+    };
+    let params: portcullis_core::service::AuthorizeParams = serde_urlencoded::from_str(query).ok()?;
+    let (client, uri) = (params.client_id?, params.redirect_uri?);
+    match state.auth().is_registered_redirect(&client, &uri).await {
+        Ok(true) => FormTarget::also(&uri),
+        Ok(false) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not look up the client of a sign-in's next");
+            None
+        }
+    }
+}
+
+/// `res` with `target` named in its CSP's `form-action`, when there is one.
+pub(crate) fn with_form_target(mut res: Response, target: Option<FormTarget>) -> Response {
+    if let Some(target) = target {
+        res.extensions_mut().insert(target);
+    }
+    res
 }
 
 /// A 303 to a fixed path that shows `flash` there.

@@ -21,6 +21,7 @@ mod ops;
 mod pages;
 mod passkeys;
 mod security;
+mod sign_in_redirects;
 mod store;
 mod throttle;
 mod tokens;
