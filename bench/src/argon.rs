@@ -1,4 +1,4 @@
-//! The login baseline of SPEC §6: raw Argon2id at Portcullis' default cost, one
+//! The login baseline: raw Argon2id at Portcullis' default cost, one
 //! hashing thread per CPU (what the server's semaphore allows), for a fixed time.
 
 use std::sync::Arc;

@@ -1,8 +1,8 @@
-//! `portcullis-bench`: the benchmark of SPEC §6, in one run and side by side. It
+//! `portcullis-bench`: the performance benchmark, in one run and side by side. It
 //! measures raw Argon2id and a bare axum "hello world" as baselines, then starts the
 //! release `portcullis` binary on SQLite and PostgreSQL with 1,000 and 1,000,000
 //! seeded users and sessions, drives it with wrk on loopback, and prints (and
-//! writes to `target/bench/results.md`) a Markdown table with the ratios SPEC §6 names.
+//! writes to `target/bench/results.md`) a Markdown table with the ratios of the performance targets.
 //!
 //! Run it through `scripts/bench`, which builds in release mode first.
 #![expect(
@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-/// Benchmarks Portcullis against SPEC §6 (loopback only; see BENCHMARKS.md).
+/// Benchmarks Portcullis against its performance targets (loopback only; see BENCHMARKS.md).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "portcullis-bench")]
 pub struct Options {

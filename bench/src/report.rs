@@ -1,5 +1,5 @@
 //! The Markdown report: machine and settings, the baselines, Portcullis side by side
-//! per backend and scale, the SPEC §6 targets with their ratios, and notes (errors,
+//! per backend and scale, the performance targets with their ratios, and notes (errors,
 //! skipped scenarios, server warnings).
 
 use std::fmt::Write as _;
@@ -141,7 +141,7 @@ fn row(out: &mut String, r: &Results, name: &str, figure: &str, value: impl Fn(&
 }
 
 fn targets(out: &mut String, r: &Results) {
-    out.push_str("### SPEC §6 targets\n\n| target | measured | verdict |\n|---|---|---|\n");
+    out.push_str("### Performance targets\n\n| target | measured | verdict |\n|---|---|---|\n");
     let hello = measured(Some(&r.hello)).map(|m| m.stats.requests_per_sec);
     let hashes = r.argon.as_ref().ok().map(|a| a.hashes_per_sec);
     for backend in backends(r) {

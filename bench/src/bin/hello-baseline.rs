@@ -1,4 +1,4 @@
-//! The request-rate baseline of SPEC §6: a bare axum "hello world" answering `GET /`
+//! The request-rate baseline: a bare axum "hello world" answering `GET /`
 //! with a small JSON body, on the same runtime defaults as `portcullis serve`.
 //!
 //! Usage: `hello-baseline [ADDR]` (or `HELLO_BIND=ADDR`; default `127.0.0.1:0`).

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use crate::service::ClientMeta;
 use crate::user::UserId;
 
-/// The kinds of security event (SPEC §5). `as_str` is the stable stored name.
+/// The kinds of security event, each stored and logged (never with a password or token). `as_str` is the stable stored name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
     Register,

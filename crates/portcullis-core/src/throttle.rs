@@ -1,4 +1,5 @@
-//! Rate limiting by sliding window with escalating lockouts (SPEC §5). The decision
+//! Rate limiting by sliding window with escalating lockouts (each further lockout of
+//! an account doubles the wait, up to 24 h). The decision
 //! is a pure function of a bucket's state; the store applies it atomically (one
 //! transaction per attempt, serialised per bucket), so parallel attempts cannot get
 //! more through than the limit allows.

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod mail;
+mod maintenance;
 pub mod metrics;
 pub mod startup;
 pub mod telemetry;

@@ -1,4 +1,5 @@
-//! Prometheus metrics (SPEC §3.4): one process-wide recorder; the use cases report
+//! Prometheus metrics (request latency, sign-ins by result, hashing time, active
+//! sessions, rate-limit hits, the outbox): one process-wide recorder; the use cases report
 //! through `portcullis_core::service::Observer`, the web layer records request
 //! latency, and the maintenance loop refreshes the active-session gauge.
 

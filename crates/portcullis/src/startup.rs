@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 
-/// Why the application could not start. `exit_code` follows SPEC §1.
+/// Why the application could not start. `exit_code`: 2 for a usage or configuration error, 1 for any other failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("{0}")]
@@ -239,52 +239,12 @@ impl Portcullis {
     pub fn spawn_maintenance(&self) -> tokio::task::JoinHandle<()> {
         let auth = self.state.auth().clone();
         let retention = self.audit_retention;
-        let keys = auth.clone();
+        // One task for both loops, so the handle's `abort` ends them both.
         tokio::spawn(async move {
-            // A key rotated by `portcullis keys rotate` (or another node) signs here
-            // within 30 s.
-            let mut tick = tokio::time::interval(Duration::from_secs(30));
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                if let Err(e) = keys.reload_signing_keys().await {
-                    tracing::warn!(error = %e, "could not reload token signing keys");
-                }
-            }
-        });
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            for round in 0u64.. {
-                tick.tick().await;
-                if let Ok(n) = auth.count_active_sessions().await {
-                    crate::metrics::set_active_sessions(n);
-                }
-                if let Ok(stats) = auth.outbox_stats().await {
-                    crate::metrics::set_outbox(stats.pending, stats.failed);
-                }
-                if round % 10 == 0 {
-                    match auth.purge(retention).await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(
-                            purged = n,
-                            "purged expired sessions, rate-limit counts and old events"
-                        ),
-                        Err(e) => tracing::warn!(error = %e, "could not purge expired data"),
-                    }
-                    for (what, result) in [
-                        ("old emailed tokens", auth.purge_expired_tokens().await),
-                        ("old sent mails", auth.purge_outbox().await),
-                        ("expired authorization codes and token families", auth.purge_oauth().await),
-                        ("retired signing keys", auth.purge_signing_keys().await),
-                    ] {
-                        match result {
-                            Ok(0) => {}
-                            Ok(n) => tracing::info!(purged = n, "purged {what}"),
-                            Err(e) => tracing::warn!(error = %e, "could not purge {what}"),
-                        }
-                    }
-                }
-            }
+            tokio::join!(
+                crate::maintenance::reload_keys_every_30s(&auth),
+                crate::maintenance::tidy_every_minute(&auth, retention)
+            );
         })
     }
 

@@ -27,6 +27,7 @@ impl Auth {
             return Err(AuthError::NotFound);
         }
         let kind = if disabled { EventKind::UserDisabled } else { EventKind::UserEnabled };
+        self.security_state_changed();
         self.audit(kind, Outcome::Success, Some(user.id), &ClientMeta::operator(), None).await;
         Ok(User { disabled, ..user })
     }
@@ -36,6 +37,7 @@ impl Auth {
         if !self.store.delete_user(user.id, None).await? {
             return Err(AuthError::NotFound);
         }
+        self.security_state_changed();
         // The user's own events went with the account; the operator's trail keeps one.
         self.audit(
             EventKind::AccountDeleted,
@@ -68,6 +70,7 @@ impl Auth {
 impl Auth {
     /// Records `kind` for `user` as done by an operator from the command line.
     async fn audit_operator(&self, kind: EventKind, user: crate::user::UserId) {
+        self.security_state_changed();
         self.audit(kind, Outcome::Success, Some(user), &ClientMeta::operator(), Some("by_operator")).await;
     }
 

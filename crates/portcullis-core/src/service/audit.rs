@@ -29,19 +29,20 @@ impl Auth {
             detail,
             "security event"
         );
-        // Anything that succeeded may have changed a session, a user or a token
-        // family: the hot cache of this node is emptied at once (other nodes' expire
-        // within `HOT_TTL`). Failures change nothing, except the two that revoke.
-        if outcome == Outcome::Success
-            || matches!(kind, EventKind::RefreshTokenReused | EventKind::TokensRevoked)
-        {
-            self.hot.invalidate();
-        }
         let event =
             NewEvent { kind, outcome, user_id: user, client: client.clone(), detail, at: self.clock.now() };
         if let Err(e) = self.store.insert_event(&event).await {
             tracing::error!(error = %e, event = kind.as_str(), "could not store a security event");
         }
+    }
+
+    /// A use case changed a session, a token family or a user (revoked, signed out,
+    /// password, email or MFA changed, disabled, deleted): this node's hot cache is
+    /// emptied at once, so the change holds here from the next request (other nodes'
+    /// entries expire within `HOT_TTL`). Every such use case calls this right after
+    /// its write; recording the event does not.
+    pub(crate) fn security_state_changed(&self) {
+        self.hot.invalidate();
     }
 
     /// The user's own security events, newest first.

@@ -133,6 +133,7 @@ impl Auth {
             Rotation::Rotated(family, user) => Ok(Some((family, user))),
             Rotation::Reused { user_id, .. } => {
                 tracing::warn!(user_id = %user_id, "a spent refresh token was presented again: its family is revoked");
+                self.security_state_changed();
                 self.audit(EventKind::RefreshTokenReused, Outcome::Failure, Some(user_id), client, None)
                     .await;
                 Ok(None)
@@ -204,6 +205,7 @@ impl Auth {
     ) -> Result<bool, AuthError> {
         let revoked = self.store.revoke_family(family).await?;
         if revoked {
+            self.security_state_changed();
             self.audit(EventKind::TokensRevoked, Outcome::Success, Some(user.id), client, None).await;
         }
         Ok(revoked)

@@ -87,6 +87,7 @@ impl Auth {
         }
         let user =
             self.store.verify_email(token.hash(), self.clock.now()).await?.ok_or(AuthError::InvalidToken)?;
+        self.security_state_changed();
         self.audit(EventKind::EmailVerified, Outcome::Success, Some(user), client, None).await;
         Ok(EmailLinkOutcome::Verified)
     }
@@ -113,6 +114,7 @@ impl Auth {
             Err(e) => return Err(e.into()),
         }
         self.mail_queued();
+        self.security_state_changed();
         self.audit(EventKind::EmailChanged, Outcome::Success, Some(user.id), client, None).await;
         Ok(EmailLinkOutcome::Changed { email: new.as_str().to_owned() })
     }
@@ -137,6 +139,7 @@ impl Auth {
             Err(StoreError::Conflict(_)) => return Err(AuthError::EmailTaken),
             Err(e) => return Err(e.into()),
         };
+        self.security_state_changed();
         self.audit(EventKind::EmailChanged, Outcome::Success, Some(user), client, Some("undone")).await;
         Ok(old.as_str().to_owned())
     }

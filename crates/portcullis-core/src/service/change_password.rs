@@ -51,6 +51,7 @@ impl Auth {
             .change_password(user.id, &hash, self.clock.now(), Some(current_session), Some(&notice))
             .await?;
         self.mail_queued();
+        self.security_state_changed();
         self.audit(EventKind::PasswordChanged, Outcome::Success, Some(user.id), client, None).await;
         Ok(())
     }

@@ -25,6 +25,7 @@ impl Auth {
         self.mail_queued();
         // The user's own events went with the account; the service's trail keeps one
         // that names nobody.
+        self.security_state_changed();
         self.audit(EventKind::AccountDeleted, Outcome::Success, None, client, Some("by_user")).await;
         Ok(())
     }

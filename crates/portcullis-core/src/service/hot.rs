@@ -1,11 +1,12 @@
 //! The per-node cache of hot credentials: a session (or a token family) looked up in
-//! the database is served from memory for at most [`HOT_TTL`]. SPEC §4 lets a
-//! logout, revocation or password change take up to a second to reach the other
-//! nodes, so a shorter lifetime needs no cross-node invalidation. On this node, every
-//! security event that changes state (a logout, a revocation, a password, email or
-//! MFA change, a disabled or deleted account, a revoked token family) empties the
-//! cache at once: an entry is only served while the node has recorded no such event
-//! since it was stored. Expiry (idle and absolute) is still checked on every use,
+//! the database is served from memory for at most [`HOT_TTL`]. A logout, revocation
+//! or password change may take up to a second to reach the other nodes of a
+//! cluster, so a shorter lifetime needs no cross-node invalidation. On this node,
+//! every use case that changes security state (a logout, a revocation, a password,
+//! email or MFA change, a disabled or deleted account, a revoked token family) calls
+//! `Auth::security_state_changed` right after its write, which empties the cache at
+//! once: an entry is only served while the node has made no such change since it
+//! was stored. Expiry (idle and absolute) is still checked on every use,
 //! against the injected clock.
 
 use std::collections::HashMap;

@@ -15,6 +15,7 @@ impl Auth {
         client: &ClientMeta,
     ) -> Result<(), AuthError> {
         self.store.delete_session(session).await?;
+        self.security_state_changed();
         self.audit(EventKind::Logout, Outcome::Success, Some(user), client, None).await;
         Ok(())
     }

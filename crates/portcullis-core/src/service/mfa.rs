@@ -111,6 +111,7 @@ impl Auth {
         let codes = mfa::new_recovery_codes();
         let hashes: Vec<[u8; 32]> = codes.iter().map(|c| mfa::recovery_hash(c)).collect();
         self.store.totp_confirm(user.id, step, &hashes).await?;
+        self.security_state_changed();
         self.audit(EventKind::MfaEnabled, Outcome::Success, Some(user.id), client, None).await;
         Ok(codes)
     }
@@ -169,6 +170,7 @@ impl Auth {
         self.store.delete_session(pending.token_hash).await?;
         let outcome =
             self.open_session(pending.user.clone(), pending.session.remember, client, false).await?;
+        self.security_state_changed();
         self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(outcome.user.id), client, Some("mfa"))
             .await;
         self.observe(|o| o.login("success"));
@@ -219,6 +221,7 @@ impl Auth {
         self.reauthenticate(me, confirm, client).await?;
         self.store.mfa_disable(me.user.id).await?;
         self.notify(&me.user, &crate::mail::MailMessage::MfaDisabled).await;
+        self.security_state_changed();
         self.audit(EventKind::MfaDisabled, Outcome::Success, Some(me.user.id), client, None).await;
         Ok(())
     }

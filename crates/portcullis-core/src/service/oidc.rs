@@ -64,11 +64,14 @@ pub struct AuthorizeRequest {
 }
 
 /// A refused authorization request: shown as a page when the client or its
-/// redirect URI cannot be trusted, otherwise sent back to the client.
+/// redirect URI cannot be trusted, otherwise sent back to the client; a failure of
+/// the service itself (the database is down) is that failure, answered like every
+/// other (503, logged).
 #[derive(Debug)]
 pub enum AuthorizeError {
     Page(&'static str),
     ToClient(AuthorizeReply),
+    Failed(AuthError),
 }
 
 /// What the authorization endpoint does next.
@@ -190,7 +193,12 @@ impl Auth {
 
     /// Deletes a client and everything issued to it.
     pub async fn delete_client(&self, id: &str) -> Result<bool, AuthError> {
-        Ok(self.store.delete_client(id).await?)
+        let deleted = self.store.delete_client(id).await?;
+        if deleted {
+            // Its token families went with it.
+            self.security_state_changed();
+        }
+        Ok(deleted)
     }
 
     /// Validates `/oauth2/authorize`'s parameters. An unknown client or a redirect
@@ -198,12 +206,10 @@ impl Auth {
     /// client's redirect URI as an error.
     pub async fn authorize_request(&self, p: &AuthorizeParams) -> Result<AuthorizeRequest, AuthorizeError> {
         let client_id = p.client_id.as_deref().ok_or(AuthorizeError::Page("The request names no client."))?;
-        let client = self
-            .store
-            .find_client(client_id)
-            .await
-            .map_err(|_| AuthorizeError::Page("The sign-in service is unavailable; try again shortly."))?
-            .ok_or(AuthorizeError::Page("The application asking you to sign in is not registered here."))?;
+        let client =
+            self.store.find_client(client_id).await.map_err(|e| AuthorizeError::Failed(e.into()))?.ok_or(
+                AuthorizeError::Page("The application asking you to sign in is not registered here."),
+            )?;
         let redirect_uri = p
             .redirect_uri
             .clone()
@@ -459,6 +465,7 @@ impl Auth {
                     && self.store.revoke_family(family).await?
                 {
                     tracing::warn!(client_id = %client.id, "an authorization code was replayed: its tokens are revoked");
+                    self.security_state_changed();
                     self.audit(EventKind::TokensRevoked, Outcome::Failure, None, meta, Some("code_replayed"))
                         .await;
                 }
@@ -581,6 +588,7 @@ impl Auth {
         if let Some((id, user)) = family
             && self.store.revoke_family(id).await?
         {
+            self.security_state_changed();
             self.audit(EventKind::TokensRevoked, Outcome::Success, Some(user), meta, Some("oauth_revoke"))
                 .await;
         }

@@ -87,7 +87,7 @@ impl Auth {
         let (mut options, state) = webauthn
             .start_passkey_registration(me.user.id.as_uuid(), &me.user.email, &me.user.email, Some(exclude))
             .map_err(AuthError::internal)?;
-        // Discoverable, so that it can sign in without an email (SPEC §3.2).
+        // Discoverable, so that it can sign in without an email.
         if let Some(sel) = options.public_key.authenticator_selection.as_mut() {
             sel.resident_key = Some(ResidentKeyRequirement::Required);
             sel.require_resident_key = true;
@@ -236,6 +236,7 @@ impl Auth {
             pending.map_or(remember, |p| if second_factor { p.session.remember } else { remember });
         let outcome = self.open_session(user, remember, client, false).await?;
         let detail = if second_factor { "passkey_mfa" } else { "passkey" };
+        self.security_state_changed();
         self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(record.user_id), client, Some(detail))
             .await;
         self.observe(|o| o.login("success"));
@@ -333,6 +334,7 @@ impl Auth {
         if !self.store.delete_passkey(me.user.id, id).await? {
             return Err(AuthError::NotFound);
         }
+        self.security_state_changed();
         self.audit(EventKind::PasskeyRemoved, Outcome::Success, Some(me.user.id), client, None).await;
         Ok(())
     }

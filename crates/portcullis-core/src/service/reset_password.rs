@@ -89,6 +89,7 @@ impl Auth {
         if let Ok(email) = Email::parse(&creds.user.email) {
             self.store.reset_throttle(&format!("login:account:{}", email.canonical())).await?;
         }
+        self.security_state_changed();
         self.audit(EventKind::PasswordReset, Outcome::Success, Some(creds.user.id), client, None).await;
         Ok(User { email_verified: true, ..creds.user })
     }

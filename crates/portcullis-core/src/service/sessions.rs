@@ -80,6 +80,7 @@ impl Auth {
     /// Revokes one of the user's own sessions.
     pub async fn revoke_session(&self, user: UserId, id: Uuid, client: &ClientMeta) -> Result<(), AuthError> {
         if self.store.delete_session_by_id(user, id).await? {
+            self.security_state_changed();
             self.audit(EventKind::SessionRevoked, Outcome::Success, Some(user), client, None).await;
             Ok(())
         } else {

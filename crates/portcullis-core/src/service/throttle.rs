@@ -10,7 +10,7 @@ use crate::throttle::{Limit, Throttle};
 
 use super::{Auth, ClientMeta};
 
-/// The limits of SPEC §2 (`rate_limit.*`).
+/// The configured limits (`rate_limit.*`).
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimits {
     pub enabled: bool,

@@ -89,7 +89,7 @@ pub(crate) fn same_origin(headers: &HeaderMap, state: &AppState) -> bool {
     origin_allowed(origin, fetch_site, state.config().public_url.origin())
 }
 
-/// Under our own `Referrer-Policy: no-referrer` (SPEC §5) browsers send `Origin: null`
+/// Under our own `Referrer-Policy: no-referrer` browsers send `Origin: null`
 /// on every same-origin form POST, so `null` passes only when the browser also vouches
 /// with `Sec-Fetch-Site: same-origin` (a header page scripts cannot set).
 fn origin_allowed(origin: Option<&str>, fetch_site: Option<&str>, public_origin: &str) -> bool {

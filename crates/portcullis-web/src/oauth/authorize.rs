@@ -45,6 +45,7 @@ async fn validate(state: &AppState, params: &AuthorizeParams) -> Result<Authoriz
     state.auth().authorize_request(params).await.map_err(|e| match e {
         AuthorizeError::Page(message) => PageError::new(StatusCode::BAD_REQUEST, message).into_response(),
         AuthorizeError::ToClient(reply) => answer(state, &reply),
+        AuthorizeError::Failed(e) => PageError::from(e).into_response(),
     })
 }
 

@@ -1,4 +1,4 @@
-//! The OpenID Connect provider's endpoints (SPEC §3.3): discovery, JWKS,
+//! The OpenID Connect provider's endpoints: discovery, JWKS,
 //! authorization (with its sign-in and consent pages), token, userinfo, revocation,
 //! introspection and RP-initiated logout. Token-endpoint errors are RFC 6749 JSON.
 

@@ -1,4 +1,4 @@
-//! The command line of SPEC §1. Every failure is one `error: ...` line on stderr;
+//! The command line (`serve`, `migrate`, `user`, `client`, `keys`, `config`, ...). Every failure is one `error: ...` line on stderr;
 //! exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 
 mod client;

@@ -246,6 +246,8 @@ async fn while_postgres_is_unreachable_requests_get_503_and_the_node_recovers_wi
     assert!(config.database.url.ends_with(rest));
     let app = TestApp::spawn_on(db, config).await;
     let c = app.signed_in("outage@example.com").await;
+    let rp = crate::oidc::register_client(&app, false, true).await;
+    let authorize = crate::oidc::authorize_path(&rp, Some(&crate::oidc::pkce().1), &[]);
 
     proxy.cut();
     let down = app.get(&c, "/api/v1/me").await;
@@ -258,6 +260,10 @@ async fn while_postgres_is_unreachable_requests_get_503_and_the_node_recovers_wi
         .await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.get(&client(), "/healthz").await.status(), StatusCode::OK, "the process itself is up");
+    // A page that needs the database says so too (not "unknown client").
+    let res = app.get(&client(), &authorize).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "/oauth2/authorize");
+    assert!(res.text().await.unwrap().contains("temporarily unavailable"));
 
     proxy.restore();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);

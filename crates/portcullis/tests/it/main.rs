@@ -13,6 +13,7 @@ mod findings;
 mod flask_app;
 mod forward_auth;
 mod interop;
+mod maintenance;
 mod mfa;
 mod oidc;
 mod oidc_introspect;

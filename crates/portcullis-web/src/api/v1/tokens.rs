@@ -1,4 +1,4 @@
-//! `/api/v1/tokens`: access and refresh tokens for API clients (SPEC §3.2).
+//! `/api/v1/tokens`: access and refresh tokens for API clients.
 
 use axum::extract::State;
 use axum::http::header;

@@ -1,0 +1,54 @@
+//! Background upkeep of a node: reloading signing keys, the gauges, and purging
+//! what has expired. Both loops run in the one task `spawn_maintenance` returns.
+
+use std::time::Duration;
+
+use portcullis_core::Auth;
+
+/// A key rotated by `portcullis keys rotate` (or another node) signs here within
+/// 30 s.
+pub(crate) async fn reload_keys_every_30s(auth: &Auth) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = auth.reload_signing_keys().await {
+            tracing::warn!(error = %e, "could not reload token signing keys");
+        }
+    }
+}
+
+/// Every minute the gauges; every ten minutes (and at start) the purges.
+pub(crate) async fn tidy_every_minute(auth: &Auth, retention: time::Duration) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    for round in 0u64.. {
+        tick.tick().await;
+        if let Ok(n) = auth.count_active_sessions().await {
+            crate::metrics::set_active_sessions(n);
+        }
+        if let Ok(stats) = auth.outbox_stats().await {
+            crate::metrics::set_outbox(stats.pending, stats.failed);
+        }
+        if round % 10 == 0 {
+            match auth.purge(retention).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(purged = n, "purged expired sessions, rate-limit counts and old events");
+                }
+                Err(e) => tracing::warn!(error = %e, "could not purge expired data"),
+            }
+            for (what, result) in [
+                ("old emailed tokens", auth.purge_expired_tokens().await),
+                ("old sent mails", auth.purge_outbox().await),
+                ("expired authorization codes and token families", auth.purge_oauth().await),
+                ("retired signing keys", auth.purge_signing_keys().await),
+            ] {
+                match result {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(purged = n, "purged {what}"),
+                    Err(e) => tracing::warn!(error = %e, "could not purge {what}"),
+                }
+            }
+        }
+    }
+}
