@@ -55,6 +55,9 @@ pub enum AuthError {
     /// someone else, or whose response does not verify (origin, signature, counter).
     #[error("the passkey could not be verified")]
     InvalidPasskey,
+    /// Passkeys are off: `server.public_url` has no host name.
+    #[error("passkeys need a host name (not an IP address) in server.public_url")]
+    PasskeysOff,
     #[error("the database is unavailable")]
     Unavailable(#[source] StoreError),
     #[error("internal error")]

@@ -134,6 +134,8 @@ impl From<AuthError> for ApiError {
                     "send your current password (or a current code), or sign in again, to make this change",
                 )
             }
+            AuthError::PasskeysOff => Self::new(StatusCode::CONFLICT, "passkeys_unavailable", "Conflict")
+                .detail("passkeys need a host name (not an IP address) in server.public_url"),
             AuthError::Conflict { code, message } => {
                 Self::new(StatusCode::CONFLICT, code, "Conflict").detail(message)
             }

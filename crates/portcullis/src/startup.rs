@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use portcullis_core::oauth::TokenPolicy;
 use portcullis_core::password::HashCost;
-use portcullis_core::service::{EmailPolicy, MailLimit, RateLimits};
+use portcullis_core::service::{AuthParts, EmailPolicy, MailLimit, RateLimits, RelyingParty, SealingKeys};
 use portcullis_core::throttle::Limit;
-use portcullis_core::{Auth, AuthConfig, Clock, Mailer, PasswordHasher, PasswordPolicy, SessionPolicy};
+use portcullis_core::{
+    Auth, AuthConfig, Clock, Mailer, PasswordHasher, PasswordPolicy, SessionPolicy, Store,
+};
 use portcullis_store::{ConnectOptions, Database};
 use portcullis_web::mail::MailTemplates;
 use portcullis_web::{AppState, PublicUrl, WebConfig};
@@ -60,13 +62,21 @@ pub async fn open_database(config: &Config, migrate: bool) -> Result<Database, S
     Ok(db)
 }
 
-/// The use cases over `db`; mails carry links to `public_url`.
-pub fn build_auth(
+/// The use cases over `db`, built whole: the node-shared sealing keys are loaded
+/// (or created) first; mails carry links to `public_url`; `passkeys` is the relying
+/// party when they are on.
+pub async fn build_auth(
     config: &Config,
     db: &Database,
     clock: Arc<dyn Clock>,
     public_url: &PublicUrl,
+    passkeys: Option<RelyingParty>,
 ) -> Result<Auth, StartupError> {
+    let store = db.store();
+    let sealing = SealingKeys {
+        totp: shared_secret(store.as_ref(), clock.as_ref(), "mfa_key").await?,
+        signing_keys: shared_secret(store.as_ref(), clock.as_ref(), "signing_key_secret").await?,
+    };
     let p = &config.password;
     let cost = HashCost {
         memory_kib: p.argon2_memory_kib,
@@ -115,8 +125,8 @@ pub fn build_auth(
         require_mfa_for_admins: config.security.require_mfa_for_admins,
     };
     let composer = Arc::new(MailTemplates::new(public_url.clone(), config.ui.templates_dir.clone()));
-    Ok(Auth::new(db.store(), clock, hasher, auth_config, composer)
-        .with_observer(Arc::new(crate::metrics::MetricsObserver)))
+    let parts = AuthParts { store, clock, hasher, config: auth_config, composer, sealing, passkeys };
+    Ok(Auth::new(parts).with_observer(Arc::new(crate::metrics::MetricsObserver)))
 }
 
 /// Token lifetimes and per-account mail limits. Reset links use
@@ -182,13 +192,12 @@ impl Portcullis {
         let public_url = PublicUrl::parse(public_url).map_err(|e| StartupError::Config(e.to_string()))?;
         let database = open_database(config, config.database.auto_migrate).await?;
         let mailer = crate::mail::build_mailer(&config.email).map_err(StartupError::Config)?;
-        let auth = build_auth(config, &database, clock, &public_url)?;
-        let csrf_key = shared_secret(&auth, "csrf_key").await?;
-        let auth = with_keys(auth).await?;
-        let mut auth = auth;
-        if let Err(e) = auth.enable_passkeys(public_url.origin()) {
-            tracing::warn!(error = %e, "passkeys are off");
-        }
+        let passkeys = RelyingParty::for_origin(public_url.origin())
+            .inspect_err(|e| tracing::warn!(error = %e, "passkeys are off"))
+            .ok();
+        let csrf_key = shared_secret(database.store().as_ref(), clock.as_ref(), "csrf_key").await?;
+        let auth = build_auth(config, &database, clock, &public_url, passkeys).await?;
+        load_signing_keys(&auth).await?;
         let web = WebConfig {
             public_url,
             trusted_proxies: config.server.trusted_proxies.clone(),
@@ -264,25 +273,19 @@ fn metrics_render(config: &Config) -> Option<portcullis_web::MetricsRender> {
     Some(Arc::new(move || handle.render()))
 }
 
-/// Loads the node-shared secrets that seal MFA secrets and signing keys, and the
-/// token signing keys (creating the first one).
-pub async fn with_keys(auth: Auth) -> Result<Auth, StartupError> {
-    let mfa_key = shared_secret(&auth, "mfa_key").await?;
-    let signing_secret = shared_secret(&auth, "signing_key_secret").await?;
-    let auth = auth.with_mfa_key(&mfa_key).with_signing_key_secret(&signing_secret);
+/// Loads the token signing keys (creating the first one).
+pub async fn load_signing_keys(auth: &Auth) -> Result<(), StartupError> {
     auth.init_signing_keys()
         .await
-        .map_err(|e| StartupError::Runtime(format!("database: cannot load token signing keys: {e}")))?;
-    Ok(auth)
+        .map_err(|e| StartupError::Runtime(format!("database: cannot load token signing keys: {e}")))
 }
 
 /// A 256-bit secret shared by every node, generated on first start.
-async fn shared_secret(auth: &Auth, name: &str) -> Result<[u8; 32], StartupError> {
+async fn shared_secret(store: &dyn Store, clock: &dyn Clock, name: &str) -> Result<[u8; 32], StartupError> {
     let mut candidate = [0u8; 32];
     portcullis_core::token::fill_random(&mut candidate);
-    let stored = auth
-        .store()
-        .get_or_create_secret(name, &candidate, auth.clock().now())
+    let stored = store
+        .get_or_create_secret(name, &candidate, clock.now())
         .await
         .map_err(|e| StartupError::Runtime(format!("database: cannot load secrets: {e}")))?;
     stored.try_into().map_err(|_| StartupError::Runtime(format!("database: stored secret {name} is corrupt")))

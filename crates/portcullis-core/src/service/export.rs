@@ -16,6 +16,8 @@ const EXPORT_EVENTS: i64 = 100_000;
 /// and mails (never the body).
 #[derive(Debug, Clone)]
 pub struct AccountExport {
+    /// When the export was made.
+    pub exported_at: time::OffsetDateTime,
     pub user: User,
     pub sessions: Vec<Session>,
     pub events: Vec<Event>,
@@ -32,6 +34,7 @@ pub struct AccountExport {
 impl Auth {
     pub async fn export_account(&self, user: &User) -> Result<AccountExport, AuthError> {
         Ok(AccountExport {
+            exported_at: self.clock.now(),
             user: user.clone(),
             sessions: self.store.list_sessions(user.id, self.clock.now()).await?,
             events: self.store.list_events(Some(user.id), EXPORT_EVENTS).await?,

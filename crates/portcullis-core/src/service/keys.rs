@@ -8,31 +8,17 @@ use serde::de::DeserializeOwned;
 
 use crate::error::AuthError;
 use crate::jwt::{self, Keyring, StoredKey};
-use crate::mfa::SecretBox;
 use crate::oauth::KEY_PUBLISHED_AFTER_RETIREMENT;
 
 use super::Auth;
 
 impl Auth {
-    /// Seals signing keys with `key` (kept in the database, shared by every node).
-    #[must_use]
-    pub fn with_signing_key_secret(mut self, key: &[u8; 32]) -> Self {
-        self.key_box = Some(SecretBox::new(key));
-        self
-    }
-
-    fn key_box(&self) -> Result<&SecretBox, AuthError> {
-        self.key_box
-            .as_ref()
-            .ok_or_else(|| AuthError::internal(std::io::Error::other("no signing-key secret configured")))
-    }
-
     /// Makes sure a signing key exists (creating the first one), then loads the keys.
     pub async fn init_signing_keys(&self) -> Result<(), AuthError> {
         let now = self.clock.now();
         let keys = self.store.list_signing_keys(now - KEY_PUBLISHED_AFTER_RETIREMENT).await?;
         if !keys.iter().any(|k| k.retired_at.is_none()) {
-            let key = jwt::generate_key(self.key_box()?, now);
+            let key = jwt::generate_key(&self.key_box, now);
             self.store.insert_signing_key(&key, false).await?;
             tracing::info!(kid = %key.kid, "created the first token signing key");
         }
@@ -43,7 +29,7 @@ impl Auth {
     pub async fn reload_signing_keys(&self) -> Result<(), AuthError> {
         let now = self.clock.now();
         let keys = self.store.list_signing_keys(now - KEY_PUBLISHED_AFTER_RETIREMENT).await?;
-        let ring = Keyring::from_stored(&keys, self.key_box()?).map_err(AuthError::internal)?;
+        let ring = Keyring::from_stored(&keys, &self.key_box).map_err(AuthError::internal)?;
         self.keyring.set(ring);
         Ok(())
     }
@@ -52,7 +38,7 @@ impl Auth {
     /// keep verifying) until every token they signed has expired. Running nodes
     /// pick the new key up at their next reload (within 30 s).
     pub async fn rotate_signing_keys(&self) -> Result<StoredKey, AuthError> {
-        let key = jwt::generate_key(self.key_box()?, self.clock.now());
+        let key = jwt::generate_key(&self.key_box, self.clock.now());
         self.store.insert_signing_key(&key, true).await?;
         self.reload_signing_keys().await?;
         Ok(key)

@@ -6,7 +6,7 @@ use time::Duration;
 
 use crate::error::AuthError;
 use crate::event::{EventKind, Outcome};
-use crate::mfa::{self, SecretBox};
+use crate::mfa;
 use crate::password::Password;
 use crate::service::{Authenticated, LoginOutcome};
 use crate::session::Session;
@@ -39,19 +39,6 @@ pub struct Confirmation<'a> {
 }
 
 impl Auth {
-    /// Seals TOTP secrets with `key` (kept in the database, shared by every node).
-    #[must_use]
-    pub fn with_mfa_key(mut self, key: &[u8; 32]) -> Self {
-        self.secret_box = Some(SecretBox::new(key));
-        self
-    }
-
-    fn secret_box(&self) -> Result<&SecretBox, AuthError> {
-        self.secret_box
-            .as_ref()
-            .ok_or_else(|| AuthError::internal(std::io::Error::other("no MFA key configured")))
-    }
-
     /// Whether the session signed in within the last ten minutes.
     pub fn recently_authenticated(&self, session: &Session) -> bool {
         self.clock.now() - session.authenticated_at <= super::REAUTH_WINDOW
@@ -80,7 +67,7 @@ impl Auth {
             });
         }
         let secret = mfa::new_secret();
-        self.store.totp_begin(user.id, &self.secret_box()?.seal(&secret), self.clock.now()).await?;
+        self.store.totp_begin(user.id, &self.secret_box.seal(&secret), self.clock.now()).await?;
         let totp = mfa::totp(&secret, "Portcullis", &user.email);
         let uri = mfa::otpauth_uri(&totp);
         Ok(Enrolment { secret: mfa::secret_base32(&secret), qr_svg: mfa::qr_svg(&uri), otpauth_uri: uri })
@@ -101,7 +88,7 @@ impl Auth {
                 message: "start the enrolment first",
             });
         };
-        let secret = self.secret_box()?.open(&record.sealed_secret).ok_or(AuthError::InvalidCode)?;
+        let secret = self.secret_box.open(&record.sealed_secret).ok_or(AuthError::InvalidCode)?;
         let totp = mfa::totp(&secret, "Portcullis", &user.email);
         let Some(step) = mfa::check(&totp, code, self.clock.unix()) else {
             self.audit(EventKind::MfaFailed, Outcome::Failure, Some(user.id), client, Some("enrolment"))
@@ -137,7 +124,7 @@ impl Auth {
             spent
         } else {
             let record = self.store.totp(user.id).await?.filter(|r| r.confirmed);
-            let secret = record.and_then(|r| self.secret_box().ok()?.open(&r.sealed_secret));
+            let secret = record.and_then(|r| self.secret_box.open(&r.sealed_secret));
             match secret
                 .and_then(|s| mfa::check(&mfa::totp(&s, "Portcullis", &user.email), code, self.clock.unix()))
             {

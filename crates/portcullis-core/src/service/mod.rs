@@ -50,7 +50,7 @@ pub use oidc::{
     TokenResponse, UserInfo,
 };
 pub use outbox::{DeliveryRound, GIVE_UP_AFTER, retry_delay};
-pub use passkeys::{PasskeyConfigError, PasskeyLogin};
+pub use passkeys::{PasskeyConfigError, PasskeyLogin, RelyingParty};
 pub use reauth::REAUTH_WINDOW;
 pub use register::{Registered, Registration};
 pub use sessions::{Authenticated, Via};
@@ -149,11 +149,12 @@ pub struct Auth {
     hasher: PasswordHasher,
     config: AuthConfig,
     observer: Option<Arc<dyn Observer>>,
-    secret_box: Option<crate::mfa::SecretBox>,
+    /// Seals TOTP secrets at rest.
+    secret_box: crate::mfa::SecretBox,
     /// The relying party, when `server.public_url` has a host name (passkeys on).
-    webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    webauthn: Option<passkeys::RelyingParty>,
     /// Seals the private parts of signing keys.
-    key_box: Option<crate::mfa::SecretBox>,
+    key_box: crate::mfa::SecretBox,
     keyring: crate::jwt::SharedKeyring,
     /// Hot sessions and token families (see `hot.rs`).
     hot: Arc<hot::HotCache<(crate::session::Session, User), (crate::oauth::TokenFamily, User)>>,
@@ -170,14 +171,38 @@ impl std::fmt::Debug for Auth {
     }
 }
 
+/// The node-shared secrets the use cases seal with, loaded before [`Auth`] is
+/// built (they live in the database, the same on every node).
+pub struct SealingKeys {
+    /// Seals TOTP secrets.
+    pub totp: [u8; 32],
+    /// Seals the private parts of token signing keys.
+    pub signing_keys: [u8; 32],
+}
+
+impl std::fmt::Debug for SealingKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealingKeys([redacted])")
+    }
+}
+
+/// Everything [`Auth`] is built from, all of it given up front: a use case never
+/// finds a collaborator or a key missing at run time. Passkeys are the one
+/// optional part (off without a host name in the public URL), and their use cases
+/// say so with [`AuthError::PasskeysOff`].
+pub struct AuthParts {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: PasswordHasher,
+    pub config: AuthConfig,
+    pub composer: Arc<dyn MailComposer>,
+    pub sealing: SealingKeys,
+    pub passkeys: Option<passkeys::RelyingParty>,
+}
+
 impl Auth {
-    pub fn new(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        hasher: PasswordHasher,
-        config: AuthConfig,
-        composer: Arc<dyn MailComposer>,
-    ) -> Self {
+    pub fn new(parts: AuthParts) -> Self {
+        let AuthParts { store, clock, hasher, config, composer, sealing, passkeys } = parts;
         Self {
             store,
             clock,
@@ -186,9 +211,9 @@ impl Auth {
             composer,
             outbox: Arc::new(Notify::new()),
             observer: None,
-            secret_box: None,
-            webauthn: None,
-            key_box: None,
+            secret_box: crate::mfa::SecretBox::new(&sealing.totp),
+            webauthn: passkeys,
+            key_box: crate::mfa::SecretBox::new(&sealing.signing_keys),
             keyring: crate::jwt::SharedKeyring::default(),
             forced_reload: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             hot: Arc::new(hot::HotCache::new()),
@@ -208,20 +233,13 @@ impl Auth {
         }
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
-    }
-
     pub fn config(&self) -> &AuthConfig {
         &self.config
     }
 
-    pub fn hasher(&self) -> &PasswordHasher {
-        &self.hasher
+    /// Whether the database answers (readiness).
+    pub async fn ready(&self) -> Result<(), AuthError> {
+        Ok(self.store.ping().await?)
     }
 }
 

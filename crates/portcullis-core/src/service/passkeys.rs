@@ -41,30 +41,39 @@ pub struct PasskeyLogin {
     pub second_factor: bool,
 }
 
-impl Auth {
-    /// Turns passkeys on for the origin `public_url` (`scheme://host[:port]`); the
-    /// relying-party id is its host. Without a host name they stay off.
-    pub fn enable_passkeys(&mut self, public_url: &str) -> Result<(), PasskeyConfigError> {
+/// The WebAuthn relying party of the origin `server.public_url`: its id is the
+/// host. Made once at start-up and given to [`Auth`].
+#[derive(Clone)]
+pub struct RelyingParty(Arc<Webauthn>);
+
+impl std::fmt::Debug for RelyingParty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RelyingParty")
+    }
+}
+
+impl RelyingParty {
+    /// The relying party of `public_url` (`scheme://host[:port]`); an error without
+    /// a host name (an IP address cannot be a relying-party id).
+    pub fn for_origin(public_url: &str) -> Result<Self, PasskeyConfigError> {
         let url =
             webauthn_rs::prelude::Url::parse(public_url).map_err(|e| PasskeyConfigError(e.to_string()))?;
         let host = url.domain().ok_or_else(|| PasskeyConfigError(public_url.to_owned()))?.to_owned();
         let webauthn = WebauthnBuilder::new(&host, &url)
             .and_then(|b| b.rp_name("Portcullis").timeout(CEREMONY_LIFETIME.unsigned_abs()).build())
             .map_err(|e| PasskeyConfigError(e.to_string()))?;
-        self.webauthn = Some(Arc::new(webauthn));
-        Ok(())
+        Ok(Self(Arc::new(webauthn)))
     }
+}
 
+impl Auth {
     /// Whether passkeys are on (the public URL has a host name).
     pub fn passkeys_enabled(&self) -> bool {
         self.webauthn.is_some()
     }
 
     fn webauthn(&self) -> Result<&Webauthn, AuthError> {
-        self.webauthn.as_deref().ok_or(AuthError::Conflict {
-            code: "passkeys_unavailable",
-            message: "passkeys need a host name (not an IP address) in server.public_url",
-        })
+        self.webauthn.as_ref().map(|rp| rp.0.as_ref()).ok_or(AuthError::PasskeysOff)
     }
 
     pub async fn list_passkeys(&self, user: &User) -> Result<Vec<PasskeyRecord>, AuthError> {

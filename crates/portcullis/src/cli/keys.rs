@@ -18,7 +18,7 @@ pub enum KeysCommand {
 
 pub async fn run(config: &Config, cmd: KeysCommand) -> Result<(), Failure> {
     super::with_auth(config, async |auth| {
-        let auth = startup::with_keys(auth.clone()).await?;
+        startup::load_signing_keys(auth).await?;
         match cmd {
             KeysCommand::Rotate => {
                 let key = auth.rotate_signing_keys().await.map_err(super::auth_failure)?;

@@ -83,7 +83,8 @@ pub(crate) async fn with_auth<T>(
 ) -> Result<T, Failure> {
     let db = startup::open_database(config, config.database.auto_migrate).await?;
     let public_url = startup::configured_public_url(config)?;
-    let auth = startup::build_auth(config, &db, Arc::new(SystemClock), &public_url)?;
+    // Operator commands need no passkeys (no WebAuthn ceremony runs here).
+    let auth = startup::build_auth(config, &db, Arc::new(SystemClock), &public_url, None).await?;
     let result = f(&auth).await;
     db.close().await;
     result

@@ -45,8 +45,7 @@ async fn registering_returns_the_public_user_and_never_a_hash(backend: Backend) 
     let text = body.to_string();
     assert!(!text.contains("argon2") && !text.contains(PASSWORD));
     // The stored hash is an Argon2id PHC string at the configured cost.
-    let creds =
-        app.state.auth().store().find_credentials_by_email("alice@example.com").await.unwrap().unwrap();
+    let creds = app.store.find_credentials_by_email("alice@example.com").await.unwrap().unwrap();
     assert!(creds.password_hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{}", creds.password_hash);
 }
 
@@ -347,7 +346,7 @@ async fn a_password_hashed_at_an_old_cost_is_rehashed_at_login(backend: Backend)
         portcullis_core::PasswordHasher::new(HashCost { memory_kib: 512, iterations: 1, parallelism: 1 }, 1)
             .unwrap();
     let old_hash = old.hash(&portcullis_core::Password::new(PASSWORD)).await.unwrap();
-    let store = app.state.auth().store();
+    let store = &app.store;
     store.update_password_hash(id, &old_hash).await.unwrap();
     app.login("ned@example.com").await;
     let now = store.find_credentials_by_email("ned@example.com").await.unwrap().unwrap().password_hash;

@@ -149,6 +149,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Arc<MockClock>,
     pub state: AppState,
+    /// The store itself, for tests that look at what was written.
+    pub store: Arc<dyn portcullis_core::Store>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     // Dropped last: the database outlives the server.
@@ -190,6 +192,7 @@ impl TestApp {
         let addr = app.addr();
         let metrics_addr = app.metrics_addr();
         let state = app.portcullis().state().clone();
+        let store = app.portcullis().database().store();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             app.run(async {
@@ -204,6 +207,7 @@ impl TestApp {
             client: client(),
             clock,
             state,
+            store,
             shutdown: Some(tx),
             server: Some(server),
             db,

@@ -95,7 +95,7 @@ async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> 
     let data = state.auth().export_account(&me.user).await?;
     let u = data.user;
     let body = Export {
-        exported_at: state.auth().clock().now(),
+        exported_at: data.exported_at,
         profile: Profile {
             id: u.id.to_string(),
             email: u.email,

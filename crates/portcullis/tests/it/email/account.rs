@@ -29,7 +29,7 @@ async fn deleting_the_account_removes_it_with_sessions_tokens_and_data_and_mails
     assert_eq!(login_status(&app, "quin@example.com", PASSWORD).await, StatusCode::UNAUTHORIZED);
     assert_eq!(open(&client(), &verify).await.status(), StatusCode::BAD_REQUEST);
     sink.next_mail("quin@example.com", "Your account was deleted").await;
-    let store = app.state.auth().store();
+    let store = &app.store;
     let user = portcullis_core::UserId::parse(&id).unwrap();
     assert!(store.find_credentials_by_email("quin@example.com").await.unwrap().is_none());
     assert!(store.list_events(Some(user), 100).await.unwrap().is_empty(), "the security log is gone");

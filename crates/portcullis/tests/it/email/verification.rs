@@ -43,7 +43,7 @@ async fn registration_mails_a_verification_link_that_verifies_the_address_once(b
     assert_eq!(events[0]["type"], "email_verified");
     // The database holds only the hash of the token.
     let hash = portcullis_core::SecretToken::parse(&token_of(&link)).unwrap().hash();
-    assert!(app.state.auth().store().find_token(hash).await.unwrap().unwrap().used_at.is_some());
+    assert!(app.store.find_token(hash).await.unwrap().unwrap().used_at.is_some());
 }
 
 async fn with_verification_required_an_unverified_user_cannot_sign_in_until_the_link_is_used(

@@ -113,7 +113,7 @@ async fn add_passkey(browser: &Browser, app: &TestApp, email: &str, authenticato
     assert_eq!(creds[0]["isResidentCredential"], true, "a discoverable credential: {creds:?}");
     assert_eq!(creds[0]["rpId"], "localhost");
 
-    let store = app.state.auth().store();
+    let store = &app.store;
     let creds = store.find_credentials_by_email(email).await.unwrap().expect("the user");
     let mails = store.list_mails(creds.user.id).await.unwrap();
     assert!(

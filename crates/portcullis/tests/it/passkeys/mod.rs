@@ -186,7 +186,7 @@ const SAMPLE_PASSKEY: &str = r#"{"cred":{"cred_id":"AQIDBA","cred":{"type_":"ES2
 
 /// Stores a passkey for `email` as the registration would.
 async fn stored_passkey(app: &TestApp, email: &str, name: &str, sign_count: i64) -> PasskeyRecord {
-    let store = app.state.auth().store();
+    let store = &app.store;
     let user = store.find_credentials_by_email(email).await.unwrap().expect("user").user;
     let record = PasskeyRecord {
         id: uuid::Uuid::new_v4(),
@@ -272,7 +272,7 @@ async fn deleting_the_account_deletes_its_passkeys(backend: Backend) {
     let key = stored_passkey(&app, "pk5@example.com", "Key", 0).await;
     let res = c.delete(app.url("/api/v1/me")).json(&json!({"password": PASSWORD})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let store = app.state.auth().store();
+    let store = &app.store;
     assert!(store.list_passkeys(key.user_id).await.unwrap().is_empty());
     assert!(store.find_passkey_by_credential_id(&key.credential_id).await.unwrap().is_none());
 }
