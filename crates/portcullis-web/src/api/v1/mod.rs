@@ -4,6 +4,8 @@
 mod auth;
 #[cfg(test)]
 mod doc_check;
+#[cfg(test)]
+mod doc_errors;
 mod email;
 mod export;
 mod me;
