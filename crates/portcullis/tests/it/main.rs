@@ -18,6 +18,7 @@ mod mfa;
 mod oidc;
 mod oidc_introspect;
 mod oidc_response_modes;
+mod openapi;
 mod ops;
 mod pages;
 mod passkeys;

@@ -1,25 +1,25 @@
 //! Register, log in and log out over JSON.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use portcullis_core::Password;
 use portcullis_core::service::{Registered, Registration, Via};
 use serde::Deserialize;
 
+use super::Routes;
 use super::{UserEnvelope, UserResponse};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientInfo, MaybeUser};
 use crate::paths;
 use crate::state::AppState;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::API_REGISTER, post(register))
-        .route(paths::API_LOGIN, post(login))
-        .route(paths::API_LOGOUT, post(logout))
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .post(paths::API_REGISTER, register)
+        .post(paths::API_LOGIN, login)
+        .post(paths::API_LOGOUT, logout)
 }
 
 #[derive(Deserialize)]

@@ -1,26 +1,26 @@
 //! Links from mails over JSON: forgot and reset the password, verify (or confirm a
 //! change of) the address, ask for a new verification link, undo a change.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use portcullis_core::{FieldError, Password};
 use serde::Deserialize;
 
+use super::Routes;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientInfo, MaybeUser};
 use crate::paths;
 use crate::state::AppState;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::API_PASSWORD_FORGOT, post(forgot))
-        .route(paths::API_PASSWORD_RESET, post(reset))
-        .route(paths::API_EMAIL_VERIFY, post(verify))
-        .route(paths::API_EMAIL_RESEND, post(resend))
-        .route(paths::API_EMAIL_UNDO, post(undo))
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .post(paths::API_PASSWORD_FORGOT, forgot)
+        .post(paths::API_PASSWORD_RESET, reset)
+        .post(paths::API_EMAIL_VERIFY, verify)
+        .post(paths::API_EMAIL_RESEND, resend)
+        .post(paths::API_EMAIL_UNDO, undo)
 }
 
 #[derive(Deserialize)]

@@ -1,14 +1,14 @@
 //! `GET /api/v1/me/export`: everything Portcullis holds about the signed-in user, as
 //! one JSON document (never a password hash, token or mail body).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::Routes;
 use super::me::{EventResponse, SessionResponse};
 use super::passkeys::PasskeyResponse;
 use crate::error::ApiError;
@@ -16,8 +16,8 @@ use crate::extract::CurrentUser;
 use crate::paths;
 use crate::state::AppState;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route(paths::API_ME_EXPORT, get(export))
+pub(super) fn routes() -> Routes {
+    Routes::new().get(paths::API_ME_EXPORT, export)
 }
 
 #[derive(Serialize)]

@@ -1,28 +1,29 @@
 //! The signed-in user's own account: profile, sessions, password, email, deletion.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use portcullis_core::Password;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::Routes;
 use super::UserResponse;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientInfo, CurrentUser};
 use crate::paths;
 use crate::state::AppState;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::API_ME, get(me).delete(delete_me))
-        .route(paths::API_ME_EMAIL, post(change_email))
-        .route(paths::API_ME_SESSIONS, get(sessions))
-        .route(paths::API_ME_SESSION, delete(revoke_session))
-        .route(paths::API_ME_PASSWORD, post(change_password))
-        .route(paths::API_ME_EVENTS, get(events))
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .get(paths::API_ME, me)
+        .delete(paths::API_ME, delete_me)
+        .post(paths::API_ME_EMAIL, change_email)
+        .get(paths::API_ME_SESSIONS, sessions)
+        .delete(paths::API_ME_SESSION, revoke_session)
+        .post(paths::API_ME_PASSWORD, change_password)
+        .get(paths::API_ME_EVENTS, events)
 }
 
 async fn me(CurrentUser(me): CurrentUser) -> Json<UserResponse> {

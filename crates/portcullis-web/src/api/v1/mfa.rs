@@ -1,27 +1,28 @@
 //! Two-factor authentication over JSON: enrolment, the sign-in step, recovery codes,
 //! turning it off.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use portcullis_core::Password;
 use portcullis_core::service::Confirmation;
 use serde::{Deserialize, Serialize};
 
+use super::Routes;
 use super::{UserEnvelope, UserResponse};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientInfo, CurrentUser, OptionalJson, PendingUser};
 use crate::paths;
 use crate::state::AppState;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::API_LOGIN_MFA, post(login_mfa))
-        .route(paths::API_MFA_TOTP, post(begin).delete(disable))
-        .route(paths::API_MFA_TOTP_CONFIRM, post(confirm))
-        .route(paths::API_MFA_RECOVERY_CODES, post(regenerate))
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .post(paths::API_LOGIN_MFA, login_mfa)
+        .post(paths::API_MFA_TOTP, begin)
+        .delete(paths::API_MFA_TOTP, disable)
+        .post(paths::API_MFA_TOTP_CONFIRM, confirm)
+        .post(paths::API_MFA_RECOVERY_CODES, regenerate)
 }
 
 #[derive(Deserialize)]
@@ -36,6 +37,13 @@ struct ConfirmRequest {
     password: Option<String>,
     #[serde(default)]
     code: Option<String>,
+}
+
+/// `{password}` where a recent sign-in does not suffice (enrolment takes no code).
+#[derive(Deserialize, Default)]
+struct PasswordRequest {
+    #[serde(default)]
+    password: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -68,7 +76,7 @@ async fn begin(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
     CurrentUser(me): CurrentUser,
-    OptionalJson(req): OptionalJson<ConfirmRequest>,
+    OptionalJson(req): OptionalJson<PasswordRequest>,
 ) -> Result<Json<EnrolmentResponse>, ApiError> {
     let password = req.password.as_deref().map(Password::new);
     let confirm = Confirmation { password: password.as_ref(), code: None };

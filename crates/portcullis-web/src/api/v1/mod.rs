@@ -2,11 +2,16 @@
 //! origins refused.
 
 mod auth;
+#[cfg(test)]
+mod doc_check;
+#[cfg(test)]
+mod doc_errors;
 mod email;
 mod export;
 mod me;
 mod mfa;
 mod passkeys;
+mod routes;
 pub(crate) mod tokens;
 
 use axum::Router;
@@ -20,17 +25,21 @@ use time::OffsetDateTime;
 use crate::error::ApiError;
 use crate::extract::csrf_same_origin;
 use crate::state::AppState;
+use routes::Routes;
 
 pub(crate) fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .merge(auth::router())
-        .merge(me::router())
-        .merge(mfa::router())
-        .merge(passkeys::router())
-        .merge(email::router())
-        .merge(export::router())
-        .merge(tokens::router())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site))
+    routes().into_router().layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site))
+}
+
+/// Every operation of `/api/v1`.
+fn routes() -> Routes {
+    auth::routes()
+        .merge(me::routes())
+        .merge(mfa::routes())
+        .merge(passkeys::routes())
+        .merge(email::routes())
+        .merge(export::routes())
+        .merge(tokens::routes())
 }
 
 /// The public view of a user: never a hash, secret or token.

@@ -3,16 +3,16 @@
 //! `finish`), listing, renaming and removing. The page script `passkeys.js` uses
 //! these same endpoints.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
-use axum::{Json, Router};
 use portcullis_core::passkey::{PasskeyRecord, PublicKeyCredential, RegisterPublicKeyCredential};
 use portcullis_core::{Password, SecretToken};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::Routes;
 use super::{UserEnvelope, UserResponse};
 use crate::cookies;
 use crate::error::ApiError;
@@ -24,14 +24,15 @@ use crate::state::AppState;
 /// own lifetime).
 const CEREMONY_COOKIE_AGE: time::Duration = time::Duration::minutes(5);
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::API_PASSKEYS, get(list))
-        .route(paths::API_PASSKEY, patch(rename).delete(remove))
-        .route(paths::API_PASSKEYS_REGISTER_START, post(register_start))
-        .route(paths::API_PASSKEYS_REGISTER_FINISH, post(register_finish))
-        .route(paths::API_LOGIN_PASSKEY_START, post(login_start))
-        .route(paths::API_LOGIN_PASSKEY_FINISH, post(login_finish))
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .get(paths::API_PASSKEYS, list)
+        .patch(paths::API_PASSKEY, rename)
+        .delete(paths::API_PASSKEY, remove)
+        .post(paths::API_PASSKEYS_REGISTER_START, register_start)
+        .post(paths::API_PASSKEYS_REGISTER_FINISH, register_finish)
+        .post(paths::API_LOGIN_PASSKEY_START, login_start)
+        .post(paths::API_LOGIN_PASSKEY_FINISH, login_finish)
 }
 
 /// A passkey as its owner sees it: never the key material.

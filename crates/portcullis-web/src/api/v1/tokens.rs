@@ -1,21 +1,21 @@
 //! `/api/v1/tokens`: access and refresh tokens for API clients.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use portcullis_core::Password;
 use portcullis_core::service::TokenPair;
 use serde::{Deserialize, Serialize};
 
+use super::Routes;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientInfo};
 use crate::paths;
 use crate::state::AppState;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route(paths::API_TOKENS, post(issue)).route(paths::API_TOKENS_REFRESH, post(refresh))
+pub(super) fn routes() -> Routes {
+    Routes::new().post(paths::API_TOKENS, issue).post(paths::API_TOKENS_REFRESH, refresh)
 }
 
 #[derive(Deserialize)]

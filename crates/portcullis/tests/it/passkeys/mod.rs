@@ -185,7 +185,7 @@ async fn passkey_routes_need_a_sign_in_and_sensitive_ones_a_recent_one(backend: 
 const SAMPLE_PASSKEY: &str = r#"{"cred":{"cred_id":"AQIDBA","cred":{"type_":"ES256","key":{"EC_EC2":{"curve":"SECP256R1","x":[194,126,127,109,252,23,131,21,252,6,223,99,44,254,140,27,230,17,94,5,133,28,104,41,144,69,171,149,161,26,200,243],"y":[143,123,183,156,24,178,21,248,117,159,162,69,171,52,188,252,26,59,6,47,103,92,19,58,117,103,249,0,219,8,95,196]}}},"counter":2,"user_verified":true,"backup_eligible":false,"backup_state":false,"registration_policy":"required","extensions":{"cred_protect":"NotRequested","hmac_create_secret":"NotRequested"},"attestation":{"data":"None","metadata":"None"},"attestation_format":"None","transports":null}}"#;
 
 /// Stores a passkey for `email` as the registration would.
-async fn stored_passkey(app: &TestApp, email: &str, name: &str, sign_count: i64) -> PasskeyRecord {
+pub(crate) async fn stored_passkey(app: &TestApp, email: &str, name: &str, sign_count: i64) -> PasskeyRecord {
     let store = &app.store;
     let user = store.find_credentials_by_email(email).await.unwrap().expect("user").user;
     let record = PasskeyRecord {
