@@ -29,28 +29,18 @@ async fn a_csrf_token_minted_for_another_cookie_pair_does_not_pass_with_a_victim
 
     // Planted next to the victim's session, it does not sign the victim out.
     let planted = format!("portcullis_session={session}; portcullis_csrf={attacker_cookie}");
-    let res = bare()
-        .post(app.url("/logout"))
-        .header("cookie", &planted)
-        .form(&[("csrf_token", attacker_token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let logout = async |token: &str| {
+        let req = bare().post(app.url("/logout")).header("cookie", &planted).form(&[("csrf_token", token)]);
+        req.send().await.unwrap().status()
+    };
+    assert_eq!(logout(&attacker_token).await, StatusCode::FORBIDDEN);
     let me = bare().get(app.url("/api/v1/me")).header("cookie", format!("portcullis_session={session}"));
     assert_eq!(me.send().await.unwrap().status(), StatusCode::OK, "still signed in");
 
     // The token a page gives the victim's own browser works.
     let res = bare().get(app.url("/account")).header("cookie", &planted).send().await.unwrap();
     let own_token = csrf_from(&res.text().await.unwrap()).expect("a form token");
-    let res = bare()
-        .post(app.url("/logout"))
-        .header("cookie", &planted)
-        .form(&[("csrf_token", own_token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(logout(&own_token).await, StatusCode::SEE_OTHER);
     let me = bare().get(app.url("/api/v1/me")).header("cookie", format!("portcullis_session={session}"));
     assert_eq!(me.send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "signed out");
 }

@@ -17,14 +17,7 @@ backend_tests!(a_passkey_sign_in_started_in_one_browser_cannot_be_finished_in_an
 async fn a_passkey_is_added_then_signs_in_alone_and_as_second_factor_in_chromium() {
     let Some(browser) = Browser::launch().await else { return };
     let app = TestApp::spawn_on_localhost(Backend::Sqlite).await;
-    let authenticator = add_virtual_authenticator(&browser).await;
-    let email = format!("passkey-{}@example.com", uuid::Uuid::new_v4().simple());
-
-    register(&browser, &app, &email).await;
-    sign_in(&browser, &app, &email).await;
-    add_passkey(&browser, &app, &email, &authenticator).await;
-
-    sign_out(&browser, &app).await;
+    let email = signed_out_with_a_passkey(&browser, &app).await;
     browser.goto(&app.url("/login")).await;
     browser.click("#passkey-login").await;
     browser.wait_for_url(&app.url("/account")).await;
@@ -43,12 +36,7 @@ async fn a_passkey_is_added_then_signs_in_alone_and_as_second_factor_in_chromium
 async fn a_passkey_sign_in_started_in_one_browser_cannot_be_finished_in_another(backend: Backend) {
     let Some(browser) = Browser::launch().await else { return };
     let app = TestApp::spawn_on_localhost(backend).await;
-    let authenticator = add_virtual_authenticator(&browser).await;
-    let email = format!("bound-{}@example.com", uuid::Uuid::new_v4().simple());
-    register(&browser, &app, &email).await;
-    sign_in(&browser, &app, &email).await;
-    add_passkey(&browser, &app, &email, &authenticator).await;
-    sign_out(&browser, &app).await;
+    signed_out_with_a_passkey(&browser, &app).await;
     browser.goto(&app.url("/login")).await;
     browser.find("#passkey-login").await;
     let script = r"
@@ -72,6 +60,18 @@ async fn a_passkey_sign_in_started_in_one_browser_cannot_be_finished_in_another(
         let me = app.get(&finisher, "/api/v1/me").await.status();
         assert_eq!(me == StatusCode::OK, finished_by_starter, "signed in only where it was started");
     }
+}
+
+/// A new account with a passkey on a fresh virtual authenticator, added on the
+/// account page; the browser is signed out again. Returns the email.
+async fn signed_out_with_a_passkey(browser: &Browser, app: &TestApp) -> String {
+    let authenticator = add_virtual_authenticator(browser).await;
+    let email = format!("passkey-{}@example.com", uuid::Uuid::new_v4().simple());
+    register(browser, app, &email).await;
+    sign_in(browser, app, &email).await;
+    add_passkey(browser, app, &email, &authenticator).await;
+    sign_out(browser, app).await;
+    email
 }
 
 /// A CTAP2 platform authenticator that keeps discoverable credentials and verifies
