@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
-use crate::pages::{Chrome, redirect_with_flash};
+use crate::pages::{Chrome, Flash, redirect_with_flash};
 use crate::paths;
 use crate::state::AppState;
 
@@ -103,7 +103,7 @@ async fn post_logout(
     }
     let mut res = match target {
         Some(url) => Redirect::to(&url).into_response(),
-        None => redirect_with_flash(&state, paths::HOME, "logged_out"),
+        None => redirect_with_flash(&state, paths::HOME, Flash::LoggedOut),
     };
     res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));
     res

@@ -11,7 +11,7 @@ use portcullis_core::{AuthError, FieldError, Password};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::{Chrome, field_errors, redirect_with_flash};
+use super::{Chrome, Flash, field_errors, redirect_with_flash};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm, CurrentUser};
 use crate::paths;
@@ -186,7 +186,7 @@ async fn post_password(
     let errors = if form.new_password == form.new_password_confirm {
         let (current, new) = (Password::new(&form.current_password), Password::new(&form.new_password));
         match state.auth().change_password(&me.0.user, me.0.token_hash, &current, &new, &client).await {
-            Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, "password_changed"),
+            Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, Flash::PasswordChanged),
             Err(AuthError::InvalidCredentials) => {
                 vec![FieldError::new(
                     "current_password",
@@ -213,7 +213,7 @@ async fn post_email(
     let password = optional_password(&form.password);
     let errors =
         match state.auth().request_email_change(&me.0, password.as_ref(), &form.new_email, &client).await {
-            Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, "email_change_sent"),
+            Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, Flash::EmailChangeSent),
             Err(e) => match sensitive_errors(e, "email_password") {
                 Ok(errors) => errors,
                 Err(page) => return page.into_response(),
@@ -234,7 +234,7 @@ async fn post_delete(
         let password = optional_password(&form.password);
         match state.auth().delete_account(&me.0, password.as_ref(), &client).await {
             Ok(()) => {
-                let mut res = redirect_with_flash(&state, paths::HOME, "account_deleted");
+                let mut res = redirect_with_flash(&state, paths::HOME, Flash::AccountDeleted);
                 res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));
                 return res;
             }
@@ -263,11 +263,11 @@ async fn post_revoke(
         return PageError::from(e).into_response();
     }
     if id == me.0.session.id {
-        let mut res = redirect_with_flash(&state, paths::HOME, "logged_out");
+        let mut res = redirect_with_flash(&state, paths::HOME, Flash::LoggedOut);
         res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));
         return res;
     }
-    redirect_with_flash(&state, paths::ACCOUNT, "session_revoked")
+    redirect_with_flash(&state, paths::ACCOUNT, Flash::SessionRevoked)
 }
 
 async fn post_revoke_grant(
@@ -281,7 +281,7 @@ async fn post_revoke_grant(
         return PageError::not_found().into_response();
     };
     match state.auth().revoke_grant(&me.0.user, id, &client).await {
-        Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, "application_revoked"),
+        Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, Flash::ApplicationRevoked),
         Err(e) => PageError::from(e).into_response(),
     }
 }

@@ -11,7 +11,7 @@ use minijinja::context;
 use portcullis_core::service::EmailLinkOutcome;
 use serde::Deserialize;
 
-use super::{Chrome, redirect_with_flash};
+use super::{Chrome, Flash, redirect_with_flash};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
 use crate::paths;
@@ -63,12 +63,12 @@ async fn post_resend(
             return axum::response::Redirect::to(paths::ACCOUNT).into_response();
         }
         return match state.auth().resend_verification(&me.user).await {
-            Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, "verification_sent"),
+            Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, Flash::VerificationSent),
             Err(e) => PageError::from(e).into_response(),
         };
     }
     state.auth().resend_verification_to(&form.email);
-    redirect_with_flash(&state, paths::LOGIN, "verification_sent_if")
+    redirect_with_flash(&state, paths::LOGIN, Flash::VerificationSentIf)
 }
 
 async fn get_undo(State(state): State<AppState>, chrome: Chrome, Query(q): Query<TokenForm>) -> Response {

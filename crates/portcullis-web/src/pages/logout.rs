@@ -8,7 +8,7 @@ use axum::routing::get;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{Chrome, redirect_with_flash};
+use super::{Chrome, Flash, redirect_with_flash};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
 use crate::paths;
@@ -36,7 +36,7 @@ async fn post_logout(
     {
         return PageError::from(e).into_response();
     }
-    let mut res = redirect_with_flash(&state, paths::HOME, "logged_out");
+    let mut res = redirect_with_flash(&state, paths::HOME, Flash::LoggedOut);
     res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));
     res
 }

@@ -12,7 +12,7 @@ use portcullis_core::service::Confirmation;
 use portcullis_core::{AuthError, Password};
 use serde::Deserialize;
 
-use super::{Chrome, form_target_after, redirect_with_flash, with_form_target};
+use super::{Chrome, Flash, form_target_after, redirect_with_flash, with_form_target};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm, CurrentUser, PendingUser};
 use crate::paths;
@@ -214,7 +214,7 @@ async fn post_disable(
     let password = Password::new(&form.password);
     let confirm = Confirmation { password: Some(&password), code: None };
     match state.auth().mfa_disable(&me.0, &confirm, &client).await {
-        Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, "mfa_disabled"),
+        Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, Flash::MfaDisabled),
         Err(e) => refused(&state, &me, chrome, e, context! {}).await,
     }
 }

@@ -2,6 +2,7 @@
 //! carries what every page shows (the signed-in user, the CSRF token, a flash).
 
 mod account;
+pub(crate) mod context;
 mod email;
 mod home;
 mod login;
@@ -22,6 +23,7 @@ use minijinja::{Value, context};
 use portcullis_core::FieldError;
 use portcullis_core::service::Authenticated;
 
+pub(crate) use self::context::Flash;
 use crate::cookies;
 use crate::error::{ApiError, PageError};
 use crate::extract::{CsrfToken, MaybeUser};
@@ -41,36 +43,11 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(email::router())
 }
 
-/// One-shot messages shown after a redirect, by code (the cookie never carries text).
-fn flash_text(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "registered" => {
-            "Your account was created. We sent you a link to confirm your address. Sign in to continue."
-        }
-        "password_reset" => {
-            "Your password was reset and every session was signed out. Sign in with the new password."
-        }
-        "verification_sent" => "We sent a new confirmation link to your address.",
-        "verification_sent_if" => "If that account still needs confirming, we sent it a new link.",
-        "email_change_sent" => {
-            "We sent a confirmation link to the new address. Your address changes when you follow it."
-        }
-        "account_deleted" => "Your account was deleted.",
-        "logged_out" => "You have been signed out.",
-        "password_changed" => "Your password was changed. Your other sessions were signed out.",
-        "session_revoked" => "The session was signed out.",
-        "mfa_disabled" => "Two-factor authentication is off.",
-        "passkey_renamed" => "The passkey was renamed.",
-        "passkey_removed" => "The passkey was removed.",
-        _ => return None,
-    })
-}
-
 /// What every page needs from the request.
 pub(crate) struct Chrome {
     pub user: Option<Authenticated>,
     pub csrf: CsrfToken,
-    flash: Option<&'static str>,
+    flash: Option<Flash>,
     had_flash_cookie: bool,
 }
 
@@ -85,7 +62,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Chrome {
         Ok(Self {
             user,
             csrf,
-            flash: flash_cookie.and_then(flash_text),
+            flash: flash_cookie.and_then(Flash::from_code),
             had_flash_cookie: flash_cookie.is_some(),
         })
     }
@@ -100,7 +77,7 @@ impl Chrome {
         let full = context! {
             current_user => user,
             csrf_token => &self.csrf.token,
-            flash => self.flash,
+            flash => self.flash.map(Flash::text),
             ..ctx
         };
         let body = match state.templates().render(template, full) {
@@ -149,9 +126,9 @@ pub(crate) fn with_form_target(mut res: Response, target: Option<FormTarget>) ->
 }
 
 /// A 303 to a fixed path that shows `flash` there.
-pub(crate) fn redirect_with_flash(state: &AppState, to: &str, flash: &'static str) -> Response {
+pub(crate) fn redirect_with_flash(state: &AppState, to: &str, flash: Flash) -> Response {
     let mut res = Redirect::to(to).into_response();
-    let cookie = state.cookies().set(&state.cookies().flash, flash, None);
+    let cookie = state.cookies().set(&state.cookies().flash, flash.code(), None);
     res.headers_mut().append(header::SET_COOKIE, cookie);
     res
 }

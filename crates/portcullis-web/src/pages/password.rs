@@ -10,7 +10,7 @@ use minijinja::context;
 use portcullis_core::{AuthError, FieldError, Password};
 use serde::Deserialize;
 
-use super::{Chrome, field_errors, redirect_with_flash};
+use super::{Chrome, Flash, field_errors, redirect_with_flash};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
 use crate::mail::human;
@@ -78,7 +78,7 @@ async fn post_reset(
         match state.auth().reset_password(&form.token, &password, &client).await {
             Ok(_) => {
                 // Every session ended, this browser's too.
-                let mut res = redirect_with_flash(&state, paths::LOGIN, "password_reset");
+                let mut res = redirect_with_flash(&state, paths::LOGIN, Flash::PasswordReset);
                 res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));
                 return res;
             }

@@ -11,7 +11,7 @@ use portcullis_core::service::{Registered, Registration};
 use portcullis_core::{AuthError, FieldError, Password};
 use serde::Deserialize;
 
-use super::{Chrome, field_errors, redirect_with_flash};
+use super::{Chrome, Flash, field_errors, redirect_with_flash};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
 use crate::paths;
@@ -47,7 +47,7 @@ async fn post_register(
                 return axum::response::Redirect::to(paths::CHECK_EMAIL).into_response();
             }
             Ok(Registered::Created(_) | Registered::AddressInUse) => {
-                return redirect_with_flash(&state, paths::LOGIN, "registered");
+                return redirect_with_flash(&state, paths::LOGIN, Flash::Registered);
             }
             Err(AuthError::Validation(errors)) => errors,
             Err(AuthError::EmailTaken) => {
