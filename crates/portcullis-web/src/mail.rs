@@ -112,7 +112,7 @@ impl MailComposer for MailTemplates {
         };
         let render = |ext: &str| {
             self.templates
-                .render(&format!("mail/{name}.{ext}"), ctx.clone())
+                .render(&format!("mail/{name}.{ext}"), &ctx)
                 .map_err(|e| ComposeError(format!("mail/{name}.{ext}: {e}")))
         };
         Ok(OutgoingMail {

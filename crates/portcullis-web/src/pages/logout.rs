@@ -5,9 +5,9 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use minijinja::context;
 use serde::Deserialize;
 
+use super::context::LogoutPage;
 use super::{Chrome, Flash, redirect_with_flash};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
@@ -22,7 +22,7 @@ pub(super) fn router() -> Router<AppState> {
 struct LogoutForm {}
 
 async fn get_logout(State(state): State<AppState>, chrome: Chrome) -> Response {
-    chrome.render(&state, StatusCode::OK, "logout.html", context! {})
+    chrome.render(&state, StatusCode::OK, &LogoutPage {})
 }
 
 async fn post_logout(

@@ -1,5 +1,6 @@
 //! HTML pages. Each area has `router()` and thin `get`/`post` handlers; [`Chrome`]
-//! carries what every page shows (the signed-in user, the CSRF token, a flash).
+//! carries what every page shows (the signed-in user, the CSRF token, a flash), and
+//! `context` the typed context of each template.
 
 mod account;
 pub(crate) mod context;
@@ -12,18 +13,15 @@ mod passkeys;
 mod password;
 mod register;
 
-use std::collections::BTreeMap;
-
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use minijinja::{Value, context};
-use portcullis_core::FieldError;
 use portcullis_core::service::Authenticated;
 
 pub(crate) use self::context::Flash;
+use self::context::{ChromeContext, ErrorPage, Page, WithChrome};
 use crate::cookies;
 use crate::error::{ApiError, PageError};
 use crate::extract::{CsrfToken, MaybeUser};
@@ -69,21 +67,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Chrome {
 }
 
 impl Chrome {
-    /// Renders `template` with `ctx` plus the common context, with `status`.
-    pub fn render(self, state: &AppState, status: StatusCode, template: &str, ctx: Value) -> Response {
-        let user = self.user.as_ref().map(|a| {
-            context! { email => &a.user.email, email_verified => a.user.email_verified }
-        });
-        let full = context! {
-            current_user => user,
-            csrf_token => &self.csrf.token,
-            flash => self.flash.map(Flash::text),
-            ..ctx
-        };
-        let body = match state.templates().render(template, full) {
+    /// Renders `page` in the layout, with `status`.
+    pub fn render<P: Page>(self, state: &AppState, status: StatusCode, page: &P) -> Response {
+        let chrome = ChromeContext::new(self.user.as_ref(), &self.csrf.token, self.flash);
+        let body = match state.templates().render(P::TEMPLATE, &WithChrome { chrome: &chrome, page }) {
             Ok(body) => body,
             Err(e) => {
-                tracing::error!(error = %e, template, "template failed to render");
+                tracing::error!(error = %e, template = P::TEMPLATE, "template failed to render");
                 return PageError::internal().into_response();
             }
         };
@@ -133,15 +123,6 @@ pub(crate) fn redirect_with_flash(state: &AppState, to: &str, flash: Flash) -> R
     res
 }
 
-/// Field errors as `{field: message}` for the templates (first message per field).
-pub(crate) fn field_errors(errors: &[FieldError]) -> BTreeMap<&'static str, String> {
-    let mut map = BTreeMap::new();
-    for e in errors {
-        map.entry(e.field).or_insert_with(|| e.message.clone());
-    }
-    map
-}
-
 /// Renders the error page for a `PageError` left in a response by a handler or
 /// extractor, and gives a 405 from the router a body: problem+json under `/api/`, a
 /// page elsewhere (the `Allow` header stays).
@@ -182,8 +163,10 @@ pub(crate) async fn render_page_errors(
 
 /// The `error.html` page for `err`, with its status (and `Retry-After`).
 pub(crate) fn error_page(state: &AppState, err: &PageError) -> Response {
-    let ctx = context! { status => err.status.as_u16(), message => &err.message, current_user => () };
-    let body = state.templates().render("error.html", ctx).unwrap_or_else(|e| {
+    let page = ErrorPage { status: err.status.as_u16(), message: err.message.clone() };
+    let chrome = ChromeContext::bare();
+    let body = state.templates().render(ErrorPage::TEMPLATE, &WithChrome { chrome: &chrome, page: &page });
+    let body = body.unwrap_or_else(|e| {
         tracing::error!(error = %e, "error template failed to render");
         "<!doctype html><title>Error</title><p>Something went wrong.</p>".to_owned()
     });

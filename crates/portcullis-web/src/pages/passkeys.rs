@@ -5,12 +5,11 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use minijinja::context;
 use portcullis_core::{AuthError, FieldError};
 use serde::Deserialize;
 
 use super::account::{optional_password, render, sensitive_errors, status_for};
-use super::{Chrome, Flash, field_errors, redirect_with_flash};
+use super::{Chrome, Flash, redirect_with_flash};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm, CurrentUser};
 use crate::paths;
@@ -58,7 +57,7 @@ async fn post_rename(
             .collect::<Vec<_>>(),
         Err(e) => return PageError::from(e).into_response(),
     };
-    render(&state, &me, chrome, status_for(&errors), context! { errors => field_errors(&errors) }).await
+    render(&state, &me, chrome, status_for(&errors), &errors, None).await
 }
 
 async fn post_delete(
@@ -81,5 +80,5 @@ async fn post_delete(
             Err(page) => return page.into_response(),
         },
     };
-    render(&state, &me, chrome, status_for(&errors), context! { errors => field_errors(&errors) }).await
+    render(&state, &me, chrome, status_for(&errors), &errors, None).await
 }
