@@ -2,9 +2,10 @@
 //! under `templates/mail/` (overridable like the pages), links built from
 //! `server.public_url`, subjects fixed here. Implements core's [`MailComposer`].
 
-use minijinja::{Value, context};
+use minijinja::Value;
 use portcullis_core::mail::{ComposeError, MailComposer, MailMessage, OutgoingMail};
 use portcullis_core::{Email, SecretToken};
+use serde::Serialize;
 
 use crate::paths;
 use crate::state::PublicUrl;
@@ -54,65 +55,96 @@ impl MailTemplates {
         url(format!("{}{path}?token={}", self.public_url.origin(), token.expose()))
     }
 
-    /// Template name, subject and context of a message.
-    fn parts(&self, message: &MailMessage<'_>) -> (&'static str, &'static str, Value) {
+    /// Template name, subject and what the message adds to the context.
+    fn parts(&self, message: &MailMessage<'_>) -> (&'static str, &'static str, MailDetails) {
+        let none = MailDetails::default();
+        let link = |link, expires_in| MailDetails {
+            link: Some(link),
+            expires_in: Some(human(expires_in)),
+            ..MailDetails::default()
+        };
         match *message {
             MailMessage::VerifyEmail { token, expires_in } => (
                 "verify_email",
                 "Confirm your email address",
-                context! { link => self.link(paths::VERIFY_EMAIL, token), expires_in => human(expires_in) },
+                link(self.link(paths::VERIFY_EMAIL, token), expires_in),
             ),
-            MailMessage::AddressInUse => {
-                ("address_in_use", "Someone tried to use your email address", context! {})
-            }
+            MailMessage::AddressInUse => ("address_in_use", "Someone tried to use your email address", none),
             MailMessage::ResetPassword { token, expires_in } => (
                 "reset_password",
                 "Reset your password",
-                context! { link => self.link(paths::RESET_PASSWORD, token), expires_in => human(expires_in) },
+                link(self.link(paths::RESET_PASSWORD, token), expires_in),
             ),
-            MailMessage::PasswordWasReset => ("password_was_reset", "Your password was reset", context! {}),
-            MailMessage::PasswordChanged => ("password_changed", "Your password was changed", context! {}),
-            MailMessage::MfaDisabled => {
-                ("mfa_disabled", "Two-factor authentication was turned off", context! {})
-            }
+            MailMessage::PasswordWasReset => ("password_was_reset", "Your password was reset", none),
+            MailMessage::PasswordChanged => ("password_changed", "Your password was changed", none),
+            MailMessage::MfaDisabled => ("mfa_disabled", "Two-factor authentication was turned off", none),
             MailMessage::ConfirmEmailChange { token, expires_in } => (
                 "confirm_email_change",
                 "Confirm your new email address",
-                context! { link => self.link(paths::VERIFY_EMAIL, token), expires_in => human(expires_in) },
+                link(self.link(paths::VERIFY_EMAIL, token), expires_in),
             ),
             MailMessage::EmailChanged { new_email, undo, expires_in } => (
                 "email_changed",
                 "Your email address was changed",
-                context! {
-                    new_email => new_email.as_str(),
-                    link => self.link(paths::UNDO_EMAIL_CHANGE, undo),
-                    expires_in => human(expires_in),
+                MailDetails {
+                    new_email: Some(new_email.as_str().to_owned()),
+                    ..link(self.link(paths::UNDO_EMAIL_CHANGE, undo), expires_in)
                 },
             ),
-            MailMessage::AccountDeleted => ("account_deleted", "Your account was deleted", context! {}),
-            MailMessage::PasskeyAdded { name } => {
-                ("passkey_added", "A passkey was added to your account", context! { name })
-            }
+            MailMessage::AccountDeleted => ("account_deleted", "Your account was deleted", none),
+            MailMessage::PasskeyAdded { name } => (
+                "passkey_added",
+                "A passkey was added to your account",
+                MailDetails { name: Some(name.to_owned()), ..none },
+            ),
         }
     }
 }
 
+/// The context of every mail template: what they all read, and the details of
+/// one message (`None` for the rest; a template reads only its message's).
+#[derive(Debug, Serialize)]
+struct MailContext<'a> {
+    /// The recipient.
+    email: &'a str,
+    site: Value,
+    sign_in_link: Value,
+    forgot_link: Value,
+    account_link: Value,
+    subject: &'static str,
+    #[serde(flatten)]
+    details: MailDetails,
+}
+
+/// What one message adds to [`MailContext`].
+#[derive(Debug, Default, Serialize)]
+struct MailDetails {
+    /// The emailed link (verify, reset, confirm a change, undo a change).
+    link: Option<Value>,
+    /// How long `link` works ("1 hour").
+    expires_in: Option<String>,
+    /// The address an account changed to.
+    new_email: Option<String>,
+    /// The name of a passkey added.
+    name: Option<String>,
+}
+
 impl MailComposer for MailTemplates {
     fn compose(&self, to: &Email, message: &MailMessage<'_>) -> Result<OutgoingMail, ComposeError> {
-        let (name, subject, ctx) = self.parts(message);
+        let (name, subject, details) = self.parts(message);
         let origin = self.public_url.origin();
-        let ctx = context! {
-            email => to.as_str(),
-            site => url(origin.to_owned()),
-            sign_in_link => url(format!("{origin}{}", paths::LOGIN)),
-            forgot_link => url(format!("{origin}{}", paths::FORGOT_PASSWORD)),
-            account_link => url(format!("{origin}{}", paths::ACCOUNT)),
+        let ctx = MailContext {
+            email: to.as_str(),
+            site: url(origin.to_owned()),
+            sign_in_link: url(format!("{origin}{}", paths::LOGIN)),
+            forgot_link: url(format!("{origin}{}", paths::FORGOT_PASSWORD)),
+            account_link: url(format!("{origin}{}", paths::ACCOUNT)),
             subject,
-            ..ctx
+            details,
         };
         let render = |ext: &str| {
             self.templates
-                .render(&format!("mail/{name}.{ext}"), ctx.clone())
+                .render(&format!("mail/{name}.{ext}"), &ctx)
                 .map_err(|e| ComposeError(format!("mail/{name}.{ext}: {e}")))
         };
         Ok(OutgoingMail {

@@ -8,7 +8,6 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use minijinja::context;
 use portcullis_core::oauth::{AuthorizeReply, ResponseMode};
 use portcullis_core::service::{AuthorizeError, AuthorizeParams, AuthorizeRequest, AuthorizeStep};
 use serde::Deserialize;
@@ -17,6 +16,7 @@ use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
 use crate::headers::FormTarget;
 use crate::pages::Chrome;
+use crate::pages::context::{ConsentPage, FormField, FormPostPage, Page as _, ScopeItem};
 use crate::paths;
 use crate::state::AppState;
 
@@ -60,10 +60,13 @@ fn answer(state: &AppState, reply: &AuthorizeReply) -> Response {
                 tracing::error!("a registered redirect URI has no http(s) origin");
                 return PageError::internal().into_response();
             };
-            let fields: Vec<_> =
-                reply.params.iter().map(|(name, value)| context! { name => *name, value }).collect();
-            let ctx = context! { action => &reply.redirect_uri, fields };
-            match state.templates().render("form_post.html", ctx) {
+            let fields = reply
+                .params
+                .iter()
+                .map(|(name, value)| FormField { name: (*name).to_owned(), value: value.clone() })
+                .collect();
+            let page = FormPostPage { action: reply.redirect_uri.clone(), fields };
+            match state.templates().render(FormPostPage::TEMPLATE, &page) {
                 Ok(body) => {
                     let mut res = Html(body).into_response();
                     res.extensions_mut().insert(target);
@@ -114,12 +117,12 @@ async fn get_authorize(State(state): State<AppState>, chrome: Chrome, RawQuery(q
                 .scope
                 .values()
                 .iter()
-                .map(|s| context! { name => *s, description => describe(s) })
+                .map(|s| ScopeItem { name: (*s).to_owned(), description: describe(s) })
                 .collect();
-            let ctx = context! { client_name => &req.client.name, scopes, request => query };
+            let page = ConsentPage { client_name: req.client.name.clone(), scopes, request: query };
             // The answer (either button) is a redirect to the client.
             let target = FormTarget::also(&req.redirect_uri);
-            crate::pages::with_form_target(chrome.render(&state, StatusCode::OK, "consent.html", ctx), target)
+            crate::pages::with_form_target(chrome.render(&state, StatusCode::OK, &page), target)
         }
         Err(e) => PageError::from(e).into_response(),
     }

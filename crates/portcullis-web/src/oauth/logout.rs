@@ -7,12 +7,12 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
-use crate::pages::{Chrome, redirect_with_flash};
+use crate::pages::context::OAuthLogoutPage;
+use crate::pages::{Chrome, Flash, redirect_with_flash};
 use crate::paths;
 use crate::state::AppState;
 
@@ -73,7 +73,7 @@ async fn get_logout(
     }
     let request = serde_urlencoded::to_string(&p).unwrap_or_default();
     // Signing out returns to the client.
-    let page = chrome.render(&state, StatusCode::OK, "oauth_logout.html", context! { request });
+    let page = chrome.render(&state, StatusCode::OK, &OAuthLogoutPage { request });
     crate::pages::with_form_target(page, target.as_deref().and_then(crate::headers::FormTarget::also))
 }
 
@@ -103,7 +103,7 @@ async fn post_logout(
     }
     let mut res = match target {
         Some(url) => Redirect::to(&url).into_response(),
-        None => redirect_with_flash(&state, paths::HOME, "logged_out"),
+        None => redirect_with_flash(&state, paths::HOME, Flash::LoggedOut),
     };
     res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));
     res

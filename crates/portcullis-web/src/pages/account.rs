@@ -6,12 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use minijinja::{Value, context};
 use portcullis_core::{AuthError, FieldError, Password};
 use serde::Deserialize;
-use time::format_description::well_known::Rfc3339;
 
-use super::{Chrome, field_errors, redirect_with_flash};
+use super::context::{AccountData, AccountErrors, AccountPage};
+use super::{Chrome, Flash, redirect_with_flash};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm, CurrentUser};
 use crate::paths;
@@ -84,96 +83,49 @@ pub(super) fn status_for(errors: &[FieldError]) -> StatusCode {
     }
 }
 
+/// The account page, with the first error of each refused field and the new
+/// address typed into the change-of-address form, if any.
 pub(super) async fn render(
     state: &AppState,
     me: &CurrentUser,
     chrome: Chrome,
     status: StatusCode,
-    extra: Value,
+    errors: &[FieldError],
+    new_email: Option<String>,
 ) -> Response {
-    let sessions = match state.auth().list_sessions(me.0.user.id).await {
+    let user = &me.0.user;
+    let sessions = match state.auth().list_sessions(user.id).await {
         Ok(s) => s,
         Err(e) => return PageError::from(e).into_response(),
     };
-    let grants = match state.auth().list_grants(&me.0.user).await {
+    let grants = match state.auth().list_grants(user).await {
         Ok(g) => g,
         Err(e) => return PageError::from(e).into_response(),
     };
-    let events = match state.auth().events_of(me.0.user.id, 20).await {
+    let events = match state.auth().events_of(user.id, 20).await {
         Ok(e) => e,
         Err(e) => return PageError::from(e).into_response(),
     };
-    let passkeys = match state.auth().list_passkeys(&me.0.user).await {
+    let passkeys = match state.auth().list_passkeys(user).await {
         Ok(p) => p,
         Err(e) => return PageError::from(e).into_response(),
     };
-    let fmt = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
-    let human = |t: time::OffsetDateTime| {
-        t.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
-            .unwrap_or_default()
+    let data = AccountData {
+        user,
+        session_id: me.0.session.id,
+        sessions: &sessions,
+        grants: &grants,
+        events: &events,
+        passkeys: &passkeys,
+        passkeys_enabled: state.auth().passkeys_enabled(),
     };
-    let events: Vec<Value> = events
-        .iter()
-        .map(|e| {
-            context! {
-                what => event_text(&e.kind, e.detail.as_deref()),
-                failed => e.outcome == "failure",
-                at => fmt(e.created_at),
-                at_text => human(e.created_at),
-                ip => &e.ip,
-                user_agent => &e.user_agent,
-            }
-        })
-        .collect();
-    let sessions: Vec<Value> = sessions
-        .iter()
-        .map(|s| {
-            context! {
-                id => s.id.to_string(),
-                created_at => fmt(s.created_at),
-                created_text => human(s.created_at),
-                last_seen_at => fmt(s.last_seen_at),
-                last_seen_text => human(s.last_seen_at),
-                ip => &s.ip,
-                user_agent => &s.user_agent,
-                current => s.id == me.0.session.id,
-            }
-        })
-        .collect();
-    let passkeys: Vec<Value> = passkeys
-        .iter()
-        .map(|p| {
-            context! {
-                id => p.id.to_string(),
-                name => &p.name,
-                sign_count => p.sign_count,
-                created_at => fmt(p.created_at),
-                created_text => human(p.created_at),
-                last_used_at => p.last_used_at.map(fmt),
-                last_used_text => p.last_used_at.map(human),
-            }
-        })
-        .collect();
-    let passkeys_enabled = state.auth().passkeys_enabled();
-    let grants: Vec<Value> = grants
-        .iter()
-        .map(|(f, name)| {
-            context! {
-                id => f.id.to_string(),
-                name => name.clone().unwrap_or_else(|| "API client (token sign-in)".to_owned()),
-                scope => &f.scope,
-                signed_in_at => fmt(f.auth_time),
-                signed_in_text => human(f.auth_time),
-            }
-        })
-        .collect();
-    let ctx = context! { passkeys, passkeys_enabled, grants, user => context! { email => &me.0.user.email, email_verified => me.0.user.email_verified,
-    mfa_enabled => me.0.user.mfa_enabled, created_at => fmt(me.0.user.created_at), created_text => human(me.0.user.created_at) }, sessions, events, ..extra };
-    chrome.render(state, status, "account.html", ctx)
+    let page =
+        AccountPage { errors: AccountErrors::from_fields(errors), new_email, ..AccountPage::new(&data) };
+    chrome.render(state, status, &page)
 }
 
 async fn get_account(State(state): State<AppState>, me: CurrentUser, chrome: Chrome) -> Response {
-    render(&state, &me, chrome, StatusCode::OK, context! {}).await
+    render(&state, &me, chrome, StatusCode::OK, &[], None).await
 }
 
 async fn post_password(
@@ -186,7 +138,7 @@ async fn post_password(
     let errors = if form.new_password == form.new_password_confirm {
         let (current, new) = (Password::new(&form.current_password), Password::new(&form.new_password));
         match state.auth().change_password(&me.0.user, me.0.token_hash, &current, &new, &client).await {
-            Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, "password_changed"),
+            Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, Flash::PasswordChanged),
             Err(AuthError::InvalidCredentials) => {
                 vec![FieldError::new(
                     "current_password",
@@ -200,7 +152,7 @@ async fn post_password(
     } else {
         vec![FieldError::new("new_password_confirm", "password_mismatch", "the two passwords do not match")]
     };
-    render(&state, &me, chrome, status_for(&errors), context! { errors => field_errors(&errors) }).await
+    render(&state, &me, chrome, status_for(&errors), &errors, None).await
 }
 
 async fn post_email(
@@ -213,14 +165,13 @@ async fn post_email(
     let password = optional_password(&form.password);
     let errors =
         match state.auth().request_email_change(&me.0, password.as_ref(), &form.new_email, &client).await {
-            Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, "email_change_sent"),
+            Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, Flash::EmailChangeSent),
             Err(e) => match sensitive_errors(e, "email_password") {
                 Ok(errors) => errors,
                 Err(page) => return page.into_response(),
             },
         };
-    let ctx = context! { errors => field_errors(&errors), new_email => form.new_email };
-    render(&state, &me, chrome, status_for(&errors), ctx).await
+    render(&state, &me, chrome, status_for(&errors), &errors, Some(form.new_email)).await
 }
 
 async fn post_delete(
@@ -234,7 +185,7 @@ async fn post_delete(
         let password = optional_password(&form.password);
         match state.auth().delete_account(&me.0, password.as_ref(), &client).await {
             Ok(()) => {
-                let mut res = redirect_with_flash(&state, paths::HOME, "account_deleted");
+                let mut res = redirect_with_flash(&state, paths::HOME, Flash::AccountDeleted);
                 res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));
                 return res;
             }
@@ -246,7 +197,7 @@ async fn post_delete(
     } else {
         vec![FieldError::new("confirm", "confirmation_required", "tick the box to confirm the deletion")]
     };
-    render(&state, &me, chrome, status_for(&errors), context! { errors => field_errors(&errors) }).await
+    render(&state, &me, chrome, status_for(&errors), &errors, None).await
 }
 
 async fn post_revoke(
@@ -263,11 +214,11 @@ async fn post_revoke(
         return PageError::from(e).into_response();
     }
     if id == me.0.session.id {
-        let mut res = redirect_with_flash(&state, paths::HOME, "logged_out");
+        let mut res = redirect_with_flash(&state, paths::HOME, Flash::LoggedOut);
         res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));
         return res;
     }
-    redirect_with_flash(&state, paths::ACCOUNT, "session_revoked")
+    redirect_with_flash(&state, paths::ACCOUNT, Flash::SessionRevoked)
 }
 
 async fn post_revoke_grant(
@@ -281,41 +232,7 @@ async fn post_revoke_grant(
         return PageError::not_found().into_response();
     };
     match state.auth().revoke_grant(&me.0.user, id, &client).await {
-        Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, "application_revoked"),
+        Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, Flash::ApplicationRevoked),
         Err(e) => PageError::from(e).into_response(),
-    }
-}
-
-/// How the security log names an event.
-fn event_text(kind: &str, detail: Option<&str>) -> &'static str {
-    match (kind, detail) {
-        ("register", Some("email_taken")) => return "Someone tried to register with your address",
-        ("email_changed", Some("undone")) => return "Email change undone from the old address",
-        ("login_succeeded", Some("passkey" | "passkey_mfa")) => return "Signed in with a passkey",
-        ("login_failed", Some("passkey")) => return "Failed passkey sign-in",
-        _ => {}
-    }
-    match kind {
-        "register" => "Account created",
-        "login_succeeded" => "Signed in",
-        "login_failed" => "Failed sign-in attempt",
-        "login_throttled" => "Sign-in blocked after too many attempts",
-        "logout" => "Signed out",
-        "password_changed" => "Password changed",
-        "password_reset" => "Password reset",
-        "email_verified" => "Email verified",
-        "email_changed" => "Email changed",
-        "mfa_enabled" => "Two-factor authentication turned on",
-        "mfa_disabled" => "Two-factor authentication turned off",
-        "session_revoked" => "A session was signed out",
-        "user_disabled" => "Account disabled by an administrator",
-        "user_enabled" => "Account enabled by an administrator",
-        "passkey_added" => "Passkey added",
-        "passkey_renamed" => "Passkey renamed",
-        "passkey_removed" => "Passkey removed",
-        "refresh_token_reused" => "A used sign-in token came back: that sign-in was ended",
-        "consent_granted" => "An application was allowed to sign you in",
-        "tokens_revoked" => "An application was signed out",
-        _ => "Security event",
     }
 }

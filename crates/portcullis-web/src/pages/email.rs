@@ -7,11 +7,11 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use minijinja::context;
 use portcullis_core::service::EmailLinkOutcome;
 use serde::Deserialize;
 
-use super::{Chrome, redirect_with_flash};
+use super::context::{CheckEmailPage, EmailLinkPage, UndoEmailChangePage};
+use super::{Chrome, Flash, redirect_with_flash};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
 use crate::paths;
@@ -48,7 +48,7 @@ async fn get_verify(
         Ok(EmailLinkOutcome::Changed { email }) => Some(email),
         Err(e) => return PageError::from(e).into_response(),
     };
-    chrome.render(&state, StatusCode::OK, "email_link.html", context! { changed_to })
+    chrome.render(&state, StatusCode::OK, &EmailLinkPage { changed_to })
 }
 
 /// Signed in: a new link for one's own address. Anonymous (from the sign-in page):
@@ -63,20 +63,17 @@ async fn post_resend(
             return axum::response::Redirect::to(paths::ACCOUNT).into_response();
         }
         return match state.auth().resend_verification(&me.user).await {
-            Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, "verification_sent"),
+            Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, Flash::VerificationSent),
             Err(e) => PageError::from(e).into_response(),
         };
     }
     state.auth().resend_verification_to(&form.email);
-    redirect_with_flash(&state, paths::LOGIN, "verification_sent_if")
+    redirect_with_flash(&state, paths::LOGIN, Flash::VerificationSentIf)
 }
 
 async fn get_undo(State(state): State<AppState>, chrome: Chrome, Query(q): Query<TokenForm>) -> Response {
     match state.auth().check_undo_token(&q.token).await {
-        Ok(address) => {
-            let ctx = context! { address, token => q.token };
-            chrome.render(&state, StatusCode::OK, "undo_email_change.html", ctx)
-        }
+        Ok(address) => chrome.render(&state, StatusCode::OK, &UndoEmailChangePage::ask(address, q.token)),
         Err(e) => PageError::from(e).into_response(),
     }
 }
@@ -93,11 +90,11 @@ async fn post_undo(
     };
     // Every session ended, this browser's too.
     chrome.user = None;
-    let mut res = chrome.render(&state, StatusCode::OK, "undo_email_change.html", context! { restored });
+    let mut res = chrome.render(&state, StatusCode::OK, &UndoEmailChangePage::done(restored));
     res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));
     res
 }
 
 async fn get_check_email(State(state): State<AppState>, chrome: Chrome) -> Response {
-    chrome.render(&state, StatusCode::OK, "check_email.html", context! {})
+    chrome.render(&state, StatusCode::OK, &CheckEmailPage {})
 }

@@ -5,9 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use minijinja::context;
 
 use super::Chrome;
+use super::context::HomePage;
 use crate::paths;
 use crate::state::AppState;
 
@@ -16,5 +16,5 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 async fn get_home(State(state): State<AppState>, chrome: Chrome) -> Response {
-    chrome.render(&state, StatusCode::OK, "home.html", context! {})
+    chrome.render(&state, StatusCode::OK, &HomePage {})
 }

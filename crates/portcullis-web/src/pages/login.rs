@@ -6,10 +6,10 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use minijinja::context;
 use portcullis_core::{AuthError, Password};
 use serde::Deserialize;
 
+use super::context::LoginPage;
 use super::{Chrome, form_target_after, with_form_target};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
@@ -42,9 +42,10 @@ fn safe_next<'a>(state: &AppState, next: &'a str) -> &'a str {
 
 async fn get_login(State(state): State<AppState>, chrome: Chrome, Query(q): Query<LoginQuery>) -> Response {
     let passkeys_enabled = state.auth().passkeys_enabled();
-    let ctx = context! { email => "", next => safe_next(&state, &q.next), passkeys_enabled };
+    let page =
+        LoginPage { next: safe_next(&state, &q.next).to_owned(), passkeys_enabled, ..LoginPage::default() };
     let target = form_target_after(&state, &q.next).await;
-    with_form_target(chrome.render(&state, StatusCode::OK, "login.html", ctx), target)
+    with_form_target(chrome.render(&state, StatusCode::OK, &page), target)
 }
 
 async fn post_login(
@@ -103,9 +104,10 @@ async fn post_login(
     };
     let (status, error, retry_after, unverified) = message;
     let passkeys_enabled = state.auth().passkeys_enabled();
-    let ctx = context! { email => form.email, next => safe_next(&state, &form.next), error, unverified, passkeys_enabled };
+    let next = safe_next(&state, &form.next).to_owned();
     let target = form_target_after(&state, &form.next).await;
-    let mut res = with_form_target(chrome.render(&state, status, "login.html", ctx), target);
+    let page = LoginPage { email: form.email, next, error: Some(error), unverified, passkeys_enabled };
+    let mut res = with_form_target(chrome.render(&state, status, &page), target);
     if let Some(secs) = retry_after {
         res.headers_mut().insert(header::RETRY_AFTER, secs.into());
     }

@@ -5,10 +5,10 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use minijinja::context;
 use serde::Deserialize;
 
-use super::{Chrome, redirect_with_flash};
+use super::context::LogoutPage;
+use super::{Chrome, Flash, redirect_with_flash};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
 use crate::paths;
@@ -22,7 +22,7 @@ pub(super) fn router() -> Router<AppState> {
 struct LogoutForm {}
 
 async fn get_logout(State(state): State<AppState>, chrome: Chrome) -> Response {
-    chrome.render(&state, StatusCode::OK, "logout.html", context! {})
+    chrome.render(&state, StatusCode::OK, &LogoutPage {})
 }
 
 async fn post_logout(
@@ -36,7 +36,7 @@ async fn post_logout(
     {
         return PageError::from(e).into_response();
     }
-    let mut res = redirect_with_flash(&state, paths::HOME, "logged_out");
+    let mut res = redirect_with_flash(&state, paths::HOME, Flash::LoggedOut);
     res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));
     res
 }

@@ -7,12 +7,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
-use minijinja::{Value, context};
 use portcullis_core::service::Confirmation;
 use portcullis_core::{AuthError, Password};
 use serde::Deserialize;
 
-use super::{Chrome, form_target_after, redirect_with_flash, with_form_target};
+use super::context::{LoginMfaPage, MfaPage};
+use super::{Chrome, Flash, form_target_after, redirect_with_flash, with_form_target};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm, CurrentUser, PendingUser};
 use crate::paths;
@@ -76,9 +76,9 @@ async fn get_login_mfa(
         return Redirect::to(paths::LOGIN).into_response();
     };
     let has_passkeys = has_passkeys(&state, &pending).await;
-    let ctx = context! { next => safe_next(&state, &q.next), has_passkeys };
+    let page = LoginMfaPage { next: safe_next(&state, &q.next).to_owned(), error: None, has_passkeys };
     let target = form_target_after(&state, &q.next).await;
-    with_form_target(chrome.render(&state, StatusCode::OK, "login_mfa.html", ctx), target)
+    with_form_target(chrome.render(&state, StatusCode::OK, &page), target)
 }
 
 async fn post_login_mfa(
@@ -101,9 +101,10 @@ async fn post_login_mfa(
         Err(e) => match code_error(&e) {
             Some((status, error)) => {
                 let has_passkeys = has_passkeys(&state, &pending).await;
-                let ctx = context! { next => safe_next(&state, &form.next), error, has_passkeys };
+                let next = safe_next(&state, &form.next).to_owned();
+                let page = LoginMfaPage { next, error: Some(error), has_passkeys };
                 let target = form_target_after(&state, &form.next).await;
-                with_form_target(chrome.render(&state, status, "login_mfa.html", ctx), target)
+                with_form_target(chrome.render(&state, status, &page), target)
             }
             None => PageError::from(e).into_response(),
         },
@@ -125,31 +126,40 @@ async fn has_passkeys(state: &AppState, pending: &portcullis_core::service::Auth
     }
 }
 
+/// The MFA page: `page` with whether it is on and how many recovery codes are left.
 async fn render_mfa(
     state: &AppState,
     me: &CurrentUser,
     chrome: Chrome,
     status: StatusCode,
-    extra: Value,
+    page: MfaPage,
 ) -> Response {
     let left = match state.auth().recovery_codes_left(&me.0.user).await {
         Ok(n) => n,
         Err(e) => return PageError::from(e).into_response(),
     };
-    let ctx = context! { enabled => me.0.user.mfa_enabled, codes_left => left, ..extra };
-    chrome.render(state, status, "mfa.html", ctx)
+    let page = MfaPage { enabled: me.0.user.mfa_enabled, codes_left: left, ..page };
+    chrome.render(state, status, &page)
 }
 
 /// The MFA page again with why a code or password was refused, or the error page.
-async fn refused(state: &AppState, me: &CurrentUser, chrome: Chrome, e: AuthError, extra: Value) -> Response {
+async fn refused(
+    state: &AppState,
+    me: &CurrentUser,
+    chrome: Chrome,
+    e: AuthError,
+    page: MfaPage,
+) -> Response {
     match code_error(&e) {
-        Some((status, error)) => render_mfa(state, me, chrome, status, context! { error, ..extra }).await,
+        Some((status, error)) => {
+            render_mfa(state, me, chrome, status, MfaPage { error: Some(error), ..page }).await
+        }
         None => PageError::from(e).into_response(),
     }
 }
 
 async fn get_mfa(State(state): State<AppState>, me: CurrentUser, chrome: Chrome) -> Response {
-    render_mfa(&state, &me, chrome, StatusCode::OK, context! {}).await
+    render_mfa(&state, &me, chrome, StatusCode::OK, MfaPage::default()).await
 }
 
 async fn post_enable(
@@ -171,16 +181,24 @@ async fn post_enable(
                 "data:image/svg+xml;base64,{}",
                 base64::engine::general_purpose::STANDARD.encode(&e.qr_svg)
             );
-            let ctx = context! { enrolling => true, secret => e.secret, qr_data_uri => qr, otpauth_uri => e.otpauth_uri };
-            render_mfa(&state, &me, chrome, StatusCode::OK, ctx).await
+            let page = MfaPage {
+                enrolling: true,
+                secret: Some(e.secret),
+                qr_data_uri: Some(qr),
+                otpauth_uri: Some(e.otpauth_uri),
+                ..MfaPage::default()
+            };
+            render_mfa(&state, &me, chrome, StatusCode::OK, page).await
         }
         Err(AuthError::ReauthRequired) => {
-            let ctx = context! { error => "Enter your password to set up two-factor authentication.", ask_password => true };
-            render_mfa(&state, &me, chrome, StatusCode::FORBIDDEN, ctx).await
+            let error = "Enter your password to set up two-factor authentication.".to_owned();
+            let page = MfaPage { error: Some(error), ask_password: true, ..MfaPage::default() };
+            render_mfa(&state, &me, chrome, StatusCode::FORBIDDEN, page).await
         }
         Err(e) => match code_error(&e) {
             Some((status, error)) => {
-                render_mfa(&state, &me, chrome, status, context! { error, ask_password => true }).await
+                let page = MfaPage { error: Some(error), ask_password: true, ..MfaPage::default() };
+                render_mfa(&state, &me, chrome, status, page).await
             }
             None => PageError::from(e).into_response(),
         },
@@ -196,10 +214,12 @@ async fn post_confirm(
 ) -> Response {
     match state.auth().mfa_confirm(&me.0.user, &form.code, &client).await {
         Ok(codes) => {
-            render_mfa(&state, &me, chrome, StatusCode::OK, context! { enabled_now => true, codes }).await
+            let page = MfaPage { enabled_now: true, codes, ..MfaPage::default() };
+            render_mfa(&state, &me, chrome, StatusCode::OK, page).await
         }
         Err(e) => {
-            refused(&state, &me, chrome, e, context! { enrolling => false, retry_enrolment => true }).await
+            let page = MfaPage { retry_enrolment: true, ..MfaPage::default() };
+            refused(&state, &me, chrome, e, page).await
         }
     }
 }
@@ -214,8 +234,8 @@ async fn post_disable(
     let password = Password::new(&form.password);
     let confirm = Confirmation { password: Some(&password), code: None };
     match state.auth().mfa_disable(&me.0, &confirm, &client).await {
-        Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, "mfa_disabled"),
-        Err(e) => refused(&state, &me, chrome, e, context! {}).await,
+        Ok(()) => redirect_with_flash(&state, paths::ACCOUNT, Flash::MfaDisabled),
+        Err(e) => refused(&state, &me, chrome, e, MfaPage::default()).await,
     }
 }
 
@@ -229,7 +249,9 @@ async fn post_codes(
     let password = Password::new(&form.password);
     let confirm = Confirmation { password: Some(&password), code: None };
     match state.auth().regenerate_recovery_codes(&me.0, &confirm, &client).await {
-        Ok(codes) => render_mfa(&state, &me, chrome, StatusCode::OK, context! { codes }).await,
-        Err(e) => refused(&state, &me, chrome, e, context! {}).await,
+        Ok(codes) => {
+            render_mfa(&state, &me, chrome, StatusCode::OK, MfaPage { codes, ..MfaPage::default() }).await
+        }
+        Err(e) => refused(&state, &me, chrome, e, MfaPage::default()).await,
     }
 }

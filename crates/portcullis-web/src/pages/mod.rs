@@ -1,7 +1,9 @@
 //! HTML pages. Each area has `router()` and thin `get`/`post` handlers; [`Chrome`]
-//! carries what every page shows (the signed-in user, the CSRF token, a flash).
+//! carries what every page shows (the signed-in user, the CSRF token, a flash), and
+//! `context` the typed context of each template.
 
 mod account;
+pub(crate) mod context;
 mod email;
 mod home;
 mod login;
@@ -11,17 +13,15 @@ mod passkeys;
 mod password;
 mod register;
 
-use std::collections::BTreeMap;
-
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use minijinja::{Value, context};
-use portcullis_core::FieldError;
 use portcullis_core::service::Authenticated;
 
+pub(crate) use self::context::Flash;
+use self::context::{ChromeContext, ErrorPage, Page, WithChrome};
 use crate::cookies;
 use crate::error::{ApiError, PageError};
 use crate::extract::{CsrfToken, MaybeUser};
@@ -41,36 +41,11 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(email::router())
 }
 
-/// One-shot messages shown after a redirect, by code (the cookie never carries text).
-fn flash_text(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "registered" => {
-            "Your account was created. We sent you a link to confirm your address. Sign in to continue."
-        }
-        "password_reset" => {
-            "Your password was reset and every session was signed out. Sign in with the new password."
-        }
-        "verification_sent" => "We sent a new confirmation link to your address.",
-        "verification_sent_if" => "If that account still needs confirming, we sent it a new link.",
-        "email_change_sent" => {
-            "We sent a confirmation link to the new address. Your address changes when you follow it."
-        }
-        "account_deleted" => "Your account was deleted.",
-        "logged_out" => "You have been signed out.",
-        "password_changed" => "Your password was changed. Your other sessions were signed out.",
-        "session_revoked" => "The session was signed out.",
-        "mfa_disabled" => "Two-factor authentication is off.",
-        "passkey_renamed" => "The passkey was renamed.",
-        "passkey_removed" => "The passkey was removed.",
-        _ => return None,
-    })
-}
-
 /// What every page needs from the request.
 pub(crate) struct Chrome {
     pub user: Option<Authenticated>,
     pub csrf: CsrfToken,
-    flash: Option<&'static str>,
+    flash: Option<Flash>,
     had_flash_cookie: bool,
 }
 
@@ -85,28 +60,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Chrome {
         Ok(Self {
             user,
             csrf,
-            flash: flash_cookie.and_then(flash_text),
+            flash: flash_cookie.and_then(Flash::from_code),
             had_flash_cookie: flash_cookie.is_some(),
         })
     }
 }
 
 impl Chrome {
-    /// Renders `template` with `ctx` plus the common context, with `status`.
-    pub fn render(self, state: &AppState, status: StatusCode, template: &str, ctx: Value) -> Response {
-        let user = self.user.as_ref().map(|a| {
-            context! { email => &a.user.email, email_verified => a.user.email_verified }
-        });
-        let full = context! {
-            current_user => user,
-            csrf_token => &self.csrf.token,
-            flash => self.flash,
-            ..ctx
-        };
-        let body = match state.templates().render(template, full) {
+    /// Renders `page` in the layout, with `status`.
+    pub fn render<P: Page>(self, state: &AppState, status: StatusCode, page: &P) -> Response {
+        let chrome = ChromeContext::new(self.user.as_ref(), &self.csrf.token, self.flash);
+        let body = match state.templates().render(P::TEMPLATE, &WithChrome { chrome: &chrome, page }) {
             Ok(body) => body,
             Err(e) => {
-                tracing::error!(error = %e, template, "template failed to render");
+                tracing::error!(error = %e, template = P::TEMPLATE, "template failed to render");
                 return PageError::internal().into_response();
             }
         };
@@ -149,20 +116,11 @@ pub(crate) fn with_form_target(mut res: Response, target: Option<FormTarget>) ->
 }
 
 /// A 303 to a fixed path that shows `flash` there.
-pub(crate) fn redirect_with_flash(state: &AppState, to: &str, flash: &'static str) -> Response {
+pub(crate) fn redirect_with_flash(state: &AppState, to: &str, flash: Flash) -> Response {
     let mut res = Redirect::to(to).into_response();
-    let cookie = state.cookies().set(&state.cookies().flash, flash, None);
+    let cookie = state.cookies().set(&state.cookies().flash, flash.code(), None);
     res.headers_mut().append(header::SET_COOKIE, cookie);
     res
-}
-
-/// Field errors as `{field: message}` for the templates (first message per field).
-pub(crate) fn field_errors(errors: &[FieldError]) -> BTreeMap<&'static str, String> {
-    let mut map = BTreeMap::new();
-    for e in errors {
-        map.entry(e.field).or_insert_with(|| e.message.clone());
-    }
-    map
 }
 
 /// Renders the error page for a `PageError` left in a response by a handler or
@@ -205,8 +163,10 @@ pub(crate) async fn render_page_errors(
 
 /// The `error.html` page for `err`, with its status (and `Retry-After`).
 pub(crate) fn error_page(state: &AppState, err: &PageError) -> Response {
-    let ctx = context! { status => err.status.as_u16(), message => &err.message, current_user => () };
-    let body = state.templates().render("error.html", ctx).unwrap_or_else(|e| {
+    let page = ErrorPage { status: err.status.as_u16(), message: err.message.clone() };
+    let chrome = ChromeContext::bare();
+    let body = state.templates().render(ErrorPage::TEMPLATE, &WithChrome { chrome: &chrome, page: &page });
+    let body = body.unwrap_or_else(|e| {
         tracing::error!(error = %e, "error template failed to render");
         "<!doctype html><title>Error</title><p>Something went wrong.</p>".to_owned()
     });

@@ -5,12 +5,11 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use minijinja::context;
 use portcullis_core::{AuthError, FieldError};
 use serde::Deserialize;
 
 use super::account::{optional_password, render, sensitive_errors, status_for};
-use super::{Chrome, field_errors, redirect_with_flash};
+use super::{Chrome, Flash, redirect_with_flash};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm, CurrentUser};
 use crate::paths;
@@ -51,14 +50,14 @@ async fn post_rename(
         Err(page) => return page.into_response(),
     };
     let errors = match state.auth().rename_passkey(&me.0, id, &form.name, &client).await {
-        Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, "passkey_renamed"),
+        Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, Flash::PasskeyRenamed),
         Err(AuthError::Validation(errors)) => errors
             .into_iter()
             .map(|e| FieldError::new("passkey", e.code, format!("passkey name: {}", e.message)))
             .collect::<Vec<_>>(),
         Err(e) => return PageError::from(e).into_response(),
     };
-    render(&state, &me, chrome, status_for(&errors), context! { errors => field_errors(&errors) }).await
+    render(&state, &me, chrome, status_for(&errors), &errors, None).await
 }
 
 async fn post_delete(
@@ -75,11 +74,11 @@ async fn post_delete(
     };
     let password = optional_password(&form.password);
     let errors = match state.auth().remove_passkey(&me.0, id, password.as_ref(), &client).await {
-        Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, "passkey_removed"),
+        Ok(()) => return redirect_with_flash(&state, paths::ACCOUNT, Flash::PasskeyRemoved),
         Err(e) => match sensitive_errors(e, "passkey") {
             Ok(errors) => errors,
             Err(page) => return page.into_response(),
         },
     };
-    render(&state, &me, chrome, status_for(&errors), context! { errors => field_errors(&errors) }).await
+    render(&state, &me, chrome, status_for(&errors), &errors, None).await
 }

@@ -6,11 +6,11 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use minijinja::context;
 use portcullis_core::{AuthError, FieldError, Password};
 use serde::Deserialize;
 
-use super::{Chrome, field_errors, redirect_with_flash};
+use super::context::{ForgotPasswordPage, PasswordErrors, ResetPasswordPage};
+use super::{Chrome, Flash, redirect_with_flash};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
 use crate::mail::human;
@@ -44,7 +44,7 @@ struct ResetForm {
 }
 
 async fn get_forgot(State(state): State<AppState>, chrome: Chrome) -> Response {
-    chrome.render(&state, StatusCode::OK, "forgot_password.html", context! { sent => false })
+    chrome.render(&state, StatusCode::OK, &ForgotPasswordPage::default())
 }
 
 async fn post_forgot(
@@ -57,14 +57,14 @@ async fn post_forgot(
         return PageError::from(e).into_response();
     }
     let expires_in = human(state.auth().config().email.reset_ttl);
-    chrome.render(&state, StatusCode::OK, "forgot_password.html", context! { sent => true, expires_in })
+    chrome.render(&state, StatusCode::OK, &ForgotPasswordPage { sent: true, expires_in: Some(expires_in) })
 }
 
 async fn get_reset(State(state): State<AppState>, chrome: Chrome, Query(q): Query<TokenQuery>) -> Response {
     if let Err(e) = state.auth().check_reset_token(&q.token).await {
         return PageError::from(e).into_response();
     }
-    chrome.render(&state, StatusCode::OK, "reset_password.html", context! { token => q.token })
+    chrome.render(&state, StatusCode::OK, &ResetPasswordPage { token: q.token, errors: None })
 }
 
 async fn post_reset(
@@ -78,7 +78,7 @@ async fn post_reset(
         match state.auth().reset_password(&form.token, &password, &client).await {
             Ok(_) => {
                 // Every session ended, this browser's too.
-                let mut res = redirect_with_flash(&state, paths::LOGIN, "password_reset");
+                let mut res = redirect_with_flash(&state, paths::LOGIN, Flash::PasswordReset);
                 res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().session));
                 return res;
             }
@@ -88,6 +88,6 @@ async fn post_reset(
     } else {
         vec![FieldError::new("password_confirm", "password_mismatch", "the two passwords do not match")]
     };
-    let ctx = context! { token => form.token, errors => field_errors(&errors) };
-    chrome.render(&state, StatusCode::UNPROCESSABLE_ENTITY, "reset_password.html", ctx)
+    let page = ResetPasswordPage { token: form.token, errors: PasswordErrors::from_fields(&errors) };
+    chrome.render(&state, StatusCode::UNPROCESSABLE_ENTITY, &page)
 }

@@ -6,12 +6,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use minijinja::context;
 use portcullis_core::service::{Registered, Registration};
 use portcullis_core::{AuthError, FieldError, Password};
 use serde::Deserialize;
 
-use super::{Chrome, field_errors, redirect_with_flash};
+use super::context::{RegisterErrors, RegisterPage};
+use super::{Chrome, Flash, redirect_with_flash};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
 use crate::paths;
@@ -30,7 +30,7 @@ struct RegisterForm {
 }
 
 async fn get_register(State(state): State<AppState>, chrome: Chrome) -> Response {
-    chrome.render(&state, StatusCode::OK, "register.html", context! { email => "" })
+    chrome.render(&state, StatusCode::OK, &RegisterPage::default())
 }
 
 async fn post_register(
@@ -47,7 +47,7 @@ async fn post_register(
                 return axum::response::Redirect::to(paths::CHECK_EMAIL).into_response();
             }
             Ok(Registered::Created(_) | Registered::AddressInUse) => {
-                return redirect_with_flash(&state, paths::LOGIN, "registered");
+                return redirect_with_flash(&state, paths::LOGIN, Flash::Registered);
             }
             Err(AuthError::Validation(errors)) => errors,
             Err(AuthError::EmailTaken) => {
@@ -58,6 +58,6 @@ async fn post_register(
     } else {
         vec![FieldError::new("password_confirm", "password_mismatch", "the two passwords do not match")]
     };
-    let ctx = context! { email => form.email, errors => field_errors(&errors) };
-    chrome.render(&state, StatusCode::UNPROCESSABLE_ENTITY, "register.html", ctx)
+    let page = RegisterPage { email: form.email, errors: RegisterErrors::from_fields(&errors) };
+    chrome.render(&state, StatusCode::UNPROCESSABLE_ENTITY, &page)
 }

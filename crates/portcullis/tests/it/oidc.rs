@@ -26,6 +26,7 @@ backend_tests!(
     rp_initiated_logout_returns_only_to_registered_uris,
     rotated_keys_keep_old_tokens_valid_and_other_nodes_learn_new_keys,
     the_account_page_lists_applications_and_signs_them_out,
+    signing_out_an_application_on_the_account_page_says_so_after_the_redirect,
 );
 
 pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/callback";
@@ -589,4 +590,26 @@ async fn the_account_page_lists_applications_and_signs_them_out(backend: Backend
     assert_eq!(res.status(), StatusCode::BAD_REQUEST, "its refresh token is dead");
     let page = app.get(&browser, "/account").await.text().await.unwrap();
     assert!(page.contains("No application holds tokens"), "{page}");
+}
+
+async fn signing_out_an_application_on_the_account_page_says_so_after_the_redirect(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let rp = register_client(&app, false, true).await;
+    let browser = app.signed_in("rp14@example.com").await;
+    let (verifier, challenge) = pkce();
+    let code = code_for(&app, &browser, &rp, &challenge).await;
+    assert!(exchange(&app, &rp, &code, Some(&verifier)).await.status().is_success());
+    let page = app.get(&browser, "/account").await.text().await.unwrap();
+    let action = page.split("action=\"/account/applications/").nth(1).unwrap().split('"').next().unwrap();
+    let action = format!("/account/applications/{action}");
+    let res = app.post_form(&browser, "/account", &action, &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/account");
+    let page = app.get(&browser, "/account").await.text().await.unwrap();
+    assert!(
+        page.contains("<p class=\"flash\" role=\"status\">The application was signed out.</p>"),
+        "{page}"
+    );
+    let again = app.get(&browser, "/account").await.text().await.unwrap();
+    assert!(!again.contains("class=\"flash\""), "a flash shows once");
 }
