@@ -11,6 +11,7 @@
 )]
 
 mod argon;
+mod database;
 mod machine;
 mod plan;
 mod probe;

@@ -2,21 +2,21 @@
 //! database and the scenarios, each on a freshly started server so that its peak
 //! RSS is its own.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use sqlx::Connection as _;
 use tokio::process::Command;
 
 use crate::argon::{self, Baseline};
+use crate::database::{Database, postgres_reachable};
 use crate::machine::{self, Machine};
 use crate::server::{self, Memory, Server};
 use crate::wrk::{self, Load, Run, Stats, Variant};
 use crate::{Backend, Options, probe, report, seed};
 
 /// Users and sessions the load generator cycles through, spread over the tables.
-const SAMPLE: u64 = 1000;
+pub(crate) const SAMPLE: u64 = 1000;
 
 /// Access tokens fetched for the bearer scenario (each costs one Argon2id hash).
 const BEARER_TOKENS: usize = 16;
@@ -91,11 +91,11 @@ pub struct Results {
     pub notes: Vec<String>,
 }
 
-struct Ctx {
-    options: Options,
+pub(crate) struct Ctx {
+    pub(crate) options: Options,
     portcullis: PathBuf,
     hello: PathBuf,
-    work: PathBuf,
+    pub(crate) work: PathBuf,
     raw: PathBuf,
 }
 
@@ -118,7 +118,7 @@ pub async fn run(options: Options) -> anyhow::Result<bool> {
     let work = tempfile::Builder::new().prefix("work-").tempdir_in(std::path::absolute(&options.out_dir)?)?;
     let ctx = Ctx { options: options.clone(), portcullis, hello, work: work.path().to_owned(), raw };
     let mut notes = Vec::new();
-    if let Some(limit) = open_files_limit()
+    if let Some(limit) = machine::open_files_limit()
         && limit < u64::from(options.flood_connections) + 100
     {
         notes.push(format!(
@@ -172,8 +172,8 @@ pub async fn run(options: Options) -> anyhow::Result<bool> {
 async fn hello_baseline(ctx: &Ctx) -> anyhow::Result<Measured> {
     // The same request shapes as the Portcullis runs (the cookie is ignored), so the
     // load generator does the same work on both sides.
-    let cookies: Vec<String> = (0..SAMPLE).map(|_| fake_token()).collect();
-    let load = cookie_load("/", &cookies, "application/json");
+    let cookies: Vec<String> = (0..SAMPLE).map(|_| wrk::fake_token()).collect();
+    let load = wrk::cookie_load("/", &cookies, "application/json");
     let command = || server::command(&ctx.hello, ctx.options.server_cpus.as_deref());
     measure(ctx, "hello", command, &load, 200, &ctx.run(ctx.options.connections)).await
 }
@@ -206,18 +206,18 @@ async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool
     let start = || portcullis_command(ctx, &db.url, "serve");
     let run = ctx.run(ctx.options.connections);
     if first {
-        let floor = cookie_load("/healthz", &sample.tokens, "application/json");
+        let floor = wrk::cookie_load("/healthz", &sample.tokens, "application/json");
         let outcome = measure(ctx, &format!("{label}-healthz"), start, &floor, 200, &run).await;
         t.scenarios.push((Scenario::Floor, outcome.into()));
     }
-    let me = cookie_load("/api/v1/me", &sample.tokens, "application/json");
+    let me = wrk::cookie_load("/api/v1/me", &sample.tokens, "application/json");
     t.scenarios
         .push((Scenario::Me, measure(ctx, &format!("{label}-me"), start, &me, 200, &run).await.into()));
     t.scenarios.push((Scenario::Bearer, bearer(ctx, &label, &db.url, &sample, &run).await));
-    let account = cookie_load("/account", &sample.tokens, "text/html");
+    let account = wrk::cookie_load("/account", &sample.tokens, "text/html");
     let outcome = measure(ctx, &format!("{label}-account"), start, &account, 200, &run).await;
     t.scenarios.push((Scenario::Account, outcome.into()));
-    let login = login_load(&sample.emails);
+    let login = wrk::login_load(&sample.emails);
     let outcome = measure(ctx, &format!("{label}-login"), start, &login, 200, &run).await;
     t.scenarios.push((Scenario::Login, outcome.into()));
     if first {
@@ -270,7 +270,7 @@ fn issuer_command(ctx: &Ctx, url: &str) -> Command {
 /// Access tokens for the first sampled users, or `None` when the endpoint is absent.
 async fn access_tokens(ctx: &Ctx, url: &str, sample: &seed::Sample) -> anyhow::Result<Option<Vec<String>>> {
     let server = Server::start("portcullis", issuer_command(ctx, url)).await?;
-    let login = login_load(&sample.emails);
+    let login = wrk::login_load(&sample.emails);
     let load = Load { path: "/api/v1/tokens".into(), ..login.clone() };
     let mut tokens = Vec::new();
     for variant in login.variants.iter().take(BEARER_TOKENS) {
@@ -353,44 +353,8 @@ impl Ctx {
     }
 }
 
-fn cookie_load(path: &str, tokens: &[String], accept: &str) -> Load {
-    let variants = tokens
-        .iter()
-        .map(|t| Variant {
-            headers: vec![
-                ("Cookie".into(), format!("portcullis_session={t}")),
-                ("Accept".into(), accept.into()),
-            ],
-            body: None,
-        })
-        .collect();
-    Load { method: "GET", path: path.into(), variants }
-}
-
-fn login_load(emails: &[String]) -> Load {
-    let variants = emails
-        .iter()
-        .map(|e| Variant {
-            headers: vec![
-                ("Content-Type".into(), "application/json".into()),
-                ("Accept".into(), "application/json".into()),
-            ],
-            body: Some(serde_json::json!({ "email": e, "password": seed::PASSWORD }).to_string()),
-        })
-        .collect();
-    Load { method: "POST", path: "/api/v1/login".into(), variants }
-}
-
-/// A token of the real shape (43 base64url characters) that names no session.
-fn fake_token() -> String {
-    use base64::Engine as _;
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 /// `portcullis SUB` on `url`, configured only through its environment.
-fn portcullis_command(ctx: &Ctx, url: &str, sub: &str) -> Command {
+pub(crate) fn portcullis_command(ctx: &Ctx, url: &str, sub: &str) -> Command {
     let mut c = server::command(&ctx.portcullis, ctx.options.server_cpus.as_deref());
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("PORTCULLIS_") || key == "RUST_LOG" {
@@ -405,104 +369,4 @@ fn portcullis_command(ctx: &Ctx, url: &str, sub: &str) -> Command {
         // Warnings only, plus the start-up line that says where it listens.
         .env("PORTCULLIS_LOG__LEVEL", "warn,portcullis::startup=info");
     c
-}
-
-/// A scratch database: a SQLite file in the work folder, or a PostgreSQL database.
-struct Database {
-    url: String,
-    kind: DatabaseKind,
-}
-
-enum DatabaseKind {
-    Sqlite(PathBuf),
-    Postgres { name: String },
-}
-
-impl Database {
-    async fn create(ctx: &Ctx, backend: Backend, label: &str) -> anyhow::Result<Self> {
-        let db = match backend {
-            Backend::Sqlite => {
-                let path = ctx.work.join(format!("{label}.db"));
-                Self { url: format!("sqlite://{}", path.display()), kind: DatabaseKind::Sqlite(path) }
-            }
-            Backend::Postgres => {
-                let name = format!("portcullis_bench_{}_{}", std::process::id(), label.replace('-', "_"));
-                let mut admin =
-                    sqlx::PgConnection::connect(&format!("{}/postgres", ctx.options.postgres)).await?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
-                    .execute(&mut admin)
-                    .await?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await?;
-                admin.close().await?;
-                Self {
-                    url: format!("{}/{name}", ctx.options.postgres),
-                    kind: DatabaseKind::Postgres { name },
-                }
-            }
-        };
-        let status = portcullis_command(ctx, &db.url, "migrate").output().await?;
-        if !status.status.success() {
-            bail!("portcullis migrate failed: {}", String::from_utf8_lossy(&status.stderr).trim());
-        }
-        Ok(db)
-    }
-
-    async fn seed(&self, scale: u64, hash: &str) -> anyhow::Result<seed::Sample> {
-        let now = machine::unix_now();
-        match &self.kind {
-            DatabaseKind::Sqlite(path) => seed::sqlite(path, scale, SAMPLE, hash, now).await,
-            DatabaseKind::Postgres { .. } => seed::postgres(&self.url, scale, SAMPLE, hash, now).await,
-        }
-    }
-
-    async fn drop(self, ctx: &Ctx) {
-        if ctx.options.keep {
-            eprintln!("    kept {}", self.url);
-            return;
-        }
-        match self.kind {
-            DatabaseKind::Sqlite(path) => remove_sqlite(&path),
-            DatabaseKind::Postgres { name } => {
-                let dropped = async {
-                    let url = format!("{}/postgres", ctx.options.postgres);
-                    let mut admin = sqlx::PgConnection::connect(&url).await?;
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut admin)
-                    .await?;
-                    admin.close().await
-                };
-                if let Err(e) = dropped.await {
-                    eprintln!("warning: could not drop PostgreSQL database {name}: {e}");
-                }
-            }
-        }
-    }
-}
-
-fn remove_sqlite(path: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = std::fs::remove_file(p);
-    }
-}
-
-async fn postgres_reachable(server: &str) -> anyhow::Result<()> {
-    let url = format!("{server}/postgres");
-    let conn = tokio::time::timeout(Duration::from_secs(3), sqlx::PgConnection::connect(&url))
-        .await
-        .context("no answer within 3 s")??;
-    conn.close().await?;
-    Ok(())
-}
-
-/// The soft `RLIMIT_NOFILE` of this process (inherited by wrk and the servers).
-fn open_files_limit() -> Option<u64> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line.split_whitespace().nth(3)?.parse().ok()
 }

@@ -182,6 +182,44 @@ fn millis(value: &str) -> anyhow::Result<f64> {
     })
 }
 
+/// `GET path` with each session token as the cookie.
+pub(crate) fn cookie_load(path: &str, tokens: &[String], accept: &str) -> Load {
+    let variants = tokens
+        .iter()
+        .map(|t| Variant {
+            headers: vec![
+                ("Cookie".into(), format!("portcullis_session={t}")),
+                ("Accept".into(), accept.into()),
+            ],
+            body: None,
+        })
+        .collect();
+    Load { method: "GET", path: path.into(), variants }
+}
+
+/// `POST /api/v1/login` with each seeded email and the seed password.
+pub(crate) fn login_load(emails: &[String]) -> Load {
+    let variants = emails
+        .iter()
+        .map(|e| Variant {
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("Accept".into(), "application/json".into()),
+            ],
+            body: Some(serde_json::json!({ "email": e, "password": crate::seed::PASSWORD }).to_string()),
+        })
+        .collect();
+    Load { method: "POST", path: "/api/v1/login".into(), variants }
+}
+
+/// A token of the real shape (43 base64url characters) that names no session.
+pub(crate) fn fake_token() -> String {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
