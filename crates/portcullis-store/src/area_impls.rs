@@ -6,8 +6,8 @@ use portcullis_core::jwt::StoredKey;
 use portcullis_core::mail::{MailSummary, NewMail, OutboxStats, QueuedMail};
 use portcullis_core::oauth::{AuthCode, Client, CodeUse, NewRefresh, Rotation, TokenFamily};
 use portcullis_core::passkey::{Ceremony, PasskeyRecord, PasskeyStore};
-use portcullis_core::store::{NewAddress, NewToken, StoredToken};
-use portcullis_core::{OAuthStore, OutboxStore, StoreError, TokenHash, TokenStore, User, UserId};
+use portcullis_core::store::{FamilyWithUser, NewAddress, NewToken, RefreshTokenState, StoredToken};
+use portcullis_core::{OAuthStore, OutboxStore, StoreError, TokenHash, TokenStore, UserId};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -200,10 +200,10 @@ where
     ) -> R<Rotation> {
         Ok(Families(&self.pool).rotate(hash, client, next, now).await?)
     }
-    async fn find_refresh_family(&self, hash: TokenHash) -> R<Option<(TokenFamily, OffsetDateTime, bool)>> {
+    async fn find_refresh_family(&self, hash: TokenHash) -> R<Option<RefreshTokenState>> {
         Ok(Families(&self.pool).find_by_refresh(hash).await?)
     }
-    async fn find_family(&self, id: Uuid) -> R<Option<(TokenFamily, User)>> {
+    async fn find_family(&self, id: Uuid) -> R<Option<FamilyWithUser>> {
         Ok(Families(&self.pool).find(id).await?)
     }
     async fn revoke_family(&self, id: Uuid) -> R<bool> {

@@ -1,8 +1,8 @@
 //! Sessions: rows we own, found by the SHA-256 of their cookie token.
 
 use portcullis_core::session::Session;
-use portcullis_core::store::NewSession;
-use portcullis_core::{TokenHash, User, UserId};
+use portcullis_core::store::{NewSession, SessionWithUser};
+use portcullis_core::{TokenHash, UserId};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Type};
 use time::{Duration, OffsetDateTime};
 
@@ -75,7 +75,7 @@ where
     }
 
     /// The session and its user, unless the user is disabled.
-    pub(crate) async fn find(&self, token_hash: TokenHash) -> Result<Option<(Session, User)>> {
+    pub(crate) async fn find(&self, token_hash: TokenHash) -> Result<Option<SessionWithUser>> {
         let row = sqlx::query(
             "SELECT s.public_id, s.user_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at,
                     s.idle_timeout_secs, s.remember, s.authenticated_at, s.ip, s.user_agent, s.mfa_pending,
@@ -90,7 +90,7 @@ where
         let user = Users::from_row(&row)?;
         let mut session = Self::from_row(&row)?;
         session.created_at = ts(row.try_get("s_created_at")?)?;
-        Ok(Some((session, user)))
+        Ok(Some(SessionWithUser { session, user }))
     }
 
     pub(crate) async fn touch(&self, token_hash: TokenHash, now: OffsetDateTime) -> Result<()> {

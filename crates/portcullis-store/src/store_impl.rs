@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use portcullis_core::event::{Event, NewEvent};
 use portcullis_core::mail::NewMail;
-use portcullis_core::store::{NewSession, NewToken, NewUser, TotpRecord};
+use portcullis_core::store::{NewSession, NewToken, NewUser, SessionWithUser, TotpRecord};
 use portcullis_core::throttle::{Limit, Throttle};
 use portcullis_core::user::Credentials;
 use portcullis_core::{Session, Store, StoreError, TokenHash, User, UserId};
@@ -82,7 +82,7 @@ where
     async fn create_session(&self, new: NewSession<'_>) -> R<()> {
         Ok(Sessions(&self.pool).create(new).await?)
     }
-    async fn find_session(&self, token_hash: TokenHash) -> R<Option<(Session, User)>> {
+    async fn find_session(&self, token_hash: TokenHash) -> R<Option<SessionWithUser>> {
         Ok(Sessions(&self.pool).find(token_hash).await?)
     }
     async fn touch_session(&self, token_hash: TokenHash, now: OffsetDateTime) -> R<()> {

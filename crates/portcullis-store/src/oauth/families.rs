@@ -3,7 +3,8 @@
 //! revokes its whole family (reuse detection).
 
 use portcullis_core::oauth::{NewRefresh, Rotation, TokenFamily};
-use portcullis_core::{TokenHash, User, UserId};
+use portcullis_core::store::{FamilyWithUser, RefreshTokenState};
+use portcullis_core::{TokenHash, UserId};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Type};
 use time::OffsetDateTime;
 
@@ -149,10 +150,7 @@ where
     }
 
     /// The family of a refresh token, when that token expires, and whether it is spent.
-    pub(crate) async fn find_by_refresh(
-        &self,
-        hash: TokenHash,
-    ) -> Result<Option<(TokenFamily, OffsetDateTime, bool)>> {
+    pub(crate) async fn find_by_refresh(&self, hash: TokenHash) -> Result<Option<RefreshTokenState>> {
         let row = sqlx::query(
             "SELECT r.expires_at AS token_expires_at, r.used_at AS token_used_at,
                     f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
@@ -164,11 +162,15 @@ where
         .await?;
         let Some(row) = row else { return Ok(None) };
         let used_at: Option<i64> = row.try_get("token_used_at")?;
-        Ok(Some((Self::from_row(&row)?, ts(row.try_get("token_expires_at")?)?, used_at.is_some())))
+        Ok(Some(RefreshTokenState {
+            family: Self::from_row(&row)?,
+            expires_at: ts(row.try_get("token_expires_at")?)?,
+            spent: used_at.is_some(),
+        }))
     }
 
     /// A family and its user, unless the user is disabled.
-    pub(crate) async fn find(&self, id: uuid::Uuid) -> Result<Option<(TokenFamily, User)>> {
+    pub(crate) async fn find(&self, id: uuid::Uuid) -> Result<Option<FamilyWithUser>> {
         let row = sqlx::query(
             "SELECT f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
                     f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at,
@@ -181,7 +183,7 @@ where
         .fetch_optional(self.0)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        Ok(Some((Self::from_row(&row)?, Users::<DB>::from_row(&row)?)))
+        Ok(Some(FamilyWithUser { family: Self::from_row(&row)?, user: Users::<DB>::from_row(&row)? }))
     }
 
     pub(crate) async fn revoke(&self, id: uuid::Uuid) -> Result<bool> {

@@ -121,15 +121,16 @@ async fn a_family_rotates_and_a_reused_token_revokes_it(s: &TestStore) {
     let (_, second) = secret();
     s.create_family(&fam, Some(&refresh(first, 0))).await.unwrap();
     assert_eq!(s.list_families(ada.id).await.unwrap().len(), 1);
-    let (found, used) = s.find_family(fam.id).await.unwrap().expect("found");
-    assert_eq!((found.id, used.id), (fam.id, ada.id));
+    let found = s.find_family(fam.id).await.unwrap().expect("found");
+    assert_eq!((found.family.id, found.user.id), (fam.id, ada.id));
 
     let wrong_client = s.rotate_refresh(first, Some("other"), &refresh(second, 1), t0()).await.unwrap();
     assert!(matches!(wrong_client, Rotation::Invalid), "{wrong_client:?}");
     let rotated = s.rotate_refresh(first, Some("app"), &refresh(second, 1), t0()).await.unwrap();
     assert!(matches!(&rotated, Rotation::Rotated(f, u) if f.id == fam.id && u.id == ada.id), "{rotated:?}");
-    let (of_first, _, spent) = s.find_refresh_family(first).await.unwrap().expect("first is known");
-    assert!(spent && of_first.id == fam.id);
+    let state = s.find_refresh_family(first).await.unwrap().expect("first is known");
+    assert!(state.spent && state.family.id == fam.id);
+    assert_eq!(state.expires_at, t0() + Duration::days(30));
 
     let (_, third) = secret();
     let reused = s.rotate_refresh(first, Some("app"), &refresh(third, 2), t0()).await.unwrap();

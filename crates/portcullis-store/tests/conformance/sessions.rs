@@ -33,9 +33,9 @@ async fn open(s: &TestStore, user: UserId) -> (Session, TokenHash) {
 async fn a_session_is_found_by_its_hash_with_its_user(s: &TestStore) {
     let ada = s.user("ada@example.com").await;
     let (new, hash) = open(s, ada.id).await;
-    let (found, user) = s.find_session(hash).await.unwrap().expect("found");
-    assert_eq!(found, new);
-    assert_eq!(user, ada);
+    let found = s.find_session(hash).await.unwrap().expect("found");
+    assert_eq!(found.session, new);
+    assert_eq!(found.user, ada);
     assert!(s.find_session(secret().1).await.unwrap().is_none());
     let again = s.create_session(NewSession { token_hash: hash, session: &session(ada.id) }).await;
     assert!(matches!(again, Err(StoreError::Conflict("session"))), "{again:?}");
@@ -46,7 +46,7 @@ async fn touching_moves_last_seen_forward_only(s: &TestStore) {
     let (_, hash) = open(s, ada.id).await;
     s.touch_session(hash, t0() + Duration::minutes(5)).await.unwrap();
     s.touch_session(hash, t0() + Duration::minutes(1)).await.unwrap();
-    let (found, _) = s.find_session(hash).await.unwrap().unwrap();
+    let found = s.find_session(hash).await.unwrap().unwrap().session;
     assert_eq!(found.last_seen_at, t0() + Duration::minutes(5));
 }
 
