@@ -11,6 +11,8 @@
 //! [`Backend`] trait in `backend.rs`; connecting is in `sqlite.rs` and
 //! `postgres.rs`. Queries return the crate's `Error`, so `?` works on sqlx results;
 //! it becomes a core `StoreError` in one `From` impl (`error.rs`).
+//!
+//! `tests/conformance` runs every store operation directly on both backends.
 
 mod area_impls;
 mod backend;
