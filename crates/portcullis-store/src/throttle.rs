@@ -38,32 +38,11 @@ where
         now: OffsetDateTime,
     ) -> Result<Throttle> {
         let now = now.unix_timestamp();
-        let since = now - limit.window.whole_seconds();
         let mut tx = DB::begin_write(self.0).await?;
         if let Some(lock) = DB::LOCK_BUCKET {
             sqlx::query(lock).bind(bucket).execute(&mut *tx).await?;
         }
-        let hits = sqlx::query(
-            "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM throttle_hits WHERE bucket = $1 AND at > $2",
-        )
-        .bind(bucket)
-        .bind(since)
-        .fetch_one(&mut *tx)
-        .await?;
-        let lock = sqlx::query("SELECT level, locked_until FROM throttle_state WHERE bucket = $1")
-            .bind(bucket)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let (level, locked_until) = match &lock {
-            Some(r) => (r.try_get::<i64, _>("level")?, r.try_get::<i64, _>("locked_until")?),
-            None => (0, 0),
-        };
-        let state = BucketState {
-            hits: u32::try_from(hits.try_get::<i64, _>("n")?).unwrap_or(u32::MAX),
-            oldest_hit: hits.try_get("oldest")?,
-            level: u32::try_from(level).unwrap_or(u32::MAX),
-            locked_until,
-        };
+        let state = Self::state(&mut tx, bucket, now - limit.window.whole_seconds()).await?;
         let outcome = match decide(limit, escalate, state, now) {
             Decision::Allow => {
                 let hit: i64 =
@@ -91,6 +70,31 @@ where
         };
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    /// Reads the bucket inside its transaction: hits after `since`, and its lockout.
+    async fn state(conn: &mut DB::Connection, bucket: &str, since: i64) -> Result<BucketState> {
+        let hits = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM throttle_hits WHERE bucket = $1 AND at > $2",
+        )
+        .bind(bucket)
+        .bind(since)
+        .fetch_one(&mut *conn)
+        .await?;
+        let lock = sqlx::query("SELECT level, locked_until FROM throttle_state WHERE bucket = $1")
+            .bind(bucket)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let (level, locked_until) = match &lock {
+            Some(r) => (r.try_get::<i64, _>("level")?, r.try_get::<i64, _>("locked_until")?),
+            None => (0, 0),
+        };
+        Ok(BucketState {
+            hits: u32::try_from(hits.try_get::<i64, _>("n")?).unwrap_or(u32::MAX),
+            oldest_hit: hits.try_get("oldest")?,
+            level: u32::try_from(level).unwrap_or(u32::MAX),
+            locked_until,
+        })
     }
 
     /// Takes back a counted attempt (it turned out to be a success that should not count).
