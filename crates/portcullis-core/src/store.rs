@@ -74,6 +74,29 @@ pub struct NewAddress<'a> {
     pub email_canonical: &'a str,
 }
 
+/// A session found by its token's hash, with its (not disabled) user.
+#[derive(Debug, Clone)]
+pub struct SessionWithUser {
+    pub session: Session,
+    pub user: User,
+}
+
+/// What a refresh token's hash finds: its family, when the token expires, and
+/// whether it was spent already.
+#[derive(Debug, Clone)]
+pub struct RefreshTokenState {
+    pub family: TokenFamily,
+    pub expires_at: OffsetDateTime,
+    pub spent: bool,
+}
+
+/// A live token family with its (not disabled) user.
+#[derive(Debug, Clone)]
+pub struct FamilyWithUser {
+    pub family: TokenFamily,
+    pub user: User,
+}
+
 /// Storage of the use cases. Split by area into supertraits; one `Arc<dyn Store>`
 /// reaches them all.
 #[async_trait]
@@ -121,7 +144,7 @@ pub trait Store:
 
     async fn create_session(&self, new: NewSession<'_>) -> Result<(), StoreError>;
     /// The session and its user, unless the user is disabled.
-    async fn find_session(&self, token_hash: TokenHash) -> Result<Option<(Session, User)>, StoreError>;
+    async fn find_session(&self, token_hash: TokenHash) -> Result<Option<SessionWithUser>, StoreError>;
     async fn touch_session(&self, token_hash: TokenHash, now: OffsetDateTime) -> Result<(), StoreError>;
     async fn delete_session(&self, token_hash: TokenHash) -> Result<(), StoreError>;
     /// Deletes every session of the user; returns how many.
@@ -347,12 +370,9 @@ pub trait OAuthStore: Send + Sync + 'static {
     ) -> Result<Rotation, StoreError>;
     /// The family of a refresh token, with the token's expiry and whether it was
     /// spent (for introspection and revocation).
-    async fn find_refresh_family(
-        &self,
-        hash: TokenHash,
-    ) -> Result<Option<(TokenFamily, OffsetDateTime, bool)>, StoreError>;
+    async fn find_refresh_family(&self, hash: TokenHash) -> Result<Option<RefreshTokenState>, StoreError>;
     /// A live family and its user (unless disabled).
-    async fn find_family(&self, id: Uuid) -> Result<Option<(TokenFamily, User)>, StoreError>;
+    async fn find_family(&self, id: Uuid) -> Result<Option<FamilyWithUser>, StoreError>;
     /// Revokes (deletes) a family and its tokens; false if there was none.
     async fn revoke_family(&self, id: Uuid) -> Result<bool, StoreError>;
     /// The user's families (for the data export).

@@ -1,4 +1,6 @@
-//! Mapping sqlx errors to the store's typed errors, once for both backends.
+//! The store's errors: `ConnectError` for start-up, and `Error`, which every query
+//! returns so that `?` works on sqlx results; it becomes a core `StoreError` once,
+//! in `From<Error> for StoreError`.
 
 use portcullis_core::StoreError;
 
@@ -12,20 +14,52 @@ pub enum ConnectError {
     Postgres(String),
 }
 
-/// Turns a sqlx error into a store error: unique violations are conflicts,
-/// connection trouble is "unavailable", anything else is an internal error.
-pub(crate) fn map(e: sqlx::Error, conflict_on: &'static str) -> StoreError {
-    match e {
-        sqlx::Error::Database(ref db) if db.is_unique_violation() => StoreError::Conflict(conflict_on),
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
-        sqlx::Error::Database(ref db) if is_connection_failure(db.code().as_deref()) => {
-            StoreError::Unavailable(e.to_string())
+/// What a query can fail with inside the store.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    /// A uniqueness rule the caller named (see `Conflict::conflict_on`).
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}
+
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Names the uniqueness rule a statement may break, e.g. `"email"`.
+pub(crate) trait Conflict<T> {
+    fn conflict_on(self, rule: &'static str) -> Result<T>;
+}
+
+impl<T> Conflict<T> for std::result::Result<T, sqlx::Error> {
+    fn conflict_on(self, rule: &'static str) -> Result<T> {
+        self.map_err(|e| match e {
+            sqlx::Error::Database(ref db) if db.is_unique_violation() => Error::Conflict(rule),
+            other => Error::Sqlx(other),
+        })
+    }
+}
+
+impl From<Error> for StoreError {
+    /// Unique violations are conflicts (named, or "row" where the statement did not
+    /// expect one), connection trouble is "unavailable", anything else is internal.
+    fn from(e: Error) -> Self {
+        let e = match e {
+            Error::Conflict(rule) => return StoreError::Conflict(rule),
+            Error::Sqlx(e) => e,
+        };
+        match e {
+            sqlx::Error::Database(ref db) if db.is_unique_violation() => StoreError::Conflict("row"),
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+            sqlx::Error::Database(ref db) if is_connection_failure(db.code().as_deref()) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            other => StoreError::Other(other.to_string()),
         }
-        other => StoreError::Other(other.to_string()),
     }
 }
 
@@ -35,6 +69,7 @@ fn is_connection_failure(code: Option<&str>) -> bool {
     matches!(code, Some(c) if c.starts_with("08") || c.starts_with("57P") || c == "5" || c == "6")
 }
 
-pub(crate) fn other(e: sqlx::Error) -> StoreError {
-    map(e, "row")
+/// A value read back that the domain rejects (a malformed id, an unknown kind).
+pub(crate) fn decode(what: impl Into<String>) -> sqlx::Error {
+    sqlx::Error::Decode(what.into().into())
 }

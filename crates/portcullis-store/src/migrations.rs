@@ -2,9 +2,13 @@
 //! file names. Applying them is serialised (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a
 //! transaction-scoped advisory lock) so several nodes may start at once.
 
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
+
+use crate::backend::Backend;
+
 /// One embedded migration.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Migration {
+pub struct Migration {
     pub version: i64,
     pub name: &'static str,
     pub sql: &'static str,
@@ -39,61 +43,112 @@ impl MigrateError {
     }
 }
 
-pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS portcullis_migrations (
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS portcullis_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL)";
 
-/// Applies `$list` on `$pool`, opening each write transaction with `$begin`, then
-/// running `$lock` (an SQL statement, or "" for none) inside it.
-macro_rules! apply_migrations {
-    ($pool:expr, $list:expr, $begin:expr, $lock:expr) => {{
-        let mut applied = 0usize;
-        for m in $list {
-            let step = async {
-                let mut tx = $begin($pool).await?;
-                if !$lock.is_empty() {
-                    sqlx::query($lock).execute(&mut *tx).await?;
-                }
-                sqlx::raw_sql(crate::migrations::CREATE_TABLE).execute(&mut *tx).await?;
-                let done: Option<i64> =
-                    sqlx::query_scalar("SELECT version FROM portcullis_migrations WHERE version = $1")
-                        .bind(m.version)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if done.is_some() {
-                    return Ok::<bool, sqlx::Error>(false);
-                }
-                sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO portcullis_migrations (version, name) VALUES ($1, $2)")
-                    .bind(m.version)
-                    .bind(m.name)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(true)
-            };
-            if step.await.map_err(|e| crate::migrations::MigrateError::new(m, &e))? {
-                tracing::info!(version = m.version, name = m.name, "applied migration");
-                applied += 1;
-            }
+/// Applies the backend's pending migrations, each in its own write transaction
+/// that first takes `Backend::MIGRATION_LOCK`; returns how many ran.
+pub(crate) async fn apply<DB>(pool: &Pool<DB>) -> Result<usize, MigrateError>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
+{
+    let mut applied = 0usize;
+    for m in DB::MIGRATIONS {
+        if apply_one(pool, m).await.map_err(|e| MigrateError::new(m, &e))? {
+            tracing::info!(version = m.version, name = m.name, "applied migration");
+            applied += 1;
         }
-        Ok(applied)
-    }};
+    }
+    Ok(applied)
 }
 
-/// Counts the migrations of `$list` not recorded yet.
-macro_rules! pending_migrations {
-    ($pool:expr, $list:expr) => {{
-        let first = $list.first().expect("at least one migration");
-        let applied: Vec<i64> =
-            match sqlx::query_scalar("SELECT version FROM portcullis_migrations").fetch_all($pool).await {
-                Ok(v) => v,
-                // No table yet: nothing applied.
-                Err(sqlx::Error::Database(_)) => Vec::new(),
-                Err(e) => return Err(crate::migrations::MigrateError::new(first, &e)),
-            };
-        Ok($list.iter().filter(|m| !applied.contains(&m.version)).count())
-    }};
+/// Applies `m` unless it is recorded already; whether it ran.
+async fn apply_one<DB>(pool: &Pool<DB>, m: &Migration) -> Result<bool, sqlx::Error>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
+{
+    let mut tx = DB::begin_write(pool).await?;
+    if let Some(lock) = DB::MIGRATION_LOCK {
+        sqlx::query(lock).execute(&mut *tx).await?;
+    }
+    sqlx::raw_sql(CREATE_TABLE).execute(&mut *tx).await?;
+    let done: Option<i64> =
+        sqlx::query_scalar("SELECT version FROM portcullis_migrations WHERE version = $1")
+            .bind(m.version)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if done.is_some() {
+        return Ok(false);
+    }
+    sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO portcullis_migrations (version, name) VALUES ($1, $2)")
+        .bind(m.version)
+        .bind(m.name)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
 }
+
+/// Counts the backend's migrations not recorded yet.
+pub(crate) async fn pending<DB>(pool: &Pool<DB>) -> Result<usize, MigrateError>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
+{
+    let applied: Vec<i64> =
+        match sqlx::query_scalar("SELECT version FROM portcullis_migrations").fetch_all(pool).await {
+            Ok(v) => v,
+            // No table yet: nothing applied.
+            Err(sqlx::Error::Database(_)) => Vec::new(),
+            Err(e) => {
+                let first = DB::MIGRATIONS.first().unwrap_or(&UNKNOWN);
+                return Err(MigrateError::new(first, &e));
+            }
+        };
+    Ok(DB::MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)).count())
+}
+
+/// Names a failure that no one migration caused.
+const UNKNOWN: Migration = Migration { version: 0, name: "none", sql: "" };
 
 #[cfg(test)]
 mod tests {

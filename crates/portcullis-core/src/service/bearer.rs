@@ -172,6 +172,7 @@ impl Auth {
             let Some(found) = self.store.find_family(family_id).await? else {
                 return Ok(None);
             };
+            let found = (found.family, found.user);
             self.hot.families.put(family_id, found.clone(), generation);
             found
         };
@@ -233,7 +234,8 @@ impl Auth {
         family: Uuid,
         client: &ClientMeta,
     ) -> Result<(), AuthError> {
-        let Some((found, _)) = self.store.find_family(family).await? else {
+        let Some(crate::store::FamilyWithUser { family: found, .. }) = self.store.find_family(family).await?
+        else {
             return Err(AuthError::NotFound);
         };
         if found.user_id != user.id {

@@ -71,7 +71,8 @@ impl Auth {
             });
         }
         if let Some(t) = SecretToken::parse(token)
-            && let Some((family, expires_at, spent)) = self.store.find_refresh_family(t.hash()).await?
+            && let Some(crate::store::RefreshTokenState { family, expires_at, spent }) =
+                self.store.find_refresh_family(t.hash()).await?
             && !spent
             && expires_at > now
             && caller.may_introspect(family.client_id.as_deref())

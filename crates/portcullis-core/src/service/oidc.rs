@@ -571,7 +571,8 @@ impl Auth {
         let client = self.authenticate_client(auth).await?;
         let mut family: Option<(Uuid, UserId)> = None;
         if let Some(t) = SecretToken::parse(token)
-            && let Some((f, _, _)) = self.store.find_refresh_family(t.hash()).await?
+            && let Some(crate::store::RefreshTokenState { family: f, .. }) =
+                self.store.find_refresh_family(t.hash()).await?
             && f.client_id.as_deref() == Some(client.id.as_str())
         {
             family = Some((f.id, f.user_id));

@@ -56,7 +56,9 @@ impl Auth {
             return Ok(Some(Authenticated { user, session, token_hash, via: Via::Session }));
         }
         let generation = self.hot.generation();
-        let Some((mut session, user)) = self.store.find_session(token_hash).await? else {
+        let Some(crate::store::SessionWithUser { mut session, user }) =
+            self.store.find_session(token_hash).await?
+        else {
             self.hot.sessions.remove(token_hash.as_bytes());
             return Ok(None);
         };

@@ -24,6 +24,5 @@ mod pages;
 mod passkeys;
 mod security;
 mod sign_in_redirects;
-mod store;
 mod throttle;
 mod tokens;

@@ -1,24 +1,16 @@
 //! SQLite: one file, WAL journal, foreign keys on, a busy timeout so writers queue
-//! instead of failing, and `BEGIN IMMEDIATE` for transactions that write.
+//! instead of failing. (Its `BEGIN IMMEDIATE` for writes is in `backend.rs`.)
 
 use std::str::FromStr as _;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row as _, SqlitePool};
 
-use crate::ConnectOptions;
 use crate::error::ConnectError;
-use crate::migrations::{MigrateError, SQLITE};
+use crate::{ConnectOptions, SqlStore};
 
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-}
-
-async fn begin_write(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
-}
+/// The store on an SQLite file.
+pub type SqliteStore = SqlStore<sqlx::Sqlite>;
 
 impl SqliteStore {
     pub(crate) async fn connect(path: &str, options: &ConnectOptions) -> Result<Self, ConnectError> {
@@ -41,18 +33,6 @@ impl SqliteStore {
             .map_err(|e| fail(describe(&e)))?;
         Ok(Self { pool })
     }
-
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    pub(crate) async fn migrate(&self) -> Result<usize, MigrateError> {
-        apply_migrations!(&self.pool, SQLITE, begin_write, "")
-    }
-
-    pub(crate) async fn pending_migrations(&self) -> Result<usize, MigrateError> {
-        pending_migrations!(&self.pool, SQLITE)
-    }
 }
 
 /// "permission denied" rather than sqlx's full error chain.
@@ -72,5 +52,3 @@ fn describe(e: &sqlx::Error) -> String {
         other => other.to_string(),
     }
 }
-
-store_impl!(SqliteStore, begin_write, "", claim_sql!(""));

@@ -9,7 +9,8 @@ use std::time::Duration;
 use portcullis_core::UserId;
 use portcullis_store::Database;
 
-use crate::helpers::{Backend, TestDb, backend_tests};
+use crate::conformance;
+use crate::fixtures::TestStore;
 
 /// Whether the pool's one connection is inside a transaction nobody owns.
 async fn left_in_a_transaction(database: &Database) -> bool {
@@ -31,11 +32,10 @@ async fn left_in_a_transaction(database: &Database) -> bool {
     }
 }
 
-async fn a_write_cancelled_at_any_point_leaves_no_connection_inside_a_transaction(backend: Backend) {
-    let db = TestDb::create(backend).await;
+async fn a_write_cancelled_at_any_point_leaves_no_connection_inside_a_transaction(s: &TestStore) {
     // One connection, so every step below gets the one the cancelled write used.
     let options = portcullis_store::ConnectOptions {
-        url: db.url.clone(),
+        url: s.url.clone(),
         max_connections: 1,
         connect_timeout: Duration::from_secs(10),
     };
@@ -73,4 +73,4 @@ async fn a_write_cancelled_at_any_point_leaves_no_connection_inside_a_transactio
     database.close().await;
 }
 
-backend_tests!(a_write_cancelled_at_any_point_leaves_no_connection_inside_a_transaction);
+conformance!(a_write_cancelled_at_any_point_leaves_no_connection_inside_a_transaction);

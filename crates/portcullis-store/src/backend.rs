@@ -1,0 +1,109 @@
+//! What differs between SQLite and PostgreSQL, in one place: the `Backend` trait.
+//! Every query elsewhere in this crate is written once, generic over it.
+
+use std::future::Future;
+
+use sqlx::{Pool, Postgres, Sqlite, Transaction};
+
+use crate::migrations::{self, Migration};
+
+/// A database the store runs on. Its methods and constants are the only places
+/// where the SQL of the two backends differs.
+///
+/// The sqlx bounds that generic queries need (encoding `i64`, `bool`, text and
+/// bytes, executing on a connection) cannot be gathered here: Rust implies only a
+/// trait's bounds on `Self`, so each `impl` block that runs SQL repeats them in a
+/// `where` clause (see `users.rs` for the list).
+pub trait Backend: sqlx::Database<QueryResult: RowsAffected> {
+    /// The embedded migrations of this backend.
+    const MIGRATIONS: &'static [Migration];
+
+    /// Run first in each migration's transaction so nodes starting together take
+    /// turns; `None` where `begin_write` already serialises writers.
+    const MIGRATION_LOCK: Option<&'static str>;
+
+    /// Run first in a throttle transaction with the bucket name as `$1`, so that
+    /// attempts on one bucket take turns; `None` where `begin_write` already
+    /// serialises writers.
+    const LOCK_BUCKET: Option<&'static str>;
+
+    /// Claims due, unclaimed mails: `$1` now, `$2` lease end, `$3` limit. Returns
+    /// the columns `outbox::queued_from_row` reads.
+    const CLAIM_MAILS: &'static str;
+
+    /// Opens a transaction that will write.
+    fn begin_write(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send;
+}
+
+/// SQLite has one writer at a time: `BEGIN IMMEDIATE` takes the write lock up
+/// front (waiting up to the busy timeout), so a transaction never fails half-way
+/// on upgrading a read lock, and no other lock is needed.
+impl Backend for Sqlite {
+    const MIGRATIONS: &'static [Migration] = migrations::SQLITE;
+    const MIGRATION_LOCK: Option<&'static str> = None;
+    const LOCK_BUCKET: Option<&'static str> = None;
+    const CLAIM_MAILS: &'static str = "UPDATE outbox SET locked_until = $2
+         WHERE id IN (SELECT id FROM outbox
+                      WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1
+                        AND (locked_until IS NULL OR locked_until <= $1)
+                      ORDER BY id LIMIT $3)
+         RETURNING id, recipient, subject, body_text, body_html, created_at, attempts";
+
+    fn begin_write(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send {
+        pool.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+/// PostgreSQL serves many nodes: advisory locks serialise migrations and throttle
+/// buckets, and claiming mails skips rows another node has locked.
+impl Backend for Postgres {
+    const MIGRATIONS: &'static [Migration] = migrations::POSTGRES;
+    /// Key of the advisory lock taken while migrating ("portcul" in ASCII).
+    const MIGRATION_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(7021786279601516)");
+    const LOCK_BUCKET: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(hashtext($1))");
+    const CLAIM_MAILS: &'static str = "UPDATE outbox SET locked_until = $2
+         WHERE id IN (SELECT id FROM outbox
+                      WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1
+                        AND (locked_until IS NULL OR locked_until <= $1)
+                      ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING id, recipient, subject, body_text, body_html, created_at, attempts";
+
+    /// Begins a transaction on its own task, so that it cannot be cancelled half-way.
+    ///
+    /// sqlx 0.9's `Pool::begin` is not cancel-safe on PostgreSQL
+    /// (<https://github.com/transact-rs/sqlx/issues/4393>): dropped while `BEGIN` is on
+    /// the wire (a client that went away, a request timeout), it returns the
+    /// connection to the pool inside a transaction nothing will end, and the next
+    /// borrower's writes run in it, uncommitted. On a task of its own the begin
+    /// always completes; if nobody waits for it any more, the transaction is dropped
+    /// there, which rolls it back.
+    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.begin().await })
+            .await
+            .map_err(|e| sqlx::Error::Io(std::io::Error::other(format!("beginning a transaction: {e}"))))?
+    }
+}
+
+/// How many rows a statement changed. sqlx 0.9 has this as an inherent method of
+/// each backend's result type only; as a bound on `Backend` it is implied wherever
+/// `DB: Backend` is.
+pub trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}

@@ -1,0 +1,52 @@
+//! The audit log: insert, list (newest first, per user or all), purge.
+
+use portcullis_core::event::NewEvent;
+use portcullis_core::service::ClientMeta;
+use portcullis_core::{EventKind, Outcome, UserId};
+use time::Duration;
+
+use crate::conformance;
+use crate::fixtures::{TestStore, t0};
+
+fn event(kind: EventKind, user: Option<UserId>, minutes: i64) -> NewEvent {
+    NewEvent {
+        kind,
+        outcome: if kind == EventKind::LoginFailed { Outcome::Failure } else { Outcome::Success },
+        user_id: user,
+        client: ClientMeta { ip: Some("192.0.2.7".into()), user_agent: Some("test".into()) },
+        detail: (kind == EventKind::LoginFailed).then_some("wrong_password"),
+        at: t0() + Duration::minutes(minutes),
+    }
+}
+
+async fn events_are_listed_newest_first_per_user_or_all(s: &TestStore) {
+    let ada = s.user("ada@example.com").await;
+    s.insert_event(&event(EventKind::Register, Some(ada.id), 0)).await.unwrap();
+    s.insert_event(&event(EventKind::LoginFailed, None, 1)).await.unwrap();
+    s.insert_event(&event(EventKind::LoginSucceeded, Some(ada.id), 2)).await.unwrap();
+
+    let all = s.list_events(None, 10).await.unwrap();
+    let kinds: Vec<_> = all.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [EventKind::LoginSucceeded.as_str(), EventKind::LoginFailed.as_str(), EventKind::Register.as_str()]
+    );
+    assert_eq!(all[1].detail.as_deref(), Some("wrong_password"));
+    assert_eq!(all[1].outcome, Outcome::Failure.as_str());
+    assert_eq!(all[0].ip.as_deref(), Some("192.0.2.7"));
+    assert_eq!(all[0].created_at, t0() + Duration::minutes(2));
+
+    let ada_only = s.list_events(Some(ada.id), 10).await.unwrap();
+    assert_eq!(ada_only.len(), 2);
+    assert!(ada_only.iter().all(|e| e.user_id == Some(ada.id)));
+    assert_eq!(s.list_events(None, 1).await.unwrap().len(), 1, "the limit holds");
+}
+
+async fn old_events_are_purged(s: &TestStore) {
+    s.insert_event(&event(EventKind::LoginFailed, None, 0)).await.unwrap();
+    s.insert_event(&event(EventKind::LoginFailed, None, 10)).await.unwrap();
+    assert_eq!(s.purge_events(t0() + Duration::minutes(5)).await.unwrap(), 1);
+    assert_eq!(s.list_events(None, 10).await.unwrap().len(), 1);
+}
+
+conformance!(events_are_listed_newest_first_per_user_or_all, old_events_are_purged);
