@@ -4,11 +4,14 @@
 //! `webauthn-rs`, whose browser-facing types are re-exported here so the web layer
 //! needs no dependency of its own.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
+use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use crate::mail::NewMail;
 use crate::store::StoreError;
@@ -168,5 +171,35 @@ mod tests {
             assert_eq!(CeremonyKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(CeremonyKind::parse("x"), None);
+    }
+}
+
+/// Why passkeys cannot be turned on for a public URL.
+#[derive(Debug, thiserror::Error)]
+#[error("passkeys need a host name in server.public_url (WebAuthn refuses IP addresses): {0}")]
+pub struct PasskeyConfigError(String);
+
+/// The WebAuthn relying party of the origin `server.public_url`: its id is the
+/// host. Made once at start-up and given to [`Auth`].
+#[derive(Clone)]
+pub struct RelyingParty(pub(crate) Arc<Webauthn>);
+
+impl std::fmt::Debug for RelyingParty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RelyingParty")
+    }
+}
+
+impl RelyingParty {
+    /// The relying party of `public_url` (`scheme://host[:port]`); an error without
+    /// a host name (an IP address cannot be a relying-party id).
+    pub fn for_origin(public_url: &str) -> Result<Self, PasskeyConfigError> {
+        let url =
+            webauthn_rs::prelude::Url::parse(public_url).map_err(|e| PasskeyConfigError(e.to_string()))?;
+        let host = url.domain().ok_or_else(|| PasskeyConfigError(public_url.to_owned()))?.to_owned();
+        let webauthn = WebauthnBuilder::new(&host, &url)
+            .and_then(|b| b.rp_name("Portcullis").timeout(CEREMONY_LIFETIME.unsigned_abs()).build())
+            .map_err(|e| PasskeyConfigError(e.to_string()))?;
+        Ok(Self(Arc::new(webauthn)))
     }
 }

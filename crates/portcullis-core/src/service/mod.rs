@@ -37,6 +37,7 @@ use crate::session::SessionPolicy;
 use crate::store::Store;
 use crate::user::User;
 
+pub use crate::passkey::{PasskeyConfigError, RelyingParty};
 pub use audit::MAX_EVENTS;
 pub use bearer::{API_CLIENT_ID, AccessClaims, BearerUse, TokenPair};
 pub use change_email::EmailLinkOutcome;
@@ -50,7 +51,7 @@ pub use oidc::{
     TokenResponse, UserInfo,
 };
 pub use outbox::{DeliveryRound, GIVE_UP_AFTER, retry_delay};
-pub use passkeys::{PasskeyConfigError, PasskeyLogin, RelyingParty};
+pub use passkeys::PasskeyLogin;
 pub use reauth::REAUTH_WINDOW;
 pub use register::{Registered, Registration};
 pub use sessions::{Authenticated, Via};
@@ -152,7 +153,7 @@ pub struct Auth {
     /// Seals TOTP secrets at rest.
     secret_box: crate::mfa::SecretBox,
     /// The relying party, when `server.public_url` has a host name (passkeys on).
-    webauthn: Option<passkeys::RelyingParty>,
+    webauthn: Option<RelyingParty>,
     /// Seals the private parts of signing keys.
     key_box: crate::mfa::SecretBox,
     keyring: crate::jwt::SharedKeyring,
@@ -197,7 +198,7 @@ pub struct AuthParts {
     pub config: AuthConfig,
     pub composer: Arc<dyn MailComposer>,
     pub sealing: SealingKeys,
-    pub passkeys: Option<passkeys::RelyingParty>,
+    pub passkeys: Option<RelyingParty>,
 }
 
 impl Auth {

@@ -3,11 +3,9 @@
 //! step of a password sign-in, renaming and removing. Ceremony state lives in the
 //! database under the hash of its challenge (any node may finish it, once).
 
-use std::sync::Arc;
-
 use uuid::Uuid;
+use webauthn_rs::Webauthn;
 use webauthn_rs::prelude::{Passkey, PasskeyAuthentication, PasskeyRegistration};
-use webauthn_rs::{Webauthn, WebauthnBuilder};
 use webauthn_rs_proto::ResidentKeyRequirement;
 
 use crate::error::{AuthError, FieldError};
@@ -29,41 +27,11 @@ use super::{Auth, Authenticated, ClientMeta, LoginOutcome};
 /// write a row each; this bounds that).
 const STARTS_PER_IP: Limit = Limit::new(60, time::Duration::minutes(1));
 
-/// Why passkeys cannot be turned on for a public URL.
-#[derive(Debug, thiserror::Error)]
-#[error("passkeys need a host name in server.public_url (WebAuthn refuses IP addresses): {0}")]
-pub struct PasskeyConfigError(String);
-
 /// How a passkey sign-in went in: alone, or as the second step of a password sign-in.
 #[derive(Debug)]
 pub struct PasskeyLogin {
     pub outcome: LoginOutcome,
     pub second_factor: bool,
-}
-
-/// The WebAuthn relying party of the origin `server.public_url`: its id is the
-/// host. Made once at start-up and given to [`Auth`].
-#[derive(Clone)]
-pub struct RelyingParty(Arc<Webauthn>);
-
-impl std::fmt::Debug for RelyingParty {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RelyingParty")
-    }
-}
-
-impl RelyingParty {
-    /// The relying party of `public_url` (`scheme://host[:port]`); an error without
-    /// a host name (an IP address cannot be a relying-party id).
-    pub fn for_origin(public_url: &str) -> Result<Self, PasskeyConfigError> {
-        let url =
-            webauthn_rs::prelude::Url::parse(public_url).map_err(|e| PasskeyConfigError(e.to_string()))?;
-        let host = url.domain().ok_or_else(|| PasskeyConfigError(public_url.to_owned()))?.to_owned();
-        let webauthn = WebauthnBuilder::new(&host, &url)
-            .and_then(|b| b.rp_name("Portcullis").timeout(CEREMONY_LIFETIME.unsigned_abs()).build())
-            .map_err(|e| PasskeyConfigError(e.to_string()))?;
-        Ok(Self(Arc::new(webauthn)))
-    }
 }
 
 impl Auth {
