@@ -5,7 +5,7 @@ pub mod v1;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-/// The OpenAPI 3.1 document of `/api/v1` (SPEC §3.2), served at `/api/openapi.json`.
+/// The OpenAPI 3.1 document of `/api/v1`, served at `/api/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 pub(crate) async fn openapi() -> Response {

@@ -1,4 +1,4 @@
-//! The JSON API of SPEC §3.2, on both backends.
+//! The JSON API (`/api/v1`), on both backends.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! End-to-end in real headless Chromium: the browser pages of SPEC §3.1 driven through
+//! End-to-end in real headless Chromium: the browser pages driven through
 //! `chromedriver` over the W3C WebDriver HTTP protocol (plain `reqwest`, no browser
 //! downloads). Skips with a printed reason when Chromium is absent, fails under `CI=true`.
 

@@ -1,4 +1,4 @@
-//! The `portcullis` binary as an operator runs it (SPEC §1, §2): exit codes, one-line
+//! The `portcullis` binary as an operator runs it: exit codes, one-line
 //! errors, user administration against a live server's database, configuration, `serve`.
 
 use std::path::PathBuf;
@@ -223,7 +223,7 @@ async fn user_disable_ends_live_sessions_and_refuses_sign_in_until_enabled(backe
     let cli = Cli::on_database(&app.db.url);
 
     cli.run(&["user", "disable", email]).await.expect_code(0);
-    // Another process wrote it: SPEC §4 gives the server up to a second to notice.
+    // Another process wrote it: the server has up to a second to notice.
     assert!(within_one_second(async || app.get(&session, "/api/v1/me").await.status() == StatusCode::UNAUTHORIZED).await);
     let refused = login(&app, email, PASSWORD).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);

@@ -1,4 +1,4 @@
-//! Several nodes on one PostgreSQL database are one service (SPEC §4), and a node
+//! Several nodes on one PostgreSQL database are one service, and a node
 //! rides out a database outage. PostgreSQL only: these tests skip without it
 //! (and fail under CI=true).
 

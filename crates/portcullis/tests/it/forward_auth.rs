@@ -1,4 +1,4 @@
-//! Forward-auth (`GET /auth/verify`, SPEC §3.3) and `next` URLs on allowed origins.
+//! Forward-auth (`GET /auth/verify`) and `next` URLs on allowed origins.
 
 use reqwest::StatusCode;
 

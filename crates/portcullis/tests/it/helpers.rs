@@ -415,7 +415,7 @@ impl Drop for Node {
     }
 }
 
-/// Polls `check` for up to one second (SPEC §4: changes reach every node within 1 s).
+/// Polls `check` for up to one second (a change reaches every node of a cluster within 1 s).
 pub async fn within_one_second(mut check: impl AsyncFnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
     loop {

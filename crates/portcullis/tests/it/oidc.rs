@@ -1,4 +1,4 @@
-//! The OpenID Connect provider (issue #8, SPEC §3.3): discovery, the code flow with
+//! The OpenID Connect provider (issue #8): discovery, the code flow with
 //! PKCE, sign-in and consent on the way, ID tokens, userinfo, refresh, client
 //! credentials, introspection, revocation, RP-initiated logout, key rotation, and
 //! every rule that refuses a request.

@@ -1,4 +1,4 @@
-//! Operations (SPEC §3.4, §5): Prometheus metrics, request ids, structured logs that
+//! Operations: Prometheus metrics, request ids, structured logs that
 //! never contain a secret.
 
 use reqwest::StatusCode;

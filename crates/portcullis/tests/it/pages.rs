@@ -1,4 +1,4 @@
-//! The HTML pages of SPEC §3.1: forms, CSRF, redirects, flashes, protected pages.
+//! The HTML pages: forms, CSRF, redirects, flashes, protected pages.
 
 use reqwest::StatusCode;
 

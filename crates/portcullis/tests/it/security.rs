@@ -1,4 +1,4 @@
-//! The security invariants of SPEC §5 that are not tied to one page: headers on
+//! The security invariants that are not tied to one page: headers on
 //! every response, hostile input, cross-site API requests, secrets at rest, HTTPS.
 
 use reqwest::StatusCode;

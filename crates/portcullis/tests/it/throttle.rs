@@ -1,4 +1,4 @@
-//! Throttling of SPEC §5: failed sign-ins counted per account and per client address
+//! Throttling: failed sign-ins counted per account and per client address
 //! in the database, 429 + Retry-After once the limit is reached (even with the right
 //! password), escalating lockouts, atomic counting.
 

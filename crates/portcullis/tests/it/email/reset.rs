@@ -233,7 +233,7 @@ async fn concurrent_uses_of_one_reset_link_let_exactly_one_through(backend: Back
     sink.next_mail("zed@example.com", "Your password was reset").await;
 }
 
-/// SPEC §5: "A locked-out user is told when to retry and can still reset the
+/// "A locked-out user is told when to retry and can still reset the
 /// password" — and the reset lifts the lockout.
 #[tokio::test]
 async fn a_user_locked_out_by_throttling_can_reset_the_password_and_sign_in() {
