@@ -180,7 +180,7 @@ mod tests {
 pub struct PasskeyConfigError(String);
 
 /// The WebAuthn relying party of the origin `server.public_url`: its id is the
-/// host. Made once at start-up and given to [`Auth`].
+/// host. Made once at start-up and given to [`Auth`](crate::service::Auth).
 #[derive(Clone)]
 pub struct RelyingParty(pub(crate) Arc<Webauthn>);
 
