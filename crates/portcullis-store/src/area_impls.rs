@@ -2,10 +2,10 @@
 //! each method hands over to the area file that owns its SQL.
 
 use async_trait::async_trait;
-use portcullis_core::jwt::StoredKey;
+use portcullis_core::keys::jwt::StoredKey;
 use portcullis_core::mail::{MailSummary, NewMail, OutboxStats, QueuedMail};
 use portcullis_core::oauth::{AuthCode, Client, CodeUse, NewRefresh, Rotation, TokenFamily};
-use portcullis_core::passkey::{Ceremony, PasskeyRecord, PasskeyStore};
+use portcullis_core::passkeys::{Ceremony, PasskeyRecord, PasskeyStore};
 use portcullis_core::store::{FamilyWithUser, NewAddress, NewToken, RefreshTokenState, StoredToken};
 use portcullis_core::{OAuthStore, OutboxStore, StoreError, TokenHash, TokenStore, UserId};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};

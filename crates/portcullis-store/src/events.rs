@@ -1,7 +1,7 @@
 //! The audit log: security events, newest first.
 
 use portcullis_core::UserId;
-use portcullis_core::event::{Event, NewEvent};
+use portcullis_core::audit::{Event, NewEvent};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Type};
 use time::OffsetDateTime;
 

@@ -3,7 +3,7 @@
 
 use portcullis_core::UserId;
 use portcullis_core::mail::NewMail;
-use portcullis_core::passkey::{Ceremony, CeremonyKind, PasskeyRecord};
+use portcullis_core::passkeys::{Ceremony, CeremonyKind, PasskeyRecord};
 use portcullis_core::token::TokenHash;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Type};
 use time::OffsetDateTime;

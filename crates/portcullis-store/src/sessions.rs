@@ -1,6 +1,6 @@
 //! Sessions: rows we own, found by the SHA-256 of their cookie token.
 
-use portcullis_core::session::Session;
+use portcullis_core::sessions::Session;
 use portcullis_core::store::{NewSession, SessionWithUser};
 use portcullis_core::{TokenHash, UserId};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Type};

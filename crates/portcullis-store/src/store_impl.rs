@@ -3,11 +3,11 @@
 //! store's `Error` into a core `StoreError` on the way out.
 
 use async_trait::async_trait;
-use portcullis_core::event::{Event, NewEvent};
+use portcullis_core::accounts::user::Credentials;
+use portcullis_core::audit::{Event, NewEvent};
 use portcullis_core::mail::NewMail;
 use portcullis_core::store::{NewSession, NewToken, NewUser, SessionWithUser, TotpRecord};
 use portcullis_core::throttle::{Limit, Throttle};
-use portcullis_core::user::Credentials;
 use portcullis_core::{Session, Store, StoreError, TokenHash, User, UserId};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use time::OffsetDateTime;

@@ -1,9 +1,9 @@
 //! Accounts: creating, finding, listing, disabling and deleting users, and their
 //! passwords. Deleting a user removes every row that names it, in one transaction.
 
+use portcullis_core::accounts::user::Credentials;
 use portcullis_core::mail::NewMail;
 use portcullis_core::store::{NewToken, NewUser};
-use portcullis_core::user::Credentials;
 use portcullis_core::{TokenHash, User, UserId};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Type};
 use time::OffsetDateTime;

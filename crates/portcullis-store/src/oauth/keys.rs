@@ -1,7 +1,7 @@
 //! Signing keys for ID and access tokens: the private half sealed, old keys kept
 //! (retired) while tokens they signed may still be checked.
 
-use portcullis_core::jwt::StoredKey;
+use portcullis_core::keys::jwt::StoredKey;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Type};
 use time::OffsetDateTime;
 

@@ -1,6 +1,6 @@
 //! The audit log: insert, list (newest first, per user or all), purge.
 
-use portcullis_core::event::NewEvent;
+use portcullis_core::audit::NewEvent;
 use portcullis_core::service::ClientMeta;
 use portcullis_core::{EventKind, Outcome, UserId};
 use time::Duration;

@@ -1,7 +1,7 @@
 //! OAuth: signing keys, clients, codes spent once, consents, and refresh-token
 //! families rotated with reuse detection.
 
-use portcullis_core::jwt::StoredKey;
+use portcullis_core::keys::jwt::StoredKey;
 use portcullis_core::oauth::{AuthCode, Client, CodeUse, NewRefresh, Rotation, TokenFamily};
 use portcullis_core::{StoreError, TokenHash, UserId};
 use time::Duration;

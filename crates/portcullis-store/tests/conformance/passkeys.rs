@@ -1,7 +1,7 @@
 //! Passkeys and ceremonies: a ceremony is taken once; passkeys are added, found,
 //! used, renamed and deleted by their owner only.
 
-use portcullis_core::passkey::{Ceremony, CeremonyKind, PasskeyRecord};
+use portcullis_core::passkeys::{Ceremony, CeremonyKind, PasskeyRecord};
 use portcullis_core::{StoreError, UserId};
 use time::Duration;
 

@@ -46,7 +46,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [portcullis_core::jwt::ALG],
+        "id_token_signing_alg_values_supported": [portcullis_core::keys::jwt::ALG],
         "scopes_supported": oauth::SCOPES,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use portcullis_core::accounts::password::HashCost;
 use portcullis_core::oauth::TokenPolicy;
-use portcullis_core::password::HashCost;
 use portcullis_core::service::{AuthParts, EmailPolicy, MailLimit, RateLimits, RelyingParty, SealingKeys};
 use portcullis_core::throttle::Limit;
 use portcullis_core::{Auth, AuthConfig, Clock, PasswordHasher, PasswordPolicy, SessionPolicy, Store};

@@ -338,7 +338,7 @@ async fn remember_me_sessions_outlive_the_idle_timeout_and_persist_the_cookie(ba
 }
 
 async fn a_password_hashed_at_an_old_cost_is_rehashed_at_login(backend: Backend) {
-    use portcullis_core::password::HashCost;
+    use portcullis_core::accounts::password::HashCost;
     let app = TestApp::spawn(backend).await;
     let user = app.register("ned@example.com").await;
     let id = portcullis_core::UserId::parse(user["user"]["id"].as_str().unwrap()).unwrap();

@@ -545,7 +545,7 @@ async fn rotated_keys_keep_old_tokens_valid_and_other_nodes_learn_new_keys(backe
         .portcullis()
         .state()
         .auth()
-        .sign_jwt(portcullis_core::jwt::ACCESS_TOKEN_TYP, &claims_of_old)
+        .sign_jwt(portcullis_core::keys::jwt::ACCESS_TOKEN_TYP, &claims_of_old)
         .unwrap();
     assert_eq!(header(&fresh)["kid"], new_key.kid.as_str());
     let me = |token: String| client().get(app.url("/api/v1/me")).bearer_auth(token).send();

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use portcullis_core::jwt::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
+use portcullis_core::keys::jwt::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
 use portcullis_core::service::AccessClaims;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

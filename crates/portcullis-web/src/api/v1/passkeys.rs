@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::passkey::{PasskeyRecord, PublicKeyCredential, RegisterPublicKeyCredential};
+use portcullis_core::passkeys::{PasskeyRecord, PublicKeyCredential, RegisterPublicKeyCredential};
 use portcullis_core::{Password, SecretToken};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

@@ -2,7 +2,7 @@
 //! applications, security log, and the forms of sensitive changes).
 
 use portcullis_core::oauth::TokenFamily;
-use portcullis_core::passkey::PasskeyRecord;
+use portcullis_core::passkeys::PasskeyRecord;
 use portcullis_core::{Event, FieldError, Session, User};
 use serde::Serialize;
 use time::OffsetDateTime;

@@ -7,7 +7,7 @@ mod browser;
 
 use base64::Engine as _;
 use portcullis_core::Clock as _;
-use portcullis_core::passkey::PasskeyRecord;
+use portcullis_core::passkeys::PasskeyRecord;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

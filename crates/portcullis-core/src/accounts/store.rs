@@ -1,0 +1,60 @@
+//! What accounts need from storage.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::accounts::user::{Credentials, User, UserId};
+use crate::mail::NewMail;
+use crate::store::StoreError;
+use crate::token::TokenHash;
+use crate::token::store::NewToken;
+
+pub struct NewUser<'a> {
+    pub id: UserId,
+    pub email: &'a str,
+    pub email_canonical: &'a str,
+    pub password_hash: &'a str,
+    pub email_verified: bool,
+    pub is_admin: bool,
+    pub created_at: OffsetDateTime,
+}
+
+/// Users and their credentials.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// Inserts a user, with its verification token and mail when given, in one
+    /// transaction; a taken email is `Conflict("email")`, decided by the unique index.
+    async fn create_user(
+        &self,
+        user: NewUser<'_>,
+        verification: Option<(&NewToken, &NewMail)>,
+    ) -> Result<User, StoreError>;
+    async fn find_credentials_by_email(
+        &self,
+        email_canonical: &str,
+    ) -> Result<Option<Credentials>, StoreError>;
+    async fn find_credentials_by_id(&self, id: UserId) -> Result<Option<Credentials>, StoreError>;
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    /// Disables (and drops every session of) or re-enables a user; false if no such user.
+    async fn set_user_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Deletes a user with everything that belongs to it (sessions, events, tokens,
+    /// mails about it), then queues `notice`; false (and no notice) if no such user.
+    async fn delete_user(&self, id: UserId, notice: Option<&NewMail>) -> Result<bool, StoreError>;
+    /// Replaces the hash without touching sessions (re-hash at a new cost).
+    async fn update_password_hash(&self, id: UserId, password_hash: &str) -> Result<(), StoreError>;
+    /// Sets a new password, revokes every session except `keep`, deletes the unused
+    /// emailed tokens that a password change kills, and queues `notice`.
+    async fn change_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        now: OffsetDateTime,
+        keep: Option<TokenHash>,
+        notice: Option<&NewMail>,
+    ) -> Result<(), StoreError>;
+}

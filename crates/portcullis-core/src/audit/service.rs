@@ -1,0 +1,57 @@
+//! Recording security events: stored as the audit trail and logged as structured
+//! events (`target = "portcullis::audit"`). A failure to store one is logged and
+//! does not fail the user's request.
+
+use crate::accounts::user::UserId;
+use crate::audit::{Event, EventKind, NewEvent, Outcome};
+use crate::error::AuthError;
+
+use crate::service::{Auth, ClientMeta};
+
+/// Most events returned by one listing.
+pub const MAX_EVENTS: i64 = 500;
+
+impl Auth {
+    pub(crate) async fn audit(
+        &self,
+        kind: EventKind,
+        outcome: Outcome,
+        user: Option<UserId>,
+        client: &ClientMeta,
+        detail: Option<&'static str>,
+    ) {
+        tracing::info!(
+            target: "portcullis::audit",
+            event = kind.as_str(),
+            outcome = outcome.as_str(),
+            user_id = user.map(|u| u.to_string()),
+            ip = client.ip.as_deref(),
+            detail,
+            "security event"
+        );
+        let event =
+            NewEvent { kind, outcome, user_id: user, client: client.clone(), detail, at: self.clock.now() };
+        if let Err(e) = self.store.insert_event(&event).await {
+            tracing::error!(error = %e, event = kind.as_str(), "could not store a security event");
+        }
+    }
+
+    /// A use case changed a session, a token family or a user (revoked, signed out,
+    /// password, email or MFA changed, disabled, deleted): this node's hot cache is
+    /// emptied at once, so the change holds here from the next request (other nodes'
+    /// entries expire within `HOT_TTL`). Every such use case calls this right after
+    /// its write; recording the event does not.
+    pub(crate) fn security_state_changed(&self) {
+        self.hot.invalidate();
+    }
+
+    /// The user's own security events, newest first.
+    pub async fn events_of(&self, user: UserId, limit: i64) -> Result<Vec<Event>, AuthError> {
+        Ok(self.store.list_events(Some(user), limit.clamp(1, MAX_EVENTS)).await?)
+    }
+
+    /// Everyone's events (operators), newest first.
+    pub async fn all_events(&self, limit: i64) -> Result<Vec<Event>, AuthError> {
+        Ok(self.store.list_events(None, limit.clamp(1, MAX_EVENTS)).await?)
+    }
+}

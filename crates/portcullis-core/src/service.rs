@@ -1,0 +1,260 @@
+//! [`Auth`], the entry point to every use case. The use cases themselves live
+//! with their area (`accounts`, `sessions`, `mfa`, `passkeys`, `token`, `oauth`,
+//! `keys`, `mail`, `audit`, `throttle`), each as an `impl Auth` block; the types
+//! they take and return are re-exported here.
+
+use std::sync::Arc;
+
+use time::Duration;
+use tokio::sync::Notify;
+
+use crate::accounts::password::{PasswordHasher, PasswordPolicy};
+use crate::accounts::user::User;
+use crate::clock::Clock;
+use crate::error::AuthError;
+use crate::mail::{MailComposer, MailMessage, NewMail};
+use crate::sessions::SessionPolicy;
+use crate::store::Store;
+
+pub use crate::accounts::export::AccountExport;
+pub use crate::accounts::reauth::REAUTH_WINDOW;
+pub use crate::accounts::register::{Registered, Registration};
+pub use crate::audit::service::MAX_EVENTS;
+pub use crate::mail::outbox::{DeliveryRound, GIVE_UP_AFTER, retry_delay};
+pub use crate::mfa::service::{Confirmation, Enrolment, RECENT_SIGN_IN};
+pub use crate::oauth::bearer::{API_CLIENT_ID, AccessClaims, BearerUse, TokenPair};
+pub use crate::oauth::introspect::IntrospectResponse;
+pub use crate::oauth::provider::{
+    AuthorizeError, AuthorizeParams, AuthorizeRequest, AuthorizeStep, ClientAuth, Grant, NewClientSecret,
+    TokenResponse, UserInfo,
+};
+pub use crate::passkeys::service::PasskeyLogin;
+pub use crate::passkeys::{PasskeyConfigError, RelyingParty};
+pub use crate::sessions::authenticate::{Authenticated, Via};
+pub use crate::sessions::hot::HOT_TTL;
+pub use crate::sessions::login::LoginOutcome;
+pub use crate::throttle::service::RateLimits;
+pub use crate::token::change_email::EmailLinkOutcome;
+
+/// At most `count` mails of one kind per account within `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailLimit {
+    pub count: u32,
+    pub window: Duration,
+}
+
+impl MailLimit {
+    pub const fn new(count: u32, window: Duration) -> Self {
+        Self { count, window }
+    }
+}
+
+/// Lifetimes of emailed links and how often each may be sent.
+#[derive(Debug, Clone, Copy)]
+pub struct EmailPolicy {
+    /// Unverified users cannot sign in, and registration never reveals whether an
+    /// address is taken.
+    pub require_verification: bool,
+    pub verification_ttl: Duration,
+    pub reset_ttl: Duration,
+    pub change_ttl: Duration,
+    /// Verification links a user may ask for ("resend").
+    pub verification_limit: Option<MailLimit>,
+    /// Reset links per account (over the limit, the request is silently dropped).
+    pub reset_limit: Option<MailLimit>,
+    /// Email-change requests per account.
+    pub change_limit: Option<MailLimit>,
+    /// Mails per recipient address that someone else can cause (the "address in
+    /// use" notice, the confirmation of a change to that address).
+    pub recipient_limit: Option<MailLimit>,
+}
+
+impl Default for EmailPolicy {
+    fn default() -> Self {
+        let three_an_hour = Some(MailLimit::new(3, Duration::hours(1)));
+        Self {
+            require_verification: false,
+            verification_ttl: Duration::hours(24),
+            reset_ttl: Duration::hours(1),
+            change_ttl: Duration::hours(24),
+            verification_limit: three_an_hour,
+            reset_limit: three_an_hour,
+            change_limit: three_an_hour,
+            recipient_limit: three_an_hour,
+        }
+    }
+}
+
+/// Settings of the use cases.
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    pub password_policy: PasswordPolicy,
+    pub session_policy: SessionPolicy,
+    pub rate_limits: RateLimits,
+    pub email: EmailPolicy,
+    pub tokens: crate::oauth::TokenPolicy,
+    /// Administrators without a second factor get no identity anywhere (no API
+    /// access, no tokens, no forward-auth pass, no authorization code) until they
+    /// enrol one.
+    pub require_mfa_for_admins: bool,
+}
+
+/// Hooks for metrics; every method has a no-op default.
+pub trait Observer: Send + Sync + 'static {
+    /// A sign-in attempt ended: `success`, `failure` or `throttled`.
+    fn login(&self, _result: &'static str) {}
+    /// A rate limit refused an attempt (`login:ip`, `login:account`, `register:ip`, ...).
+    fn rate_limited(&self, _limit: &str) {}
+}
+
+/// Who is asking: recorded on sessions.
+#[derive(Debug, Clone, Default)]
+pub struct ClientMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl ClientMeta {
+    /// Actions taken from the command line.
+    pub fn operator() -> Self {
+        Self { ip: None, user_agent: Some("portcullis-cli".into()) }
+    }
+}
+
+/// The entry point to every use case.
+#[derive(Clone)]
+pub struct Auth {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) hasher: PasswordHasher,
+    pub(crate) config: AuthConfig,
+    pub(crate) observer: Option<Arc<dyn Observer>>,
+    /// Seals TOTP secrets at rest.
+    pub(crate) secret_box: crate::mfa::SecretBox,
+    /// The relying party, when `server.public_url` has a host name (passkeys on).
+    pub(crate) webauthn: Option<RelyingParty>,
+    /// Seals the private parts of signing keys.
+    pub(crate) key_box: crate::mfa::SecretBox,
+    pub(crate) keyring: crate::keys::jwt::SharedKeyring,
+    /// Hot sessions and token families (see `hot.rs`).
+    pub(crate) hot: Arc<
+        crate::sessions::hot::HotCache<(crate::sessions::Session, User), (crate::oauth::TokenFamily, User)>,
+    >,
+    /// Unix second of the last reload forced by an unknown `kid` (at most one a second).
+    pub(crate) forced_reload: Arc<std::sync::atomic::AtomicI64>,
+    pub(crate) composer: Arc<dyn MailComposer>,
+    /// Woken whenever a mail is queued, so the outbox worker sends it at once.
+    pub(crate) outbox: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// The node-shared secrets the use cases seal with, loaded before [`Auth`] is
+/// built (they live in the database, the same on every node).
+pub struct SealingKeys {
+    /// Seals TOTP secrets.
+    pub totp: [u8; 32],
+    /// Seals the private parts of token signing keys.
+    pub signing_keys: [u8; 32],
+}
+
+impl std::fmt::Debug for SealingKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealingKeys([redacted])")
+    }
+}
+
+/// Everything [`Auth`] is built from, all of it given up front: a use case never
+/// finds a collaborator or a key missing at run time. Passkeys are the one
+/// optional part (off without a host name in the public URL), and their use cases
+/// say so with [`AuthError::PasskeysOff`].
+pub struct AuthParts {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: PasswordHasher,
+    pub config: AuthConfig,
+    pub composer: Arc<dyn MailComposer>,
+    pub sealing: SealingKeys,
+    pub passkeys: Option<RelyingParty>,
+}
+
+impl Auth {
+    pub fn new(parts: AuthParts) -> Self {
+        let AuthParts { store, clock, hasher, config, composer, sealing, passkeys } = parts;
+        Self {
+            store,
+            clock,
+            hasher,
+            config,
+            composer,
+            outbox: Arc::new(Notify::new()),
+            observer: None,
+            secret_box: crate::mfa::SecretBox::new(&sealing.totp),
+            webauthn: passkeys,
+            key_box: crate::mfa::SecretBox::new(&sealing.signing_keys),
+            keyring: crate::keys::jwt::SharedKeyring::default(),
+            forced_reload: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+            hot: Arc::new(crate::sessions::hot::HotCache::new()),
+        }
+    }
+
+    /// Reports events to `observer` (metrics).
+    #[must_use]
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    pub(crate) fn observe(&self, f: impl FnOnce(&dyn Observer)) {
+        if let Some(o) = &self.observer {
+            f(o.as_ref());
+        }
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    /// Whether the database answers (readiness).
+    pub async fn ready(&self) -> Result<(), AuthError> {
+        Ok(self.store.ping().await?)
+    }
+}
+
+impl Auth {
+    /// Refuses an identity to an administrator who has no second factor while
+    /// `require_mfa_for_admins` is on: every route that yields an identity asks
+    /// this, except the ones enrolling needs.
+    pub fn check_admin_mfa(&self, user: &User) -> Result<(), AuthError> {
+        if self.config.require_mfa_for_admins && user.is_admin && !user.mfa_enabled {
+            return Err(AuthError::MfaEnrolmentRequired);
+        }
+        Ok(())
+    }
+
+    /// Writes `message` to `user` as a mail for the outbox.
+    pub(crate) fn mail_to(&self, user: &User, message: &MailMessage<'_>) -> Result<NewMail, AuthError> {
+        let to = crate::accounts::email::Email::parse(&user.email).map_err(AuthError::internal)?;
+        self.mail_to_address(&to, Some(user.id), message)
+    }
+
+    /// Writes `message` to an address (and the account it is about, if any).
+    pub(crate) fn mail_to_address(
+        &self,
+        to: &crate::accounts::email::Email,
+        about: Option<crate::accounts::user::UserId>,
+        message: &MailMessage<'_>,
+    ) -> Result<NewMail, AuthError> {
+        let mail = self.composer.compose(to, message).map_err(AuthError::internal)?;
+        Ok(NewMail { user_id: about, mail, at: self.clock.now() })
+    }
+
+    /// Tells the outbox worker that a mail is waiting.
+    pub(crate) fn mail_queued(&self) {
+        self.outbox.notify_one();
+    }
+}
