@@ -12,8 +12,8 @@ use crate::migrations::{self, Migration};
 ///
 /// The sqlx bounds that generic queries need (encoding `i64`, `bool`, text and
 /// bytes, executing on a connection) cannot be gathered here: Rust implies only a
-/// trait's bounds on `Self`, so each `impl` block that runs SQL repeats them in a
-/// `where` clause (see `users.rs` for the list).
+/// trait's bounds on `Self`. Each block that runs SQL gets them from the
+/// `#[generic_sql]` attribute of `portcullis-store-macros`, which writes them once.
 pub trait Backend: sqlx::Database<QueryResult: RowsAffected> {
     /// The embedded migrations of this backend.
     const MIGRATIONS: &'static [Migration];

@@ -1,6 +1,6 @@
 //! The store's errors: `ConnectError` for start-up, and `Error`, which every query
 //! returns so that `?` works on sqlx results; it becomes a core `StoreError` once,
-//! in `From<Error> for StoreError`.
+//! in `From<Error> for StoreError`, which [`run`] applies to every store operation.
 
 use portcullis_core::StoreError;
 
@@ -25,6 +25,15 @@ pub(crate) enum Error {
 }
 
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the store traits return.
+pub(crate) type R<T> = std::result::Result<T, StoreError>;
+
+/// Runs the body of a store operation: inside, `?` works on sqlx results; on the
+/// way out the crate's `Error` becomes a core `StoreError`, here and nowhere else.
+pub(crate) async fn run<T>(work: impl Future<Output = Result<T>>) -> R<T> {
+    Ok(work.await?)
+}
 
 /// Names the uniqueness rule a statement may break, e.g. `"email"`.
 pub(crate) trait Conflict<T> {

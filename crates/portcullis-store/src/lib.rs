@@ -14,10 +14,10 @@
 //!
 //! `tests/conformance` runs every store operation directly on both backends.
 
-mod area_impls;
 mod backend;
 mod error;
 mod events;
+mod keys;
 mod mfa;
 mod migrations;
 mod oauth;
@@ -25,10 +25,8 @@ mod outbox;
 mod passkeys;
 pub mod postgres;
 mod rows;
-mod secrets;
 mod sessions;
 pub mod sqlite;
-mod store_impl;
 mod throttle;
 mod tokens;
 mod users;
@@ -40,7 +38,7 @@ use portcullis_core::Store;
 
 pub use backend::Backend;
 pub use error::ConnectError;
-pub(crate) use error::Error;
+
 pub use migrations::MigrateError;
 
 /// The store on one database; `SqliteStore` and `PgStore` name its two kinds.
@@ -51,6 +49,33 @@ pub struct SqlStore<DB: sqlx::Database> {
 impl<DB: sqlx::Database> SqlStore<DB> {
     pub fn pool(&self) -> &sqlx::Pool<DB> {
         &self.pool
+    }
+}
+
+/// The health check; every other operation is implemented in its area's file.
+#[async_trait::async_trait]
+impl<DB: Backend> Store for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    Self: portcullis_core::UserStore
+        + portcullis_core::SessionStore
+        + portcullis_core::MfaStore
+        + portcullis_core::PasskeyStore
+        + portcullis_core::TokenStore
+        + portcullis_core::ClientStore
+        + portcullis_core::FamilyStore
+        + portcullis_core::KeyStore
+        + portcullis_core::OutboxStore
+        + portcullis_core::AuditStore
+        + portcullis_core::ThrottleStore,
+{
+    async fn ping(&self) -> Result<(), portcullis_core::StoreError> {
+        error::run(async {
+            sqlx::query("SELECT 1").execute(&self.pool).await?;
+            Ok(())
+        })
+        .await
     }
 }
 

@@ -2,9 +2,9 @@
 //! file names. Applying them is serialised (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a
 //! transaction-scoped advisory lock) so several nodes may start at once.
 
-use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
+use sqlx::Pool;
 
-use crate::backend::Backend;
+use portcullis_store_macros::generic_sql;
 
 /// One embedded migration.
 #[derive(Debug, Clone, Copy)]
@@ -48,23 +48,8 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS portcullis_migrations (
 
 /// Applies the backend's pending migrations, each in its own write transaction
 /// that first takes `Backend::MIGRATION_LOCK`; returns how many ran.
-pub(crate) async fn apply<DB>(pool: &Pool<DB>) -> Result<usize, MigrateError>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    for<'r> &'r str: ColumnIndex<DB::Row>,
-    usize: ColumnIndex<DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
-{
+#[generic_sql]
+pub(crate) async fn apply<DB>(pool: &Pool<DB>) -> Result<usize, MigrateError> {
     let mut applied = 0usize;
     for m in DB::MIGRATIONS {
         if apply_one(pool, m).await.map_err(|e| MigrateError::new(m, &e))? {
@@ -76,23 +61,8 @@ where
 }
 
 /// Applies `m` unless it is recorded already; whether it ran.
-async fn apply_one<DB>(pool: &Pool<DB>, m: &Migration) -> Result<bool, sqlx::Error>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    for<'r> &'r str: ColumnIndex<DB::Row>,
-    usize: ColumnIndex<DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
-{
+#[generic_sql]
+async fn apply_one<DB>(pool: &Pool<DB>, m: &Migration) -> Result<bool, sqlx::Error> {
     let mut tx = DB::begin_write(pool).await?;
     if let Some(lock) = DB::MIGRATION_LOCK {
         sqlx::query(lock).execute(&mut *tx).await?;
@@ -117,23 +87,8 @@ where
 }
 
 /// Counts the backend's migrations not recorded yet.
-pub(crate) async fn pending<DB>(pool: &Pool<DB>) -> Result<usize, MigrateError>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    for<'r> &'r str: ColumnIndex<DB::Row>,
-    usize: ColumnIndex<DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
-{
+#[generic_sql]
+pub(crate) async fn pending<DB>(pool: &Pool<DB>) -> Result<usize, MigrateError> {
     let applied: Vec<i64> =
         match sqlx::query_scalar("SELECT version FROM portcullis_migrations").fetch_all(pool).await {
             Ok(v) => v,

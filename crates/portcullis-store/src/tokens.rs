@@ -2,38 +2,28 @@
 //! one conditional `UPDATE` inside the transaction of its effect, so a token works
 //! once however many nodes race for it.
 
+use async_trait::async_trait;
 use portcullis_core::mail::NewMail;
+use portcullis_core::store::TokenStore;
 use portcullis_core::store::{NewAddress, NewToken, StoredToken};
 use portcullis_core::{TokenHash, TokenKind, UserId};
-use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Type};
+use sqlx::Row as _;
 use time::OffsetDateTime;
 
-use crate::backend::{Backend, RowsAffected as _};
-use crate::error::{Conflict as _, Result, decode};
+use portcullis_store_macros::generic_sql;
+
+use crate::SqlStore;
+use crate::backend::RowsAffected as _;
+use crate::error::{Conflict as _, R, Result, decode, run};
 use crate::oauth::families::Families;
 use crate::outbox::Outbox;
 use crate::rows::{ts, user_id};
 
 /// The SQL of emailed tokens, on `pool`.
-pub(crate) struct Tokens<'a, DB: sqlx::Database>(pub &'a Pool<DB>);
+pub(crate) struct Tokens<DB>(std::marker::PhantomData<DB>);
 
-impl<DB> Tokens<'_, DB>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    for<'r> &'r str: ColumnIndex<DB::Row>,
-    usize: ColumnIndex<DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
-{
+#[generic_sql]
+impl<DB> Tokens<DB> {
     /// Reads a row of tokens `t` joined with their user `u` (for `password_changed_at`).
     fn from_row(row: &DB::Row) -> Result<StoredToken> {
         let kind: String = row.try_get("kind")?;
@@ -120,135 +110,163 @@ where
         .conflict_on("email")?;
         Ok(())
     }
+}
 
-    pub(crate) async fn issue(&self, token: &NewToken, mail: &NewMail) -> Result<()> {
-        let mut tx = DB::begin_write(self.0).await?;
-        Self::insert(&mut tx, token).await?;
-        Outbox::insert(&mut *tx, mail).await?;
-        Ok(tx.commit().await?)
+#[async_trait]
+#[generic_sql]
+impl<DB> TokenStore for SqlStore<DB> {
+    async fn issue_token(&self, token: &NewToken, mail: &NewMail) -> R<()> {
+        run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
+            Tokens::<DB>::insert(&mut tx, token).await?;
+            Outbox::insert(&mut *tx, mail).await?;
+            Ok(tx.commit().await?)
+        })
+        .await
     }
 
-    pub(crate) async fn find(&self, hash: TokenHash) -> Result<Option<StoredToken>> {
-        let row = sqlx::query(
-            "SELECT t.kind, t.user_id, t.new_email, t.created_at, t.expires_at, t.used_at, u.password_changed_at
-             FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1",
-        )
-        .bind(&hash.as_bytes()[..])
-        .fetch_optional(self.0)
-        .await?;
-        row.as_ref().map(Self::from_row).transpose()
+    async fn find_token(&self, hash: TokenHash) -> R<Option<StoredToken>> {
+        run(async {
+            let row = sqlx::query(
+                "SELECT t.kind, t.user_id, t.new_email, t.created_at, t.expires_at, t.used_at, u.password_changed_at
+                 FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1",
+            )
+            .bind(&hash.as_bytes()[..])
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref().map(Tokens::<DB>::from_row).transpose()
+        })
+        .await
     }
 
-    pub(crate) async fn list(&self, user: UserId) -> Result<Vec<StoredToken>> {
-        let rows = sqlx::query(
-            "SELECT t.kind, t.user_id, t.new_email, t.created_at, t.expires_at, t.used_at, u.password_changed_at
-             FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = $1 ORDER BY t.created_at DESC",
-        )
-        .bind(user.to_string())
-        .fetch_all(self.0)
-        .await?;
-        rows.iter().map(Self::from_row).collect()
+    async fn list_tokens(&self, user: UserId) -> R<Vec<StoredToken>> {
+        run(async {
+            let rows = sqlx::query(
+                "SELECT t.kind, t.user_id, t.new_email, t.created_at, t.expires_at, t.used_at, u.password_changed_at
+                 FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = $1 ORDER BY t.created_at DESC",
+            )
+            .bind(user.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(Tokens::<DB>::from_row).collect()
+        })
+        .await
     }
 
     /// Sets a new password and ends everything the old one opened.
-    pub(crate) async fn reset_password(
+    async fn reset_password(
         &self,
         hash: TokenHash,
         password_hash: &str,
         now: OffsetDateTime,
         notice: &NewMail,
-    ) -> Result<Option<UserId>> {
-        let mut tx = DB::begin_write(self.0).await?;
-        let Some(user) = Self::spend(&mut tx, hash, TokenKind::ResetPassword, now).await? else {
-            return Ok(None);
-        };
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2, email_verified = $3
-             WHERE id = $4",
-        )
-        .bind(password_hash)
-        .bind(now.unix_timestamp())
-        .bind(true)
-        .bind(&user)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(&user).execute(&mut *tx).await?;
-        Families::revoke_all_of(&mut *tx, &user).await?;
-        Self::delete_killable(&mut tx, &user).await?;
-        Outbox::insert(&mut *tx, notice).await?;
-        tx.commit().await?;
-        Ok(Some(user_id(&user)?))
-    }
-
-    pub(crate) async fn verify_email(&self, hash: TokenHash, now: OffsetDateTime) -> Result<Option<UserId>> {
-        let mut tx = DB::begin_write(self.0).await?;
-        let Some(user) = Self::spend(&mut tx, hash, TokenKind::VerifyEmail, now).await? else {
-            return Ok(None);
-        };
-        sqlx::query("UPDATE users SET email_verified = $1, updated_at = $2 WHERE id = $3")
-            .bind(true)
+    ) -> R<Option<UserId>> {
+        run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
+            let Some(user) = Tokens::<DB>::spend(&mut tx, hash, TokenKind::ResetPassword, now).await? else {
+                return Ok(None);
+            };
+            sqlx::query(
+                "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2, email_verified = $3
+                 WHERE id = $4",
+            )
+            .bind(password_hash)
             .bind(now.unix_timestamp())
+            .bind(true)
             .bind(&user)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(Some(user_id(&user)?))
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(&user).execute(&mut *tx).await?;
+            Families::revoke_all_of(&mut *tx, &user).await?;
+            Tokens::<DB>::delete_killable(&mut tx, &user).await?;
+            Outbox::insert(&mut *tx, notice).await?;
+            tx.commit().await?;
+            Ok(Some(user_id(&user)?))
+        })
+        .await
+    }
+
+    async fn verify_email(&self, hash: TokenHash, now: OffsetDateTime) -> R<Option<UserId>> {
+        run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
+            let Some(user) = Tokens::<DB>::spend(&mut tx, hash, TokenKind::VerifyEmail, now).await? else {
+                return Ok(None);
+            };
+            sqlx::query("UPDATE users SET email_verified = $1, updated_at = $2 WHERE id = $3")
+                .bind(true)
+                .bind(now.unix_timestamp())
+                .bind(&user)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(user_id(&user)?))
+        })
+        .await
     }
 
     /// Moves the user to the new address and stores the undo token sent to the old one.
-    pub(crate) async fn change_email(
+    async fn change_email(
         &self,
         hash: TokenHash,
         to: NewAddress<'_>,
         now: OffsetDateTime,
         undo: &NewToken,
         notice: &NewMail,
-    ) -> Result<Option<UserId>> {
-        let mut tx = DB::begin_write(self.0).await?;
-        let Some(user) = Self::spend(&mut tx, hash, TokenKind::ChangeEmail, now).await? else {
-            return Ok(None);
-        };
-        Self::set_address(&mut tx, &user, to, now).await?;
-        sqlx::query("DELETE FROM tokens WHERE user_id = $1 AND used_at IS NULL AND kind IN ($2, $3)")
-            .bind(&user)
-            .bind(TokenKind::VerifyEmail.as_str())
-            .bind(TokenKind::ChangeEmail.as_str())
-            .execute(&mut *tx)
-            .await?;
-        Self::insert(&mut tx, undo).await?;
-        Outbox::insert(&mut *tx, notice).await?;
-        tx.commit().await?;
-        Ok(Some(user_id(&user)?))
+    ) -> R<Option<UserId>> {
+        run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
+            let Some(user) = Tokens::<DB>::spend(&mut tx, hash, TokenKind::ChangeEmail, now).await? else {
+                return Ok(None);
+            };
+            Tokens::<DB>::set_address(&mut tx, &user, to, now).await?;
+            sqlx::query("DELETE FROM tokens WHERE user_id = $1 AND used_at IS NULL AND kind IN ($2, $3)")
+                .bind(&user)
+                .bind(TokenKind::VerifyEmail.as_str())
+                .bind(TokenKind::ChangeEmail.as_str())
+                .execute(&mut *tx)
+                .await?;
+            Tokens::<DB>::insert(&mut tx, undo).await?;
+            Outbox::insert(&mut *tx, notice).await?;
+            tx.commit().await?;
+            Ok(Some(user_id(&user)?))
+        })
+        .await
     }
 
     /// Restores the old address and ends everything the account had open.
-    pub(crate) async fn revert_email(
+    async fn revert_email(
         &self,
         hash: TokenHash,
         to: NewAddress<'_>,
         now: OffsetDateTime,
-    ) -> Result<Option<UserId>> {
-        let mut tx = DB::begin_write(self.0).await?;
-        let Some(user) = Self::spend(&mut tx, hash, TokenKind::RevertEmail, now).await? else {
-            return Ok(None);
-        };
-        Self::set_address(&mut tx, &user, to, now).await?;
-        for sql in [
-            "DELETE FROM sessions WHERE user_id = $1",
-            "DELETE FROM token_families WHERE user_id = $1",
-            "DELETE FROM tokens WHERE user_id = $1 AND used_at IS NULL",
-        ] {
-            sqlx::query(sql).bind(&user).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(Some(user_id(&user)?))
+    ) -> R<Option<UserId>> {
+        run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
+            let Some(user) = Tokens::<DB>::spend(&mut tx, hash, TokenKind::RevertEmail, now).await? else {
+                return Ok(None);
+            };
+            Tokens::<DB>::set_address(&mut tx, &user, to, now).await?;
+            for sql in [
+                "DELETE FROM sessions WHERE user_id = $1",
+                "DELETE FROM token_families WHERE user_id = $1",
+                "DELETE FROM tokens WHERE user_id = $1 AND used_at IS NULL",
+            ] {
+                sqlx::query(sql).bind(&user).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(Some(user_id(&user)?))
+        })
+        .await
     }
 
-    pub(crate) async fn purge(&self, before: OffsetDateTime) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM tokens WHERE expires_at < $1")
-            .bind(before.unix_timestamp())
-            .execute(self.0)
-            .await?;
-        Ok(done.rows_affected())
+    async fn purge_tokens(&self, before: OffsetDateTime) -> R<u64> {
+        run(async {
+            let done = sqlx::query("DELETE FROM tokens WHERE expires_at < $1")
+                .bind(before.unix_timestamp())
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected())
+        })
+        .await
     }
 }

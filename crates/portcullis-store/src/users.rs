@@ -1,42 +1,30 @@
 //! Accounts: creating, finding, listing, disabling and deleting users, and their
 //! passwords. Deleting a user removes every row that names it, in one transaction.
 
+use async_trait::async_trait;
 use portcullis_core::accounts::user::Credentials;
 use portcullis_core::mail::NewMail;
+use portcullis_core::store::UserStore;
 use portcullis_core::store::{NewToken, NewUser};
 use portcullis_core::{TokenHash, User, UserId};
-use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Type};
+use sqlx::Row as _;
 use time::OffsetDateTime;
 
-use crate::backend::{Backend, RowsAffected as _};
-use crate::error::{Conflict as _, Result};
+use portcullis_store_macros::generic_sql;
+
+use crate::SqlStore;
+use crate::backend::RowsAffected as _;
+use crate::error::{Conflict as _, R, Result, run};
 use crate::oauth::families::Families;
 use crate::outbox::Outbox;
 use crate::rows::{ts, user_id};
 use crate::tokens::Tokens;
 
 /// The SQL of accounts, on `pool`.
-pub(crate) struct Users<'a, DB: sqlx::Database>(pub &'a Pool<DB>);
+pub(crate) struct Users<DB>(std::marker::PhantomData<DB>);
 
-// The `where` clause below is the one every SQL-running impl block of this crate
-// repeats: executing on a connection, and the column types we bind and read.
-impl<DB> Users<'_, DB>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    for<'r> &'r str: ColumnIndex<DB::Row>,
-    usize: ColumnIndex<DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
-{
+#[generic_sql]
+impl<DB> Users<DB> {
     /// Reads the user columns (`id, email, email_verified, is_admin, disabled,
     /// mfa_enabled, created_at`) of a row.
     pub(crate) fn from_row(row: &DB::Row) -> Result<User> {
@@ -54,164 +42,188 @@ where
     fn credentials(row: &DB::Row) -> Result<Credentials> {
         Ok(Credentials { user: Self::from_row(row)?, password_hash: row.try_get("password_hash")? })
     }
+}
 
-    pub(crate) async fn create(
-        &self,
-        u: NewUser<'_>,
-        verification: Option<(&NewToken, &NewMail)>,
-    ) -> Result<User> {
-        let at = u.created_at.unix_timestamp();
-        let mut tx = DB::begin_write(self.0).await?;
-        sqlx::query(
-            "INSERT INTO users (id, email, email_canonical, password_hash, email_verified, is_admin,
-                 created_at, updated_at, password_changed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)",
-        )
-        .bind(u.id.to_string())
-        .bind(u.email)
-        .bind(u.email_canonical)
-        .bind(u.password_hash)
-        .bind(u.email_verified)
-        .bind(u.is_admin)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .conflict_on("email")?;
-        if let Some((token, mail)) = verification {
-            Tokens::insert(&mut *tx, token).await?;
-            Outbox::insert(&mut *tx, mail).await?;
-        }
-        tx.commit().await.conflict_on("email")?;
-        Ok(User {
-            id: u.id,
-            email: u.email.to_owned(),
-            email_verified: u.email_verified,
-            is_admin: u.is_admin,
-            disabled: false,
-            mfa_enabled: false,
-            created_at: ts(at)?,
+#[async_trait]
+#[generic_sql]
+impl<DB> UserStore for SqlStore<DB> {
+    async fn create_user(&self, u: NewUser<'_>, verification: Option<(&NewToken, &NewMail)>) -> R<User> {
+        run(async {
+            let at = u.created_at.unix_timestamp();
+            let mut tx = DB::begin_write(&self.pool).await?;
+            sqlx::query(
+                "INSERT INTO users (id, email, email_canonical, password_hash, email_verified, is_admin,
+                     created_at, updated_at, password_changed_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)",
+            )
+            .bind(u.id.to_string())
+            .bind(u.email)
+            .bind(u.email_canonical)
+            .bind(u.password_hash)
+            .bind(u.email_verified)
+            .bind(u.is_admin)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .conflict_on("email")?;
+            if let Some((token, mail)) = verification {
+                Tokens::insert(&mut *tx, token).await?;
+                Outbox::insert(&mut *tx, mail).await?;
+            }
+            tx.commit().await.conflict_on("email")?;
+            Ok(User {
+                id: u.id,
+                email: u.email.to_owned(),
+                email_verified: u.email_verified,
+                is_admin: u.is_admin,
+                disabled: false,
+                mfa_enabled: false,
+                created_at: ts(at)?,
+            })
         })
+        .await
     }
 
-    pub(crate) async fn credentials_by_email(&self, email_canonical: &str) -> Result<Option<Credentials>> {
-        let row = sqlx::query(
-            "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at, password_hash
-             FROM users WHERE email_canonical = $1",
-        )
-        .bind(email_canonical)
-        .fetch_optional(self.0)
-        .await?;
-        row.as_ref().map(Self::credentials).transpose()
+    async fn find_credentials_by_email(&self, email_canonical: &str) -> R<Option<Credentials>> {
+        run(async {
+            let row = sqlx::query(
+                "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at, password_hash
+                 FROM users WHERE email_canonical = $1",
+            )
+            .bind(email_canonical)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref().map(Users::<DB>::credentials).transpose()
+        })
+        .await
     }
 
-    pub(crate) async fn credentials_by_id(&self, id: UserId) -> Result<Option<Credentials>> {
-        let row = sqlx::query(
-            "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at, password_hash
-             FROM users WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_optional(self.0)
-        .await?;
-        row.as_ref().map(Self::credentials).transpose()
+    async fn find_credentials_by_id(&self, id: UserId) -> R<Option<Credentials>> {
+        run(async {
+            let row = sqlx::query(
+                "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at, password_hash
+                 FROM users WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref().map(Users::<DB>::credentials).transpose()
+        })
+        .await
     }
 
-    pub(crate) async fn list(&self) -> Result<Vec<User>> {
-        let rows = sqlx::query(
-            "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at
-             FROM users ORDER BY created_at, email_canonical",
-        )
-        .fetch_all(self.0)
-        .await?;
-        rows.iter().map(Self::from_row).collect()
+    async fn list_users(&self) -> R<Vec<User>> {
+        run(async {
+            let rows = sqlx::query(
+                "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at
+                 FROM users ORDER BY created_at, email_canonical",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(Users::<DB>::from_row).collect()
+        })
+        .await
     }
 
     /// Disabling also ends the user's sessions and refresh-token families.
-    pub(crate) async fn set_disabled(&self, id: UserId, disabled: bool, now: OffsetDateTime) -> Result<bool> {
-        let mut tx = DB::begin_write(self.0).await?;
-        let updated = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
-            .bind(disabled)
-            .bind(now.unix_timestamp())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+    async fn set_user_disabled(&self, id: UserId, disabled: bool, now: OffsetDateTime) -> R<bool> {
+        run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
+            let updated = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
+                .bind(disabled)
+                .bind(now.unix_timestamp())
                 .bind(id.to_string())
                 .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if disabled {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                Families::revoke_all_of(&mut *tx, &id.to_string()).await?;
+            }
+            tx.commit().await?;
+            Ok(updated == 1)
+        })
+        .await
+    }
+
+    async fn delete_user(&self, id: UserId, notice: Option<&NewMail>) -> R<bool> {
+        run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
+            for sql in [
+                "DELETE FROM sessions WHERE user_id = $1",
+                "DELETE FROM token_families WHERE user_id = $1",
+                "DELETE FROM oauth_codes WHERE user_id = $1",
+                "DELETE FROM oauth_consents WHERE user_id = $1",
+                "DELETE FROM events WHERE user_id = $1",
+                "DELETE FROM tokens WHERE user_id = $1",
+                "DELETE FROM outbox WHERE user_id = $1",
+            ] {
+                sqlx::query(sql).bind(id.to_string()).execute(&mut *tx).await?;
+            }
+            let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if deleted == 1
+                && let Some(notice) = notice
+            {
+                Outbox::insert(&mut *tx, notice).await?;
+            }
+            tx.commit().await?;
+            Ok(deleted == 1)
+        })
+        .await
+    }
+
+    async fn update_password_hash(&self, id: UserId, password_hash: &str) -> R<()> {
+        run(async {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(password_hash)
+                .bind(id.to_string())
+                .execute(&self.pool)
                 .await?;
-            Families::revoke_all_of(&mut *tx, &id.to_string()).await?;
-        }
-        tx.commit().await?;
-        Ok(updated == 1)
-    }
-
-    pub(crate) async fn delete(&self, id: UserId, notice: Option<&NewMail>) -> Result<bool> {
-        let mut tx = DB::begin_write(self.0).await?;
-        for sql in [
-            "DELETE FROM sessions WHERE user_id = $1",
-            "DELETE FROM token_families WHERE user_id = $1",
-            "DELETE FROM oauth_codes WHERE user_id = $1",
-            "DELETE FROM oauth_consents WHERE user_id = $1",
-            "DELETE FROM events WHERE user_id = $1",
-            "DELETE FROM tokens WHERE user_id = $1",
-            "DELETE FROM outbox WHERE user_id = $1",
-        ] {
-            sqlx::query(sql).bind(id.to_string()).execute(&mut *tx).await?;
-        }
-        let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if deleted == 1
-            && let Some(notice) = notice
-        {
-            Outbox::insert(&mut *tx, notice).await?;
-        }
-        tx.commit().await?;
-        Ok(deleted == 1)
-    }
-
-    pub(crate) async fn update_password_hash(&self, id: UserId, password_hash: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(id.to_string())
-            .execute(self.0)
-            .await?;
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     /// Ends every other session, pending token and refresh-token family of the user.
-    pub(crate) async fn change_password(
+    async fn change_password(
         &self,
         id: UserId,
         password_hash: &str,
         now: OffsetDateTime,
         keep: Option<TokenHash>,
         notice: Option<&NewMail>,
-    ) -> Result<()> {
-        let mut tx = DB::begin_write(self.0).await?;
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3",
-        )
-        .bind(password_hash)
-        .bind(now.unix_timestamp())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        // An all-zero hash never matches a real session (SHA-256 preimage).
-        let keep = keep.map_or([0u8; 32], |k| *k.as_bytes());
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+    ) -> R<()> {
+        run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
+            sqlx::query(
+                "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3",
+            )
+            .bind(password_hash)
+            .bind(now.unix_timestamp())
             .bind(id.to_string())
-            .bind(&keep[..])
             .execute(&mut *tx)
             .await?;
-        Tokens::delete_killable(&mut *tx, &id.to_string()).await?;
-        Families::revoke_all_of(&mut *tx, &id.to_string()).await?;
-        if let Some(notice) = notice {
-            Outbox::insert(&mut *tx, notice).await?;
-        }
-        Ok(tx.commit().await?)
+            // An all-zero hash never matches a real session (SHA-256 preimage).
+            let keep = keep.map_or([0u8; 32], |k| *k.as_bytes());
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                .bind(id.to_string())
+                .bind(&keep[..])
+                .execute(&mut *tx)
+                .await?;
+            Tokens::delete_killable(&mut *tx, &id.to_string()).await?;
+            Families::revoke_all_of(&mut *tx, &id.to_string()).await?;
+            if let Some(notice) = notice {
+                Outbox::insert(&mut *tx, notice).await?;
+            }
+            Ok(tx.commit().await?)
+        })
+        .await
     }
 }

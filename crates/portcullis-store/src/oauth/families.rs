@@ -2,37 +2,27 @@
 //! spends the newest token and adds the next. A token presented after it was spent
 //! revokes its whole family (reuse detection).
 
+use async_trait::async_trait;
 use portcullis_core::oauth::{NewRefresh, Rotation, TokenFamily};
+use portcullis_core::store::FamilyStore;
 use portcullis_core::store::{FamilyWithUser, RefreshTokenState};
 use portcullis_core::{TokenHash, UserId};
-use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Type};
+use sqlx::Row as _;
 use time::OffsetDateTime;
 
-use crate::backend::{Backend, RowsAffected as _};
-use crate::error::{Conflict as _, Result};
+use portcullis_store_macros::generic_sql;
+
+use crate::SqlStore;
+use crate::backend::RowsAffected as _;
+use crate::error::{Conflict as _, R, Result, run};
 use crate::rows::{ts, user_id, uuid};
 use crate::users::Users;
 
 /// The SQL of token families and refresh tokens, on `pool`.
-pub(crate) struct Families<'a, DB: sqlx::Database>(pub &'a Pool<DB>);
+pub(crate) struct Families<DB>(std::marker::PhantomData<DB>);
 
-impl<DB> Families<'_, DB>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    for<'r> &'r str: ColumnIndex<DB::Row>,
-    usize: ColumnIndex<DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
-{
+#[generic_sql]
+impl<DB> Families<DB> {
     /// Reads the `family_`-prefixed columns (selected from `token_families f` as
     /// `f.id AS family_id, f.user_id AS family_user_id, ...`).
     fn from_row(row: &DB::Row) -> Result<TokenFamily> {
@@ -71,150 +61,176 @@ where
             .await?;
         Ok(())
     }
+}
 
-    pub(crate) async fn create(&self, f: &TokenFamily, first: Option<&NewRefresh>) -> Result<()> {
-        let mut tx = DB::begin_write(self.0).await?;
-        sqlx::query(
-            "INSERT INTO token_families (id, user_id, client_id, scope, auth_time, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
-        )
-        .bind(f.id.to_string())
-        .bind(f.user_id.to_string())
-        .bind(f.client_id.as_deref())
-        .bind(&f.scope)
-        .bind(f.auth_time.unix_timestamp())
-        .bind(f.created_at.unix_timestamp())
-        .execute(&mut *tx)
+#[async_trait]
+#[generic_sql]
+impl<DB> FamilyStore for SqlStore<DB> {
+    async fn create_family(&self, f: &TokenFamily, first: Option<&NewRefresh>) -> R<()> {
+        run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
+            sqlx::query(
+                "INSERT INTO token_families (id, user_id, client_id, scope, auth_time, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .bind(f.id.to_string())
+            .bind(f.user_id.to_string())
+            .bind(f.client_id.as_deref())
+            .bind(&f.scope)
+            .bind(f.auth_time.unix_timestamp())
+            .bind(f.created_at.unix_timestamp())
+            .execute(&mut *tx)
+            .await
+            .conflict_on("family")?;
+            if let Some(first) = first {
+                Families::<DB>::insert_refresh(&mut tx, &f.id.to_string(), first).await?;
+            }
+            Ok(tx.commit().await?)
+        })
         .await
-        .conflict_on("family")?;
-        if let Some(first) = first {
-            Self::insert_refresh(&mut tx, &f.id.to_string(), first).await?;
-        }
-        Ok(tx.commit().await?)
     }
 
     /// Spends the refresh token `hash` of `client` and stores `next` in its family.
-    pub(crate) async fn rotate(
+    async fn rotate_refresh(
         &self,
         hash: TokenHash,
         client: Option<&str>,
         next: &NewRefresh,
         now: OffsetDateTime,
-    ) -> Result<Rotation> {
-        let mut tx = DB::begin_write(self.0).await?;
-        let row = sqlx::query(
-            "SELECT r.expires_at AS token_expires_at, r.used_at AS token_used_at,
-                    f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
-                    f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at,
-                    u.id, u.email, u.email_verified, u.is_admin, u.disabled, u.mfa_enabled, u.created_at
-             FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id
-             JOIN users u ON u.id = f.user_id
-             WHERE r.hash = $1",
-        )
-        .bind(&hash.as_bytes()[..])
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else { return Ok(Rotation::Invalid) };
-        let family = Self::from_row(&row)?;
-        let user = Users::<DB>::from_row(&row)?;
-        let expires_at: i64 = row.try_get("token_expires_at")?;
-        let used_at: Option<i64> = row.try_get("token_used_at")?;
-        if family.client_id.as_deref() != client || user.disabled {
-            return Ok(Rotation::Invalid);
-        }
-        let family_id = family.id.to_string();
-        let spent_now = used_at.is_none()
-            && sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL")
-                .bind(&hash.as_bytes()[..])
-                .bind(now.unix_timestamp())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-        if !spent_now {
-            // Presented again after it was spent: whoever holds the family's newest
-            // token may be a thief, so the whole family goes.
-            sqlx::query("DELETE FROM token_families WHERE id = $1")
-                .bind(&family_id)
-                .execute(&mut *tx)
-                .await?;
+    ) -> R<Rotation> {
+        run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
+            let row = sqlx::query(
+                "SELECT r.expires_at AS token_expires_at, r.used_at AS token_used_at,
+                        f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
+                        f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at,
+                        u.id, u.email, u.email_verified, u.is_admin, u.disabled, u.mfa_enabled, u.created_at
+                 FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id
+                 JOIN users u ON u.id = f.user_id
+                 WHERE r.hash = $1",
+            )
+            .bind(&hash.as_bytes()[..])
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else { return Ok(Rotation::Invalid) };
+            let family = Families::<DB>::from_row(&row)?;
+            let user = Users::<DB>::from_row(&row)?;
+            let expires_at: i64 = row.try_get("token_expires_at")?;
+            let used_at: Option<i64> = row.try_get("token_used_at")?;
+            if family.client_id.as_deref() != client || user.disabled {
+                return Ok(Rotation::Invalid);
+            }
+            let family_id = family.id.to_string();
+            let spent_now = used_at.is_none()
+                && sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL")
+                    .bind(&hash.as_bytes()[..])
+                    .bind(now.unix_timestamp())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+            if !spent_now {
+                // Presented again after it was spent: whoever holds the family's newest
+                // token may be a thief, so the whole family goes.
+                sqlx::query("DELETE FROM token_families WHERE id = $1")
+                    .bind(&family_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                return Ok(Rotation::Reused { user_id: family.user_id, client_id: family.client_id });
+            }
+            if expires_at <= now.unix_timestamp() {
+                return Ok(Rotation::Invalid);
+            }
+            Families::<DB>::insert_refresh(&mut tx, &family_id, next).await?;
             tx.commit().await?;
-            return Ok(Rotation::Reused { user_id: family.user_id, client_id: family.client_id });
-        }
-        if expires_at <= now.unix_timestamp() {
-            return Ok(Rotation::Invalid);
-        }
-        Self::insert_refresh(&mut tx, &family_id, next).await?;
-        tx.commit().await?;
-        Ok(Rotation::Rotated(family, user))
+            Ok(Rotation::Rotated(family, user))
+        })
+        .await
     }
 
     /// The family of a refresh token, when that token expires, and whether it is spent.
-    pub(crate) async fn find_by_refresh(&self, hash: TokenHash) -> Result<Option<RefreshTokenState>> {
-        let row = sqlx::query(
-            "SELECT r.expires_at AS token_expires_at, r.used_at AS token_used_at,
-                    f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
-                    f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at
-             FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id WHERE r.hash = $1",
-        )
-        .bind(&hash.as_bytes()[..])
-        .fetch_optional(self.0)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let used_at: Option<i64> = row.try_get("token_used_at")?;
-        Ok(Some(RefreshTokenState {
-            family: Self::from_row(&row)?,
-            expires_at: ts(row.try_get("token_expires_at")?)?,
-            spent: used_at.is_some(),
-        }))
+    async fn find_refresh_family(&self, hash: TokenHash) -> R<Option<RefreshTokenState>> {
+        run(async {
+            let row = sqlx::query(
+                "SELECT r.expires_at AS token_expires_at, r.used_at AS token_used_at,
+                        f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
+                        f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at
+                 FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id WHERE r.hash = $1",
+            )
+            .bind(&hash.as_bytes()[..])
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let used_at: Option<i64> = row.try_get("token_used_at")?;
+            Ok(Some(RefreshTokenState {
+                family: Families::<DB>::from_row(&row)?,
+                expires_at: ts(row.try_get("token_expires_at")?)?,
+                spent: used_at.is_some(),
+            }))
+        })
+        .await
     }
 
     /// A family and its user, unless the user is disabled.
-    pub(crate) async fn find(&self, id: uuid::Uuid) -> Result<Option<FamilyWithUser>> {
-        let row = sqlx::query(
-            "SELECT f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
-                    f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at,
-                    u.id, u.email, u.email_verified, u.is_admin, u.disabled, u.mfa_enabled, u.created_at
-             FROM token_families f JOIN users u ON u.id = f.user_id
-             WHERE f.id = $1 AND u.disabled = $2",
-        )
-        .bind(id.to_string())
-        .bind(false)
-        .fetch_optional(self.0)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(FamilyWithUser { family: Self::from_row(&row)?, user: Users::<DB>::from_row(&row)? }))
-    }
-
-    pub(crate) async fn revoke(&self, id: uuid::Uuid) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM token_families WHERE id = $1")
+    async fn find_family(&self, id: uuid::Uuid) -> R<Option<FamilyWithUser>> {
+        run(async {
+            let row = sqlx::query(
+                "SELECT f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
+                        f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at,
+                        u.id, u.email, u.email_verified, u.is_admin, u.disabled, u.mfa_enabled, u.created_at
+                 FROM token_families f JOIN users u ON u.id = f.user_id
+                 WHERE f.id = $1 AND u.disabled = $2",
+            )
             .bind(id.to_string())
-            .execute(self.0)
+            .bind(false)
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(done.rows_affected() == 1)
+            let Some(row) = row else { return Ok(None) };
+            Ok(Some(FamilyWithUser { family: Families::<DB>::from_row(&row)?, user: Users::<DB>::from_row(&row)? }))
+        })
+        .await
     }
 
-    pub(crate) async fn list(&self, user: UserId) -> Result<Vec<TokenFamily>> {
-        let rows = sqlx::query(
-            "SELECT f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
-                    f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at
-             FROM token_families f WHERE f.user_id = $1 ORDER BY f.created_at DESC",
-        )
-        .bind(user.to_string())
-        .fetch_all(self.0)
-        .await?;
-        rows.iter().map(Self::from_row).collect()
+    async fn revoke_family(&self, id: uuid::Uuid) -> R<bool> {
+        run(async {
+            let done = sqlx::query("DELETE FROM token_families WHERE id = $1")
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+
+    async fn list_families(&self, user: UserId) -> R<Vec<TokenFamily>> {
+        run(async {
+            let rows = sqlx::query(
+                "SELECT f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
+                        f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at
+                 FROM token_families f WHERE f.user_id = $1 ORDER BY f.created_at DESC",
+            )
+            .bind(user.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(Families::<DB>::from_row).collect()
+        })
+        .await
     }
 
     /// Deletes expired codes and families (their refresh tokens go with them).
-    pub(crate) async fn purge(&self, before: OffsetDateTime) -> Result<u64> {
-        let mut n = 0;
-        for sql in [
-            "DELETE FROM oauth_codes WHERE expires_at < $1",
-            "DELETE FROM token_families WHERE expires_at < $1",
-        ] {
-            n += sqlx::query(sql).bind(before.unix_timestamp()).execute(self.0).await?.rows_affected();
-        }
-        Ok(n)
+    async fn purge_oauth(&self, before: OffsetDateTime) -> R<u64> {
+        run(async {
+            let mut n = 0;
+            for sql in [
+                "DELETE FROM oauth_codes WHERE expires_at < $1",
+                "DELETE FROM token_families WHERE expires_at < $1",
+            ] {
+                n +=
+                    sqlx::query(sql).bind(before.unix_timestamp()).execute(&self.pool).await?.rows_affected();
+            }
+            Ok(n)
+        })
+        .await
     }
 }

@@ -1,6 +1,5 @@
-//! OAuth and OpenID Connect storage: signing keys, clients with their codes and
-//! consents, and refresh-token families.
+//! OAuth and OpenID Connect storage: clients with their codes and consents, and
+//! refresh-token families.
 
 pub(crate) mod clients;
 pub(crate) mod families;
-pub(crate) mod keys;
