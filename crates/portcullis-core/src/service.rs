@@ -133,15 +133,12 @@ pub struct Auth {
     pub(crate) secret_box: crate::mfa::SecretBox,
     /// The relying party, when `server.public_url` has a host name (passkeys on).
     pub(crate) webauthn: Option<RelyingParty>,
-    /// Seals the private parts of signing keys.
-    pub(crate) key_box: crate::mfa::SecretBox,
-    pub(crate) keyring: crate::keys::jwt::SharedKeyring,
+    /// Token signing keys.
+    pub(crate) keys: crate::keys::Keys,
     /// Hot sessions and token families (see `hot.rs`).
     pub(crate) hot: Arc<
         crate::sessions::hot::HotCache<(crate::sessions::Session, User), (crate::oauth::TokenFamily, User)>,
     >,
-    /// Unix second of the last reload forced by an unknown `kid` (at most one a second).
-    pub(crate) forced_reload: Arc<std::sync::atomic::AtomicI64>,
     pub(crate) composer: Arc<dyn MailComposer>,
     /// Woken whenever a mail is queued, so the outbox worker sends it at once.
     pub(crate) outbox: Arc<Notify>,
@@ -185,7 +182,14 @@ pub struct AuthParts {
 impl Auth {
     pub fn new(parts: AuthParts) -> Self {
         let AuthParts { store, clock, hasher, config, composer, sealing, passkeys } = parts;
+        let keys = crate::keys::Keys::new(
+            store.clone(),
+            clock.clone(),
+            &sealing.signing_keys,
+            config.tokens.issuer.clone(),
+        );
         Self {
+            keys,
             store,
             clock,
             hasher,
@@ -195,9 +199,6 @@ impl Auth {
             observer: None,
             secret_box: crate::mfa::SecretBox::new(&sealing.totp),
             webauthn: passkeys,
-            key_box: crate::mfa::SecretBox::new(&sealing.signing_keys),
-            keyring: crate::keys::jwt::SharedKeyring::default(),
-            forced_reload: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             hot: Arc::new(crate::sessions::hot::HotCache::new()),
         }
     }
@@ -213,6 +214,11 @@ impl Auth {
         if let Some(o) = &self.observer {
             f(o.as_ref());
         }
+    }
+
+    /// The token signing keys (signing, verifying, rotation, the JWKS).
+    pub fn keys(&self) -> &crate::keys::Keys {
+        &self.keys
     }
 
     pub fn config(&self) -> &AuthConfig {

@@ -12,7 +12,7 @@ pub(crate) async fn reload_keys_every_30s(auth: &Auth) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        if let Err(e) = auth.reload_signing_keys().await {
+        if let Err(e) = auth.keys().reload().await {
             tracing::warn!(error = %e, "could not reload token signing keys");
         }
     }
@@ -41,7 +41,7 @@ pub(crate) async fn tidy_every_minute(auth: &Auth, retention: time::Duration) {
                 ("old emailed tokens", auth.purge_expired_tokens().await),
                 ("old sent mails", auth.purge_outbox().await),
                 ("expired authorization codes and token families", auth.purge_oauth().await),
-                ("retired signing keys", auth.purge_signing_keys().await),
+                ("retired signing keys", auth.keys().purge_retired().await),
             ] {
                 match result {
                     Ok(0) => {}

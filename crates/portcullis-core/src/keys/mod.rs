@@ -4,3 +4,5 @@
 pub mod jwt;
 mod service;
 pub mod store;
+
+pub use service::Keys;

@@ -151,7 +151,7 @@ impl Auth {
         purpose: BearerUse,
     ) -> Result<Option<Authenticated>, AuthError> {
         let audience = self.config.tokens.api_audience().to_owned();
-        let Some(claims) = self.verify_jwt::<AccessClaims>(raw, ACCESS_TOKEN_TYP, &audience).await else {
+        let Some(claims) = self.keys.verify::<AccessClaims>(raw, ACCESS_TOKEN_TYP, &audience).await else {
             return Ok(None);
         };
         let now = self.clock.now();
@@ -276,7 +276,7 @@ impl Auth {
         family: &TokenFamily,
     ) -> Result<String, AuthError> {
         let claims = self.access_claims(sub, client_id, &family.scope, Some(family));
-        self.sign_jwt(ACCESS_TOKEN_TYP, &claims)
+        self.keys.sign(ACCESS_TOKEN_TYP, &claims)
     }
 
     pub(crate) fn access_claims(

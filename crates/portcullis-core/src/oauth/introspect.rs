@@ -45,7 +45,7 @@ impl Auth {
         }
         let now = self.clock.now();
         let audience = self.config.tokens.api_audience().to_owned();
-        if let Some(claims) = self.verify_jwt::<AccessClaims>(token, ACCESS_TOKEN_TYP, &audience).await {
+        if let Some(claims) = self.keys.verify::<AccessClaims>(token, ACCESS_TOKEN_TYP, &audience).await {
             if !caller.may_introspect(Some(&claims.client_id)) {
                 return Ok(IntrospectResponse::default());
             }

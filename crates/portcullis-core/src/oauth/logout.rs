@@ -21,7 +21,7 @@ impl Auth {
         let bytes =
             base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).ok()?;
         let unverified: Aud = serde_json::from_slice(&bytes).ok()?;
-        let verified: IdClaims = self.verify_jwt(hint, ID_TOKEN_TYP, &unverified.aud).await?;
+        let verified: IdClaims = self.keys.verify(hint, ID_TOKEN_TYP, &unverified.aud).await?;
         Some(verified.aud)
     }
 

@@ -52,7 +52,7 @@ impl Auth {
                     .ok_or_else(|| OAuthError::new("invalid_scope", "unknown scope value"))?
                     .to_string();
                 let claims = self.access_claims(&client.id, &client.id, &scope, None);
-                let access = self.sign_jwt(ACCESS_TOKEN_TYP, &claims)?;
+                let access = self.keys.sign(ACCESS_TOKEN_TYP, &claims)?;
                 Ok(self.pair(access, None, None, scope))
             }
         }
@@ -143,7 +143,7 @@ impl Auth {
                 email: with_email.then(|| user.email.clone()),
                 email_verified: with_email.then_some(user.email_verified),
             };
-            Some(self.sign_jwt(ID_TOKEN_TYP, &claims)?)
+            Some(self.keys.sign(ID_TOKEN_TYP, &claims)?)
         } else {
             None
         };
@@ -158,7 +158,7 @@ impl Auth {
         };
         self.check_admin_mfa(&me.user)?;
         let audience = self.config.tokens.api_audience().to_owned();
-        let Some(claims) = self.verify_jwt::<AccessClaims>(raw, ACCESS_TOKEN_TYP, &audience).await else {
+        let Some(claims) = self.keys.verify::<AccessClaims>(raw, ACCESS_TOKEN_TYP, &audience).await else {
             return Ok(None);
         };
         let scope = Scope::parse(&claims.scope).unwrap_or_default();
@@ -192,7 +192,7 @@ impl Auth {
         }
         let audience = self.config.tokens.api_audience().to_owned();
         if family.is_none()
-            && let Some(claims) = self.verify_jwt::<AccessClaims>(token, ACCESS_TOKEN_TYP, &audience).await
+            && let Some(claims) = self.keys.verify::<AccessClaims>(token, ACCESS_TOKEN_TYP, &audience).await
             && claims.client_id == client.id
             && let Some(Ok(id)) = claims.sid.as_deref().map(Uuid::parse_str)
             && let Some(user) = UserId::parse(&claims.sub)

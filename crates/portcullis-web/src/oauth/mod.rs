@@ -64,7 +64,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
 
 /// Published keys; short-lived in caches, since a rotation publishes a new one.
 async fn jwks(State(state): State<AppState>) -> Response {
-    match state.auth().jwks().await {
+    match state.auth().keys().jwks().await {
         Ok(keys) => ([(header::CACHE_CONTROL, "public, max-age=60")], axum::Json(keys)).into_response(),
         Err(e) => crate::error::OAuthErrorResponse::from(e).into_response(),
     }

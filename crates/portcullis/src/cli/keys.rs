@@ -21,11 +21,11 @@ pub async fn run(config: &Config, cmd: KeysCommand) -> Result<(), Failure> {
         startup::load_signing_keys(auth).await?;
         match cmd {
             KeysCommand::Rotate => {
-                let key = auth.rotate_signing_keys().await.map_err(super::auth_failure)?;
+                let key = auth.keys().rotate().await.map_err(super::auth_failure)?;
                 println!("new signing key {} ({}); running nodes use it within 60 s", key.kid, key.alg);
             }
             KeysCommand::List => {
-                let keys = auth.signing_keys().await.map_err(super::auth_failure)?;
+                let keys = auth.keys().list().await.map_err(super::auth_failure)?;
                 println!("{:<16}  {:<6}  {:<25}  RETIRED", "KID", "ALG", "CREATED");
                 for k in keys {
                     let fmt = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();

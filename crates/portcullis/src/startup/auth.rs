@@ -105,7 +105,8 @@ fn email_policy(config: &Config) -> EmailPolicy {
 
 /// Loads the token signing keys (creating the first one).
 pub async fn load_signing_keys(auth: &Auth) -> Result<(), StartupError> {
-    auth.init_signing_keys()
+    auth.keys()
+        .init()
         .await
         .map_err(|e| StartupError::Runtime(format!("database: cannot load token signing keys: {e}")))
 }

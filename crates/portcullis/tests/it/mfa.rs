@@ -308,7 +308,7 @@ async fn administrators_must_enrol_first_when_required() {
 
 #[tokio::test]
 async fn turning_mfa_off_mails_a_notice() {
-    let (app, sink) = crate::accounts::email::with_sink(Backend::Sqlite, |_| {}).await;
+    let (app, sink) = crate::email::with_sink(Backend::Sqlite, |_| {}).await;
     let (c, _, _) = enrolled(&app, "notice-mfa@example.com").await;
     let res =
         c.delete(app.url("/api/v1/mfa/totp")).json(&json!({"password": PASSWORD})).send().await.unwrap();

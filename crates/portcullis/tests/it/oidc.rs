@@ -530,7 +530,7 @@ async fn rotated_keys_keep_old_tokens_valid_and_other_nodes_learn_new_keys(backe
     let mut config = crate::helpers::test_config(&app.db.url);
     config.server.public_url = Some(app.base.clone());
     let other = portcullis::Application::build(&config, app.clock.clone()).await.unwrap();
-    let new_key = other.portcullis().state().auth().rotate_signing_keys().await.unwrap();
+    let new_key = other.portcullis().state().auth().keys().rotate().await.unwrap();
     let other_token = other
         .portcullis()
         .state()
@@ -545,7 +545,8 @@ async fn rotated_keys_keep_old_tokens_valid_and_other_nodes_learn_new_keys(backe
         .portcullis()
         .state()
         .auth()
-        .sign_jwt(portcullis_core::keys::jwt::ACCESS_TOKEN_TYP, &claims_of_old)
+        .keys()
+        .sign(portcullis_core::keys::jwt::ACCESS_TOKEN_TYP, &claims_of_old)
         .unwrap();
     assert_eq!(header(&fresh)["kid"], new_key.kid.as_str());
     let me = |token: String| client().get(app.url("/api/v1/me")).bearer_auth(token).send();
@@ -558,7 +559,7 @@ async fn rotated_keys_keep_old_tokens_valid_and_other_nodes_learn_new_keys(backe
     assert_eq!(header(&newer)["kid"], new_key.kid.as_str(), "this node now signs with the new key");
     // Two days after retirement, the old key is gone and so are its tokens.
     app.clock.advance(time::Duration::days(2) + time::Duration::seconds(1));
-    app.state.auth().reload_signing_keys().await.unwrap();
+    app.state.auth().keys().reload().await.unwrap();
     let jwks: Value = app.get(&client(), "/oauth2/jwks").await.json().await.unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
 }

@@ -123,16 +123,16 @@ async fn tampered_expired_wrong_audience_unsigned_and_id_tokens_are_refused(back
     // Properly signed by the server's own key, but for another audience, or as an ID token.
     let auth = app.state.auth();
     let mut mint: AccessClaims = serde_json::from_value(real.clone()).unwrap();
-    let same = auth.sign_jwt(ACCESS_TOKEN_TYP, &mint).unwrap();
+    let same = auth.keys().sign(ACCESS_TOKEN_TYP, &mint).unwrap();
     assert_eq!(me_with(&app, &same).await.status(), StatusCode::OK, "the minting itself is sound");
     mint.aud = "https://other-api.example".into();
-    let other_aud = auth.sign_jwt(ACCESS_TOKEN_TYP, &mint).unwrap();
+    let other_aud = auth.keys().sign(ACCESS_TOKEN_TYP, &mint).unwrap();
     assert_eq!(me_with(&app, &other_aud).await.status(), StatusCode::UNAUTHORIZED, "wrong aud");
     mint.aud = app.base.clone();
-    let as_id_token = auth.sign_jwt(ID_TOKEN_TYP, &mint).unwrap();
+    let as_id_token = auth.keys().sign(ID_TOKEN_TYP, &mint).unwrap();
     assert_eq!(me_with(&app, &as_id_token).await.status(), StatusCode::UNAUTHORIZED, "an ID token");
     mint.iss = "https://evil.example".into();
-    let other_iss = auth.sign_jwt(ACCESS_TOKEN_TYP, &mint).unwrap();
+    let other_iss = auth.keys().sign(ACCESS_TOKEN_TYP, &mint).unwrap();
     assert_eq!(me_with(&app, &other_iss).await.status(), StatusCode::UNAUTHORIZED, "wrong iss");
 
     // Expiry, by the server's clock.

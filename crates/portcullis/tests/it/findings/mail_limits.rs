@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use super::create_user;
-use crate::accounts::email::with_sink;
+use crate::email::with_sink;
 use crate::helpers::{Backend, PASSWORD, backend_tests, client};
 use crate::smtp_sink::SmtpSink;
 

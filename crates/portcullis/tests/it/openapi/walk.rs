@@ -5,7 +5,7 @@ use reqwest::{Client, Method};
 use serde_json::{Value, json};
 
 use super::Calls;
-use crate::accounts::email::with_sink;
+use crate::email::with_sink;
 use crate::helpers::{Backend, PASSWORD, TestApp, client};
 use crate::mfa::code;
 use crate::passkeys::stored_passkey;
