@@ -1,16 +1,16 @@
 //! sqlx implementations of `portcullis_core::Store`: SQLite (the embedded default)
 //! and PostgreSQL (for several nodes).
 //!
-//! The SQL is written once, in plain functions generic over the sqlx database: one
-//! file per area (`users`, `sessions`, `mfa`, `events`, `throttle`, `secrets`,
-//! `tokens`, `outbox`, `passkeys`, `oauth/{keys,clients,families}`), each an
-//! `impl` block on a small type borrowing the pool. `store_impl.rs` and
-//! `area_impls.rs` implement core's store traits for [`SqlStore`] by handing each
-//! method to its area. What really differs between the backends (opening a write
-//! transaction, serialising a throttle bucket or migrations, claiming mails) is the
-//! [`Backend`] trait in `backend.rs`; connecting is in `sqlite.rs` and
-//! `postgres.rs`. Queries return the crate's `Error`, so `?` works on sqlx results;
-//! it becomes a core `StoreError` in one `From` impl (`error.rs`).
+//! The SQL is written once, generic over the sqlx database: one file per area
+//! (`users`, `sessions`, `mfa`, `events`, `throttle`, `keys`, `tokens`, `outbox`,
+//! `passkeys`, `oauth/{clients,families}`), each implementing its core store trait
+//! for [`SqlStore`] directly. What really differs between the backends (opening a
+//! write transaction, serialising a throttle bucket or migrations, claiming mails)
+//! is the [`Backend`] trait in `backend.rs`; the sqlx bounds every generic block
+//! needs come from `#[generic_sql]` (crate `portcullis-store-macros`); connecting is
+//! in `sqlite.rs` and `postgres.rs`. Each operation runs its body in `error::run`,
+//! where `?` works on sqlx results and the crate's `Error` becomes a core
+//! `StoreError` on the way out.
 //!
 //! `tests/conformance` runs every store operation directly on both backends.
 

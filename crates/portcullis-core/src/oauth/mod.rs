@@ -1,6 +1,6 @@
 //! OAuth 2.0 / OpenID Connect domain: clients, scopes, PKCE, authorization codes
-//! and refresh-token families. Pure rules; the flows are in `service::oidc` and
-//! `service::bearer`.
+//! and refresh-token families. Pure rules here; the flows beside them: `provider`, `authorize`,
+//! `token`, `logout`, `bearer` and `introspect`.
 
 mod authorize;
 pub(crate) mod bearer;

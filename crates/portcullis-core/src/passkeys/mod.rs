@@ -1,6 +1,6 @@
 //! Passkeys (WebAuthn): the stored credentials, the server-side state of unfinished
-//! ceremonies, and what storage must offer for them ([`PasskeyStore`]). The
-//! ceremonies themselves are use cases in `service/passkeys.rs`; the cryptography is
+//! ceremonies, and what storage must offer for them ([`store::PasskeyStore`]). The
+//! ceremonies themselves are use cases in `service.rs` of this folder; the cryptography is
 //! `webauthn-rs`, whose browser-facing types are re-exported here so the web layer
 //! needs no dependency of its own.
 
