@@ -45,6 +45,7 @@ pub async fn open_database(config: &Config, migrate: bool) -> Result<Database, S
         url: config.database.url.clone(),
         max_connections: config.database.max_connections,
         connect_timeout: config.database.connect_timeout.0,
+        statement_timeout: config.database.statement_timeout.0,
     };
     let db = Database::connect(&options).await.map_err(|e| StartupError::Runtime(e.to_string()))?;
     if migrate {
