@@ -406,6 +406,11 @@ impl Node {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// What the node logged so far.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
 }
 
 impl Drop for Node {

@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod email;
+mod faults;
 mod findings;
 mod flask_app;
 mod forward_auth;
