@@ -16,6 +16,7 @@
 
 mod area_impls;
 mod backend;
+pub mod backup;
 mod error;
 mod events;
 mod mfa;
