@@ -5,6 +5,7 @@ mod helpers;
 mod smtp_sink;
 
 mod api;
+mod backup;
 mod browser;
 mod cli;
 mod cluster;
