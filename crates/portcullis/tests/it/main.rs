@@ -27,3 +27,4 @@ mod security;
 mod sign_in_redirects;
 mod throttle;
 mod tokens;
+mod upgrade;
