@@ -16,6 +16,7 @@
 //! `tests/conformance` runs every store operation directly on both backends.
 
 mod backend;
+pub mod backup;
 pub mod circuit;
 mod error;
 mod events;

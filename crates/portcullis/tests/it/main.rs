@@ -5,6 +5,7 @@ mod helpers;
 mod smtp_sink;
 
 mod api;
+mod backup;
 mod browser;
 mod cli;
 mod cluster;
@@ -27,3 +28,4 @@ mod security;
 mod sign_in_redirects;
 mod throttle;
 mod tokens;
+mod upgrade;
