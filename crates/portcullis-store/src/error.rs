@@ -1,6 +1,7 @@
 //! The store's errors: `ConnectError` for start-up, and `Error`, which every query
 //! returns so that `?` works on sqlx results; it becomes a core `StoreError` once,
-//! in `From<Error> for StoreError`, which [`run`] applies to every store operation.
+//! in `From<Error> for StoreError`, which `Circuit::run` applies to every store
+//! operation.
 
 use portcullis_core::StoreError;
 
@@ -28,12 +29,6 @@ pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What the store traits return.
 pub(crate) type R<T> = std::result::Result<T, StoreError>;
-
-/// Runs the body of a store operation: inside, `?` works on sqlx results; on the
-/// way out the crate's `Error` becomes a core `StoreError`, here and nowhere else.
-pub(crate) async fn run<T>(work: impl Future<Output = Result<T>>) -> R<T> {
-    Ok(work.await?)
-}
 
 /// Names the uniqueness rule a statement may break, e.g. `"email"`.
 pub(crate) trait Conflict<T> {
@@ -73,9 +68,18 @@ impl From<Error> for StoreError {
 }
 
 /// PostgreSQL SQLSTATE classes 08 (connection exception) and 57P (operator
-/// intervention: shutdown, crash), and SQLite's SQLITE_BUSY (5) / SQLITE_LOCKED (6).
+/// intervention: shutdown, crash), 57014 (a statement cancelled at
+/// `statement_timeout`); SQLite (numeric codes, primary or extended) BUSY (5),
+/// LOCKED (6), READONLY (8), IOERR (10), FULL (13) and CANTOPEN (14): the disk
+/// or the file, not the statement.
 fn is_connection_failure(code: Option<&str>) -> bool {
-    matches!(code, Some(c) if c.starts_with("08") || c.starts_with("57P") || c == "5" || c == "6")
+    let Some(code) = code else { return false };
+    if let Ok(sqlite) = code.parse::<u32>()
+        && code.len() < 5
+    {
+        return matches!(sqlite & 0xff, 5 | 6 | 8 | 10 | 13 | 14);
+    }
+    code.starts_with("08") || code.starts_with("57P") || code == "57014"
 }
 
 /// A value read back that the domain rejects (a malformed id, an unknown kind).

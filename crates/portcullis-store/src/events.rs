@@ -11,7 +11,7 @@ use portcullis_store_macros::generic_sql;
 
 use crate::SqlStore;
 use crate::backend::RowsAffected as _;
-use crate::error::{R, Result, run};
+use crate::error::{R, Result};
 use crate::rows::{ts, user_id};
 
 /// The SQL of audit events, on `pool`.
@@ -38,7 +38,7 @@ impl<DB> Events<DB> {
 #[generic_sql]
 impl<DB> AuditStore for SqlStore<DB> {
     async fn insert_event(&self, e: &NewEvent) -> R<()> {
-        run(async {
+        self.run(async {
             sqlx::query(
                 "INSERT INTO events (user_id, kind, outcome, ip, user_agent, detail, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -59,7 +59,7 @@ impl<DB> AuditStore for SqlStore<DB> {
 
     /// The newest `limit` events, of one user or of everyone.
     async fn list_events(&self, user: Option<UserId>, limit: i64) -> R<Vec<Event>> {
-        run(async {
+        self.run(async {
             let rows = match user {
                 Some(user) => {
                     sqlx::query(
@@ -87,7 +87,7 @@ impl<DB> AuditStore for SqlStore<DB> {
     }
 
     async fn purge_events(&self, before: OffsetDateTime) -> R<u64> {
-        run(async {
+        self.run(async {
             let done = sqlx::query("DELETE FROM events WHERE created_at < $1")
                 .bind(before.unix_timestamp())
                 .execute(&self.pool)

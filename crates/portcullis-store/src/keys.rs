@@ -12,7 +12,7 @@ use portcullis_store_macros::generic_sql;
 
 use crate::SqlStore;
 use crate::backend::RowsAffected as _;
-use crate::error::{Conflict as _, R, Result, run};
+use crate::error::{Conflict as _, R, Result};
 use crate::rows::ts;
 
 /// The SQL of signing keys, on `pool`.
@@ -37,7 +37,7 @@ impl<DB> Keys<DB> {
 impl<DB> KeyStore for SqlStore<DB> {
     /// Stores a new key, retiring the current ones if asked (a rotation).
     async fn insert_signing_key(&self, key: &StoredKey, retire_others: bool) -> R<()> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             if retire_others {
                 sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
@@ -63,7 +63,7 @@ impl<DB> KeyStore for SqlStore<DB> {
 
     /// Current keys and those retired after `retired_after`, newest first.
     async fn list_signing_keys(&self, retired_after: OffsetDateTime) -> R<Vec<StoredKey>> {
-        run(async {
+        self.run(async {
             let rows = sqlx::query(
                 "SELECT kid, alg, public_key, sealed_private, created_at, retired_at FROM signing_keys
                  WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC, kid",
@@ -77,7 +77,7 @@ impl<DB> KeyStore for SqlStore<DB> {
     }
 
     async fn purge_signing_keys(&self, before: OffsetDateTime) -> R<u64> {
-        run(async {
+        self.run(async {
             let done =
                 sqlx::query("DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1")
                     .bind(before.unix_timestamp())
@@ -91,7 +91,7 @@ impl<DB> KeyStore for SqlStore<DB> {
     /// Named server secrets (e.g. the key that seals TOTP secrets): the first node
     /// to start stores its candidate, every node then uses the stored one.
     async fn get_or_create_secret(&self, name: &str, candidate: &[u8], now: OffsetDateTime) -> R<Vec<u8>> {
-        run(async {
+        self.run(async {
             sqlx::query(
                 "INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
             )

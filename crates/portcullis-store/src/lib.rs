@@ -8,13 +8,16 @@
 //! write transaction, serialising a throttle bucket or migrations, claiming mails)
 //! is the [`Backend`] trait in `backend.rs`; the sqlx bounds every generic block
 //! needs come from `#[generic_sql]` (crate `portcullis-store-macros`); connecting is
-//! in `sqlite.rs` and `postgres.rs`. Each operation runs its body in `error::run`,
-//! where `?` works on sqlx results and the crate's `Error` becomes a core
-//! `StoreError` on the way out.
+//! in `sqlite.rs` and `postgres.rs`. Each operation runs its body through the
+//! store's [`circuit`](crate::circuit): bounded by a deadline, refused at once while
+//! the database is known to be away; inside, `?` works on sqlx results and the
+//! crate's `Error` becomes a core `StoreError` on the way out.
 //!
 //! `tests/conformance` runs every store operation directly on both backends.
 
 mod backend;
+pub mod backup;
+pub mod circuit;
 mod error;
 mod events;
 mod keys;
@@ -38,17 +41,36 @@ use portcullis_core::Store;
 
 pub use backend::Backend;
 pub use error::ConnectError;
+use error::Error;
 
 pub use migrations::MigrateError;
 
 /// The store on one database; `SqliteStore` and `PgStore` name its two kinds.
 pub struct SqlStore<DB: sqlx::Database> {
     pool: sqlx::Pool<DB>,
+    circuit: Arc<circuit::Circuit>,
 }
 
 impl<DB: sqlx::Database> SqlStore<DB> {
+    fn new(pool: sqlx::Pool<DB>, options: &ConnectOptions) -> Self {
+        Self { pool, circuit: Arc::new(circuit::Circuit::new(options.statement_timeout)) }
+    }
+
     pub fn pool(&self) -> &sqlx::Pool<DB> {
         &self.pool
+    }
+
+    /// Whether the store is refusing operations because the database is away.
+    pub fn is_unavailable(&self) -> bool {
+        self.circuit.is_open()
+    }
+
+    /// Runs the body of one store operation through the circuit.
+    async fn run<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, portcullis_core::StoreError> {
+        self.circuit.run(work).await
     }
 }
 
@@ -71,7 +93,7 @@ where
         + portcullis_core::ThrottleStore,
 {
     async fn ping(&self) -> Result<(), portcullis_core::StoreError> {
-        error::run(async {
+        self.run(async {
             sqlx::query("SELECT 1").execute(&self.pool).await?;
             Ok(())
         })
@@ -82,7 +104,7 @@ where
 // By hand: a derive would ask `DB: Clone`, which the sqlx database markers are not.
 impl<DB: sqlx::Database> Clone for SqlStore<DB> {
     fn clone(&self) -> Self {
-        Self { pool: self.pool.clone() }
+        Self { pool: self.pool.clone(), circuit: self.circuit.clone() }
     }
 }
 
@@ -98,7 +120,11 @@ pub struct ConnectOptions {
     /// `sqlite://PATH` or `postgres://...`.
     pub url: String,
     pub max_connections: u32,
+    /// Bounds connecting and waiting for a pooled connection.
     pub connect_timeout: Duration,
+    /// Bounds every store operation (and, on PostgreSQL, every statement on the
+    /// server): past it the database counts as unavailable.
+    pub statement_timeout: Duration,
 }
 
 /// A connected database of either kind.

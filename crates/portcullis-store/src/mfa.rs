@@ -12,7 +12,7 @@ use portcullis_store_macros::generic_sql;
 
 use crate::SqlStore;
 use crate::backend::RowsAffected as _;
-use crate::error::{R, Result, run};
+use crate::error::{R, Result};
 
 /// The SQL of TOTP and recovery codes, on `pool`.
 pub(crate) struct Mfa<DB>(std::marker::PhantomData<DB>);
@@ -37,7 +37,7 @@ impl<DB> Mfa<DB> {
 #[generic_sql]
 impl<DB> MfaStore for SqlStore<DB> {
     async fn totp(&self, user: UserId) -> R<Option<TotpRecord>> {
-        run(async {
+        self.run(async {
             let row = sqlx::query("SELECT secret, confirmed, last_step FROM totp WHERE user_id = $1")
                 .bind(user.to_string())
                 .fetch_optional(&self.pool)
@@ -54,7 +54,7 @@ impl<DB> MfaStore for SqlStore<DB> {
 
     /// Starts (or restarts) enrolment; a confirmed secret is left alone.
     async fn totp_begin(&self, user: UserId, sealed_secret: &[u8], now: OffsetDateTime) -> R<()> {
-        run(async {
+        self.run(async {
             sqlx::query(
                 "INSERT INTO totp (user_id, secret, confirmed, last_step, created_at) VALUES ($1, $2, FALSE, 0, $3)
                  ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, confirmed = FALSE, last_step = 0,
@@ -72,7 +72,7 @@ impl<DB> MfaStore for SqlStore<DB> {
     }
 
     async fn totp_confirm(&self, user: UserId, step: i64, recovery_hashes: &[[u8; 32]]) -> R<()> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let id = user.to_string();
             sqlx::query("UPDATE totp SET confirmed = TRUE, last_step = $2 WHERE user_id = $1")
@@ -92,7 +92,7 @@ impl<DB> MfaStore for SqlStore<DB> {
 
     /// Spends `step` if it is later than the last one used.
     async fn totp_use_step(&self, user: UserId, step: i64) -> R<bool> {
-        run(async {
+        self.run(async {
             let done = sqlx::query(
                 "UPDATE totp SET last_step = $2 WHERE user_id = $1 AND confirmed AND last_step < $2",
             )
@@ -106,7 +106,7 @@ impl<DB> MfaStore for SqlStore<DB> {
     }
 
     async fn use_recovery_code(&self, user: UserId, hash: &[u8; 32], now: OffsetDateTime) -> R<bool> {
-        run(async {
+        self.run(async {
             let done = sqlx::query(
                 "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
             )
@@ -121,7 +121,7 @@ impl<DB> MfaStore for SqlStore<DB> {
     }
 
     async fn replace_recovery_codes(&self, user: UserId, hashes: &[[u8; 32]]) -> R<()> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             Mfa::<DB>::insert_recovery_codes(&mut tx, &user.to_string(), hashes).await?;
             Ok(tx.commit().await?)
@@ -130,7 +130,7 @@ impl<DB> MfaStore for SqlStore<DB> {
     }
 
     async fn recovery_codes_left(&self, user: UserId) -> R<i64> {
-        run(async {
+        self.run(async {
             let n = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
             )
@@ -143,7 +143,7 @@ impl<DB> MfaStore for SqlStore<DB> {
     }
 
     async fn mfa_disable(&self, user: UserId) -> R<()> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             for sql in [
                 "DELETE FROM totp WHERE user_id = $1",

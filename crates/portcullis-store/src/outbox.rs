@@ -13,7 +13,7 @@ use portcullis_store_macros::generic_sql;
 
 use crate::SqlStore;
 use crate::backend::RowsAffected as _;
-use crate::error::{R, Result, run};
+use crate::error::{R, Result};
 use crate::rows::ts;
 
 /// The SQL of the mail outbox, on `pool`.
@@ -61,7 +61,7 @@ impl<DB> Outbox<DB> {
 #[generic_sql]
 impl<DB> OutboxStore for SqlStore<DB> {
     async fn enqueue_mail(&self, mail: &NewMail) -> R<()> {
-        run(async {
+        self.run(async {
             let mut conn = self.pool.acquire().await?;
             Outbox::<DB>::insert(&mut conn, mail).await
         })
@@ -75,7 +75,7 @@ impl<DB> OutboxStore for SqlStore<DB> {
         lease_until: OffsetDateTime,
         limit: i64,
     ) -> R<Vec<QueuedMail>> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let rows = sqlx::query(DB::CLAIM_MAILS)
                 .bind(now.unix_timestamp())
@@ -92,7 +92,7 @@ impl<DB> OutboxStore for SqlStore<DB> {
     }
 
     async fn mark_mail_sent(&self, id: i64, now: OffsetDateTime) -> R<()> {
-        run(async {
+        self.run(async {
             sqlx::query(
                 "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, locked_until = NULL, last_error = NULL
                  WHERE id = $2",
@@ -114,7 +114,7 @@ impl<DB> OutboxStore for SqlStore<DB> {
         retry_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> R<()> {
-        run(async {
+        self.run(async {
             let query = match retry_at {
                 Some(at) => sqlx::query(
                     "UPDATE outbox SET attempts = attempts + 1, last_error = $1, locked_until = NULL, next_attempt_at = $2
@@ -136,7 +136,7 @@ impl<DB> OutboxStore for SqlStore<DB> {
     }
 
     async fn outbox_stats(&self, now: OffsetDateTime) -> R<OutboxStats> {
-        run(async {
+        self.run(async {
             let row = sqlx::query(
                 "SELECT COUNT(*) FILTER (WHERE sent_at IS NULL AND gave_up_at IS NULL) AS pending,
                         COUNT(*) FILTER (WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1) AS due,
@@ -154,7 +154,7 @@ impl<DB> OutboxStore for SqlStore<DB> {
     }
 
     async fn list_mails(&self, user: UserId) -> R<Vec<MailSummary>> {
-        run(async {
+        self.run(async {
             let rows = sqlx::query(
                 "SELECT subject, created_at, sent_at FROM outbox WHERE user_id = $1 ORDER BY id DESC",
             )
@@ -175,7 +175,7 @@ impl<DB> OutboxStore for SqlStore<DB> {
     }
 
     async fn purge_outbox(&self, before: OffsetDateTime) -> R<u64> {
-        run(async {
+        self.run(async {
             let done = sqlx::query("DELETE FROM outbox WHERE sent_at < $1 OR gave_up_at < $1")
                 .bind(before.unix_timestamp())
                 .execute(&self.pool)

@@ -14,7 +14,7 @@ use portcullis_store_macros::generic_sql;
 
 use crate::SqlStore;
 use crate::backend::RowsAffected as _;
-use crate::error::{Conflict as _, R, Result, decode, run};
+use crate::error::{Conflict as _, R, Result, decode};
 use crate::outbox::Outbox;
 use crate::rows::{ts, user_id, uuid};
 
@@ -60,7 +60,7 @@ impl<DB> Passkeys<DB> {
 impl<DB> PasskeyStore for SqlStore<DB> {
     /// Stores a ceremony, dropping expired ones on the way.
     async fn begin_ceremony(&self, c: &Ceremony, now: OffsetDateTime) -> R<()> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             sqlx::query("DELETE FROM passkey_ceremonies WHERE expires_at < $1")
                 .bind(now.unix_timestamp())
@@ -85,7 +85,7 @@ impl<DB> PasskeyStore for SqlStore<DB> {
     }
 
     async fn take_ceremony(&self, challenge_hash: &[u8; 32]) -> R<Option<Ceremony>> {
-        run(async {
+        self.run(async {
             let row = sqlx::query(
                 "DELETE FROM passkey_ceremonies WHERE challenge_hash = $1
                  RETURNING challenge_hash, kind, user_id, session_hash, state, expires_at",
@@ -99,7 +99,7 @@ impl<DB> PasskeyStore for SqlStore<DB> {
     }
 
     async fn add_passkey(&self, p: &PasskeyRecord, notice: &NewMail) -> R<()> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             sqlx::query(
                 "INSERT INTO passkeys (id, user_id, credential_id, name, sign_count, credential, created_at)
@@ -122,7 +122,7 @@ impl<DB> PasskeyStore for SqlStore<DB> {
     }
 
     async fn list_passkeys(&self, user: UserId) -> R<Vec<PasskeyRecord>> {
-        run(async {
+        self.run(async {
             let rows = sqlx::query(
                 "SELECT id, user_id, credential_id, name, sign_count, credential, created_at, last_used_at
                  FROM passkeys WHERE user_id = $1 ORDER BY created_at, id",
@@ -136,7 +136,7 @@ impl<DB> PasskeyStore for SqlStore<DB> {
     }
 
     async fn find_passkey_by_credential_id(&self, credential_id: &[u8]) -> R<Option<PasskeyRecord>> {
-        run(async {
+        self.run(async {
             let row = sqlx::query(
                 "SELECT id, user_id, credential_id, name, sign_count, credential, created_at, last_used_at
                  FROM passkeys WHERE credential_id = $1",
@@ -156,7 +156,7 @@ impl<DB> PasskeyStore for SqlStore<DB> {
         sign_count: i64,
         now: OffsetDateTime,
     ) -> R<()> {
-        run(async {
+        self.run(async {
             sqlx::query(
                 "UPDATE passkeys SET credential = $2, sign_count = $3, last_used_at = $4 WHERE id = $1",
             )
@@ -172,7 +172,7 @@ impl<DB> PasskeyStore for SqlStore<DB> {
     }
 
     async fn rename_passkey(&self, user: UserId, id: uuid::Uuid, name: &str) -> R<bool> {
-        run(async {
+        self.run(async {
             let done = sqlx::query("UPDATE passkeys SET name = $3 WHERE id = $1 AND user_id = $2")
                 .bind(id.to_string())
                 .bind(user.to_string())
@@ -185,7 +185,7 @@ impl<DB> PasskeyStore for SqlStore<DB> {
     }
 
     async fn delete_passkey(&self, user: UserId, id: uuid::Uuid) -> R<bool> {
-        run(async {
+        self.run(async {
             let done = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
                 .bind(id.to_string())
                 .bind(user.to_string())

@@ -13,14 +13,16 @@ pub type PgStore = SqlStore<sqlx::Postgres>;
 
 impl PgStore {
     pub(crate) fn connect(options: &ConnectOptions) -> Result<Self, ConnectError> {
-        let connect =
-            PgConnectOptions::from_str(&options.url).map_err(|e| ConnectError::Postgres(e.to_string()))?;
+        let statement_timeout = options.statement_timeout.as_millis().to_string();
+        let connect = PgConnectOptions::from_str(&options.url)
+            .map_err(|e| ConnectError::Postgres(e.to_string()))?
+            .options([("statement_timeout", statement_timeout.as_str())]);
         // Connect lazily so a node can start (and report not-ready) while the
         // database is down, and recover without a restart when it returns.
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.connect_timeout)
             .connect_lazy_with(connect);
-        Ok(Self { pool })
+        Ok(Self::new(pool, options))
     }
 }

@@ -12,7 +12,7 @@ use portcullis_store_macros::generic_sql;
 
 use crate::SqlStore;
 use crate::backend::RowsAffected as _;
-use crate::error::{Conflict as _, R, Result, run};
+use crate::error::{Conflict as _, R, Result};
 use crate::oauth::families::Families;
 use crate::rows::{ts, user_id, uuid};
 use crate::users::Users;
@@ -44,7 +44,7 @@ impl<DB> Sessions<DB> {
 #[generic_sql]
 impl<DB> SessionStore for SqlStore<DB> {
     async fn create_session(&self, new: NewSession<'_>) -> R<()> {
-        run(async {
+        self.run(async {
             let s = new.session;
             sqlx::query(
                 "INSERT INTO sessions (token_hash, public_id, user_id, created_at, last_seen_at, expires_at,
@@ -73,7 +73,7 @@ impl<DB> SessionStore for SqlStore<DB> {
 
     /// The session and its user, unless the user is disabled.
     async fn find_session(&self, token_hash: TokenHash) -> R<Option<SessionWithUser>> {
-        run(async {
+        self.run(async {
             let row = sqlx::query(
                 "SELECT s.public_id, s.user_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at,
                         s.idle_timeout_secs, s.remember, s.authenticated_at, s.ip, s.user_agent, s.mfa_pending,
@@ -94,7 +94,7 @@ impl<DB> SessionStore for SqlStore<DB> {
     }
 
     async fn touch_session(&self, token_hash: TokenHash, now: OffsetDateTime) -> R<()> {
-        run(async {
+        self.run(async {
             sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1")
                 .bind(now.unix_timestamp())
                 .bind(&token_hash.as_bytes()[..])
@@ -106,7 +106,7 @@ impl<DB> SessionStore for SqlStore<DB> {
     }
 
     async fn delete_session(&self, token_hash: TokenHash) -> R<()> {
-        run(async {
+        self.run(async {
             sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
                 .bind(&token_hash.as_bytes()[..])
                 .execute(&self.pool)
@@ -118,7 +118,7 @@ impl<DB> SessionStore for SqlStore<DB> {
 
     /// Signs the user out everywhere: sessions and refresh-token families.
     async fn delete_user_sessions(&self, user: UserId) -> R<u64> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let n = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(user.to_string())
@@ -133,7 +133,7 @@ impl<DB> SessionStore for SqlStore<DB> {
     }
 
     async fn delete_session_by_id(&self, user: UserId, id: uuid::Uuid) -> R<bool> {
-        run(async {
+        self.run(async {
             let done = sqlx::query("DELETE FROM sessions WHERE public_id = $1 AND user_id = $2")
                 .bind(id.to_string())
                 .bind(user.to_string())
@@ -146,7 +146,7 @@ impl<DB> SessionStore for SqlStore<DB> {
 
     /// The user's live, fully signed-in sessions, newest first.
     async fn list_sessions(&self, user: UserId, now: OffsetDateTime) -> R<Vec<Session>> {
-        run(async {
+        self.run(async {
             let rows = sqlx::query(
                 "SELECT public_id, user_id, created_at, last_seen_at, expires_at, idle_timeout_secs, remember,
                         authenticated_at, ip, user_agent, mfa_pending
@@ -165,7 +165,7 @@ impl<DB> SessionStore for SqlStore<DB> {
     }
 
     async fn count_active_sessions(&self, now: OffsetDateTime) -> R<i64> {
-        run(async {
+        self.run(async {
             let n = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM sessions WHERE expires_at > $1 AND last_seen_at + idle_timeout_secs >= $1",
             )
@@ -178,7 +178,7 @@ impl<DB> SessionStore for SqlStore<DB> {
     }
 
     async fn purge_expired_sessions(&self, now: OffsetDateTime) -> R<u64> {
-        run(async {
+        self.run(async {
             let done = sqlx::query(
                 "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at + idle_timeout_secs < $1",
             )

@@ -1,5 +1,5 @@
-//! SQLite: one file, WAL journal, foreign keys on, a busy timeout so writers queue
-//! instead of failing. (Its `BEGIN IMMEDIATE` for writes is in `backend.rs`.)
+//! SQLite: one file, WAL journal, foreign keys on, a busy timeout (the statement
+//! timeout) so writers queue instead of failing. (Its `BEGIN IMMEDIATE` for writes is in `backend.rs`.)
 
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -24,14 +24,14 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(options.statement_timeout.min(Duration::from_secs(10)));
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.connect_timeout)
             .connect_with(connect)
             .await
             .map_err(|e| fail(describe(&e)))?;
-        Ok(Self { pool })
+        Ok(Self::new(pool, options))
     }
 }
 

@@ -12,7 +12,7 @@ use portcullis_store_macros::generic_sql;
 
 use crate::SqlStore;
 use crate::backend::RowsAffected as _;
-use crate::error::{R, Result, run};
+use crate::error::{R, Result};
 
 /// The SQL of throttle buckets, on `pool`.
 pub(crate) struct Throttles<DB>(std::marker::PhantomData<DB>);
@@ -50,7 +50,7 @@ impl<DB> Throttles<DB> {
 impl<DB> ThrottleStore for SqlStore<DB> {
     /// Counts an attempt on `bucket` if `limit` allows it, or locks the bucket out.
     async fn throttle(&self, bucket: &str, limit: Limit, escalate: bool, now: OffsetDateTime) -> R<Throttle> {
-        run(async {
+        self.run(async {
             let now = now.unix_timestamp();
             let mut tx = DB::begin_write(&self.pool).await?;
             if let Some(lock) = DB::LOCK_BUCKET {
@@ -90,7 +90,7 @@ impl<DB> ThrottleStore for SqlStore<DB> {
 
     /// Takes back a counted attempt (it turned out to be a success that should not count).
     async fn unthrottle(&self, hit: i64) -> R<()> {
-        run(async {
+        self.run(async {
             sqlx::query("DELETE FROM throttle_hits WHERE id = $1").bind(hit).execute(&self.pool).await?;
             Ok(())
         })
@@ -98,7 +98,7 @@ impl<DB> ThrottleStore for SqlStore<DB> {
     }
 
     async fn reset_throttle(&self, bucket: &str) -> R<()> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             for sql in [
                 "DELETE FROM throttle_hits WHERE bucket = $1",
@@ -112,7 +112,7 @@ impl<DB> ThrottleStore for SqlStore<DB> {
     }
 
     async fn purge_throttle(&self, before: OffsetDateTime) -> R<u64> {
-        run(async {
+        self.run(async {
             let mut purged = 0;
             for sql in [
                 "DELETE FROM throttle_hits WHERE at < $1",

@@ -14,7 +14,7 @@ use portcullis_store_macros::generic_sql;
 
 use crate::SqlStore;
 use crate::backend::RowsAffected as _;
-use crate::error::{Conflict as _, R, Result, decode, run};
+use crate::error::{Conflict as _, R, Result, decode};
 use crate::oauth::families::Families;
 use crate::outbox::Outbox;
 use crate::rows::{ts, user_id};
@@ -116,7 +116,7 @@ impl<DB> Tokens<DB> {
 #[generic_sql]
 impl<DB> TokenStore for SqlStore<DB> {
     async fn issue_token(&self, token: &NewToken, mail: &NewMail) -> R<()> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             Tokens::<DB>::insert(&mut tx, token).await?;
             Outbox::insert(&mut *tx, mail).await?;
@@ -126,7 +126,7 @@ impl<DB> TokenStore for SqlStore<DB> {
     }
 
     async fn find_token(&self, hash: TokenHash) -> R<Option<StoredToken>> {
-        run(async {
+        self.run(async {
             let row = sqlx::query(
                 "SELECT t.kind, t.user_id, t.new_email, t.created_at, t.expires_at, t.used_at, u.password_changed_at
                  FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1",
@@ -140,7 +140,7 @@ impl<DB> TokenStore for SqlStore<DB> {
     }
 
     async fn list_tokens(&self, user: UserId) -> R<Vec<StoredToken>> {
-        run(async {
+        self.run(async {
             let rows = sqlx::query(
                 "SELECT t.kind, t.user_id, t.new_email, t.created_at, t.expires_at, t.used_at, u.password_changed_at
                  FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = $1 ORDER BY t.created_at DESC",
@@ -161,7 +161,7 @@ impl<DB> TokenStore for SqlStore<DB> {
         now: OffsetDateTime,
         notice: &NewMail,
     ) -> R<Option<UserId>> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let Some(user) = Tokens::<DB>::spend(&mut tx, hash, TokenKind::ResetPassword, now).await? else {
                 return Ok(None);
@@ -187,7 +187,7 @@ impl<DB> TokenStore for SqlStore<DB> {
     }
 
     async fn verify_email(&self, hash: TokenHash, now: OffsetDateTime) -> R<Option<UserId>> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let Some(user) = Tokens::<DB>::spend(&mut tx, hash, TokenKind::VerifyEmail, now).await? else {
                 return Ok(None);
@@ -213,7 +213,7 @@ impl<DB> TokenStore for SqlStore<DB> {
         undo: &NewToken,
         notice: &NewMail,
     ) -> R<Option<UserId>> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let Some(user) = Tokens::<DB>::spend(&mut tx, hash, TokenKind::ChangeEmail, now).await? else {
                 return Ok(None);
@@ -240,7 +240,7 @@ impl<DB> TokenStore for SqlStore<DB> {
         to: NewAddress<'_>,
         now: OffsetDateTime,
     ) -> R<Option<UserId>> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let Some(user) = Tokens::<DB>::spend(&mut tx, hash, TokenKind::RevertEmail, now).await? else {
                 return Ok(None);
@@ -260,7 +260,7 @@ impl<DB> TokenStore for SqlStore<DB> {
     }
 
     async fn purge_tokens(&self, before: OffsetDateTime) -> R<u64> {
-        run(async {
+        self.run(async {
             let done = sqlx::query("DELETE FROM tokens WHERE expires_at < $1")
                 .bind(before.unix_timestamp())
                 .execute(&self.pool)

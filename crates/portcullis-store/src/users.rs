@@ -14,7 +14,7 @@ use portcullis_store_macros::generic_sql;
 
 use crate::SqlStore;
 use crate::backend::RowsAffected as _;
-use crate::error::{Conflict as _, R, Result, run};
+use crate::error::{Conflict as _, R, Result};
 use crate::oauth::families::Families;
 use crate::outbox::Outbox;
 use crate::rows::{ts, user_id};
@@ -48,7 +48,7 @@ impl<DB> Users<DB> {
 #[generic_sql]
 impl<DB> UserStore for SqlStore<DB> {
     async fn create_user(&self, u: NewUser<'_>, verification: Option<(&NewToken, &NewMail)>) -> R<User> {
-        run(async {
+        self.run(async {
             let at = u.created_at.unix_timestamp();
             let mut tx = DB::begin_write(&self.pool).await?;
             sqlx::query(
@@ -85,7 +85,7 @@ impl<DB> UserStore for SqlStore<DB> {
     }
 
     async fn find_credentials_by_email(&self, email_canonical: &str) -> R<Option<Credentials>> {
-        run(async {
+        self.run(async {
             let row = sqlx::query(
                 "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at, password_hash
                  FROM users WHERE email_canonical = $1",
@@ -99,7 +99,7 @@ impl<DB> UserStore for SqlStore<DB> {
     }
 
     async fn find_credentials_by_id(&self, id: UserId) -> R<Option<Credentials>> {
-        run(async {
+        self.run(async {
             let row = sqlx::query(
                 "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at, password_hash
                  FROM users WHERE id = $1",
@@ -113,7 +113,7 @@ impl<DB> UserStore for SqlStore<DB> {
     }
 
     async fn list_users(&self) -> R<Vec<User>> {
-        run(async {
+        self.run(async {
             let rows = sqlx::query(
                 "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at
                  FROM users ORDER BY created_at, email_canonical",
@@ -127,7 +127,7 @@ impl<DB> UserStore for SqlStore<DB> {
 
     /// Disabling also ends the user's sessions and refresh-token families.
     async fn set_user_disabled(&self, id: UserId, disabled: bool, now: OffsetDateTime) -> R<bool> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let updated = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
                 .bind(disabled)
@@ -150,7 +150,7 @@ impl<DB> UserStore for SqlStore<DB> {
     }
 
     async fn delete_user(&self, id: UserId, notice: Option<&NewMail>) -> R<bool> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             for sql in [
                 "DELETE FROM sessions WHERE user_id = $1",
@@ -180,7 +180,7 @@ impl<DB> UserStore for SqlStore<DB> {
     }
 
     async fn update_password_hash(&self, id: UserId, password_hash: &str) -> R<()> {
-        run(async {
+        self.run(async {
             sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                 .bind(password_hash)
                 .bind(id.to_string())
@@ -200,7 +200,7 @@ impl<DB> UserStore for SqlStore<DB> {
         keep: Option<TokenHash>,
         notice: Option<&NewMail>,
     ) -> R<()> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             sqlx::query(
                 "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3",

@@ -8,6 +8,10 @@ use axum::response::{IntoResponse, Response};
 use portcullis_core::{AuthError, FieldError, OAuthError};
 use serde::Serialize;
 
+/// `Retry-After` (seconds) of a 503 for a database outage: the store lets one
+/// probe through each second, so a retry a second later may find it back.
+pub const RETRY_UNAVAILABLE: u64 = 1;
+
 /// A problem+json error of the JSON API.
 #[derive(Debug)]
 pub struct ApiError {
@@ -88,9 +92,14 @@ impl ApiError {
             .detail("something went wrong on our side; try again later")
     }
 
+    /// The database is away: 503 with `Retry-After` (the store probes for it once
+    /// a second).
     pub fn unavailable() -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable")
-            .detail("the service cannot reach its database; try again shortly")
+        Self {
+            retry_after: Some(RETRY_UNAVAILABLE),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable")
+                .detail("the service cannot reach its database; try again shortly")
+        }
     }
 }
 
@@ -145,7 +154,8 @@ impl From<AuthError> for ApiError {
                     .detail(format!("too many attempts; try again in {}", wait_text(retry_after)))
             },
             AuthError::Unavailable(cause) => {
-                tracing::error!(error = %cause, "database unavailable");
+                // The store logs an outage when it starts and ends, not per request.
+                tracing::debug!(error = %cause, "database unavailable");
                 Self::unavailable()
             }
             AuthError::Internal(cause) => {
@@ -213,6 +223,7 @@ impl IntoResponse for OAuthErrorResponse {
                         "error": match api.status {
                             StatusCode::TOO_MANY_REQUESTS => "slow_down",
                             StatusCode::FORBIDDEN => "access_denied",
+                            StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
                             _ => "server_error",
                         },
                         "error_description": api.detail.as_deref().unwrap_or(api.title),
@@ -273,11 +284,14 @@ impl From<AuthError> for PageError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Unavailable(cause) => {
-                tracing::error!(error = %cause, "database unavailable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The service is temporarily unavailable. Please try again shortly.",
-                )
+                tracing::debug!(error = %cause, "database unavailable");
+                Self {
+                    retry_after: Some(RETRY_UNAVAILABLE),
+                    ..Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "The service is temporarily unavailable. Please try again shortly.",
+                    )
+                }
             }
             AuthError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");

@@ -8,6 +8,7 @@ mod maintenance;
 pub mod metrics;
 pub mod startup;
 pub mod telemetry;
+mod trouble;
 
 pub use config::Config;
 pub use portcullis_core::{Clock, MockClock, SystemClock};

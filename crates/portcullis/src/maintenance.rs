@@ -5,26 +5,42 @@ use std::time::Duration;
 
 use portcullis_core::Auth;
 
+use crate::trouble::Trouble;
+
 /// A key rotated by `portcullis keys rotate` (or another node) signs here within
 /// 30 s.
 pub(crate) async fn reload_keys_every_30s(auth: &Auth) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
-    tick.tick().await;
+    let mut trouble = Trouble::new("reloading token signing keys");
+    let mut wait = Duration::from_secs(30);
     loop {
-        tick.tick().await;
-        if let Err(e) = auth.keys().reload().await {
-            tracing::warn!(error = %e, "could not reload token signing keys");
-        }
+        tokio::time::sleep(wait).await;
+        wait = match auth.keys().reload().await {
+            Ok(()) => {
+                trouble.ok();
+                Duration::from_secs(30)
+            }
+            // Sooner than 30 s once the database is back, but never a tight loop.
+            Err(e) => trouble.failed(&e).min(Duration::from_secs(30)),
+        };
     }
 }
 
-/// Every minute the gauges; every ten minutes (and at start) the purges.
+/// Every minute the gauges; every ten minutes (and at start) the purges. While
+/// the database is away, one line when that starts and one when it ends.
 pub(crate) async fn tidy_every_minute(auth: &Auth, retention: time::Duration) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut database = Trouble::new("maintenance: the database");
     for round in 0u64.. {
         tick.tick().await;
-        if let Ok(n) = auth.count_active_sessions().await {
-            crate::metrics::set_active_sessions(n);
+        match auth.count_active_sessions().await {
+            Ok(n) => {
+                database.ok();
+                crate::metrics::set_active_sessions(n);
+            }
+            Err(e) => {
+                database.failed(&e);
+                continue;
+            }
         }
         if let Ok(stats) = auth.outbox_stats().await {
             crate::metrics::set_outbox(stats.pending, stats.failed);

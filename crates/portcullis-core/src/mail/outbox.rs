@@ -28,12 +28,15 @@ pub fn retry_delay(attempts: u32) -> Duration {
 }
 
 /// What one delivery round did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryRound {
     pub claimed: usize,
     pub sent: usize,
     pub retrying: usize,
     pub failed: usize,
+    /// The last temporary failure of the round (the mail server down, say), for
+    /// the worker's one log line per outage.
+    pub last_temporary: Option<String>,
 }
 
 impl DeliveryRound {
@@ -70,6 +73,9 @@ impl Auth {
                     } else {
                         round.failed += 1;
                     }
+                    if let MailError::Temporary(text) = e {
+                        round.last_temporary = Some(text);
+                    }
                 }
             }
         }
@@ -96,7 +102,8 @@ impl Auth {
         let text: String = error.to_string().chars().take(500).collect();
         if let Some(at) = retry_at {
             let retry_in_secs = (at - now).whole_seconds();
-            tracing::warn!(mail_id = queued.id, attempt = attempts, error = %text, retry_in_secs, "mail delivery failed; will retry");
+            // The worker logs a mail server outage once; each retry is a debug line.
+            tracing::debug!(mail_id = queued.id, attempt = attempts, error = %text, retry_in_secs, "mail delivery failed; will retry");
         } else {
             tracing::error!(mail_id = queued.id, attempt = attempts, error = %text, "mail delivery failed; giving up");
         }

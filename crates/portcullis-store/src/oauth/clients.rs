@@ -12,7 +12,7 @@ use portcullis_store_macros::generic_sql;
 
 use crate::SqlStore;
 use crate::backend::RowsAffected as _;
-use crate::error::{Conflict as _, R, Result, run};
+use crate::error::{Conflict as _, R, Result};
 use crate::rows::{hash32, ts, user_id};
 
 /// The SQL of clients, codes and consents, on `pool`.
@@ -57,7 +57,7 @@ impl<DB> Clients<DB> {
 #[generic_sql]
 impl<DB> ClientStore for SqlStore<DB> {
     async fn create_client(&self, c: &Client) -> R<()> {
-        run(async {
+        self.run(async {
             sqlx::query(
                 "INSERT INTO oauth_clients (id, name, secret_hash, redirect_uris, public, first_party, resource_server,
                                             created_at)
@@ -80,7 +80,7 @@ impl<DB> ClientStore for SqlStore<DB> {
     }
 
     async fn find_client(&self, id: &str) -> R<Option<Client>> {
-        run(async {
+        self.run(async {
             let row = sqlx::query(
                 "SELECT id, name, secret_hash, redirect_uris, public, first_party, resource_server, created_at
                  FROM oauth_clients WHERE id = $1",
@@ -94,7 +94,7 @@ impl<DB> ClientStore for SqlStore<DB> {
     }
 
     async fn list_clients(&self) -> R<Vec<Client>> {
-        run(async {
+        self.run(async {
             let rows = sqlx::query(
                 "SELECT id, name, secret_hash, redirect_uris, public, first_party, resource_server, created_at
                  FROM oauth_clients ORDER BY created_at, id",
@@ -108,7 +108,7 @@ impl<DB> ClientStore for SqlStore<DB> {
 
     /// Deletes the client with its codes, consents and token families.
     async fn delete_client(&self, id: &str) -> R<bool> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             for sql in [
                 "DELETE FROM oauth_codes WHERE client_id = $1",
@@ -129,7 +129,7 @@ impl<DB> ClientStore for SqlStore<DB> {
     }
 
     async fn insert_code(&self, hash: TokenHash, c: &AuthCode) -> R<()> {
-        run(async {
+        self.run(async {
             sqlx::query(
                 "INSERT INTO oauth_codes (hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge,
                      auth_time, created_at, expires_at)
@@ -156,7 +156,7 @@ impl<DB> ClientStore for SqlStore<DB> {
     /// Spends a code for the family `family`; a code spent before names the family
     /// it started, so that the caller can revoke it.
     async fn consume_code(&self, hash: TokenHash, family: uuid::Uuid, now: OffsetDateTime) -> R<CodeUse> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let row = sqlx::query(
                 "UPDATE oauth_codes SET used_at = $2, family_id = $3 WHERE hash = $1 AND used_at IS NULL
@@ -190,7 +190,7 @@ impl<DB> ClientStore for SqlStore<DB> {
     }
 
     async fn find_consent(&self, user: UserId, client: &str) -> R<Option<String>> {
-        run(async {
+        self.run(async {
             let scope =
                 sqlx::query_scalar("SELECT scope FROM oauth_consents WHERE user_id = $1 AND client_id = $2")
                     .bind(user.to_string())
@@ -203,7 +203,7 @@ impl<DB> ClientStore for SqlStore<DB> {
     }
 
     async fn grant_consent(&self, user: UserId, client: &str, scope: &str, now: OffsetDateTime) -> R<()> {
-        run(async {
+        self.run(async {
             sqlx::query(
                 "INSERT INTO oauth_consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",

@@ -14,7 +14,7 @@ use portcullis_store_macros::generic_sql;
 
 use crate::SqlStore;
 use crate::backend::RowsAffected as _;
-use crate::error::{Conflict as _, R, Result, run};
+use crate::error::{Conflict as _, R, Result};
 use crate::rows::{ts, user_id, uuid};
 use crate::users::Users;
 
@@ -67,7 +67,7 @@ impl<DB> Families<DB> {
 #[generic_sql]
 impl<DB> FamilyStore for SqlStore<DB> {
     async fn create_family(&self, f: &TokenFamily, first: Option<&NewRefresh>) -> R<()> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             sqlx::query(
                 "INSERT INTO token_families (id, user_id, client_id, scope, auth_time, created_at, expires_at)
@@ -98,7 +98,7 @@ impl<DB> FamilyStore for SqlStore<DB> {
         next: &NewRefresh,
         now: OffsetDateTime,
     ) -> R<Rotation> {
-        run(async {
+        self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let row = sqlx::query(
                 "SELECT r.expires_at AS token_expires_at, r.used_at AS token_used_at,
@@ -151,7 +151,7 @@ impl<DB> FamilyStore for SqlStore<DB> {
 
     /// The family of a refresh token, when that token expires, and whether it is spent.
     async fn find_refresh_family(&self, hash: TokenHash) -> R<Option<RefreshTokenState>> {
-        run(async {
+        self.run(async {
             let row = sqlx::query(
                 "SELECT r.expires_at AS token_expires_at, r.used_at AS token_used_at,
                         f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
@@ -174,7 +174,7 @@ impl<DB> FamilyStore for SqlStore<DB> {
 
     /// A family and its user, unless the user is disabled.
     async fn find_family(&self, id: uuid::Uuid) -> R<Option<FamilyWithUser>> {
-        run(async {
+        self.run(async {
             let row = sqlx::query(
                 "SELECT f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
                         f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at,
@@ -193,7 +193,7 @@ impl<DB> FamilyStore for SqlStore<DB> {
     }
 
     async fn revoke_family(&self, id: uuid::Uuid) -> R<bool> {
-        run(async {
+        self.run(async {
             let done = sqlx::query("DELETE FROM token_families WHERE id = $1")
                 .bind(id.to_string())
                 .execute(&self.pool)
@@ -204,7 +204,7 @@ impl<DB> FamilyStore for SqlStore<DB> {
     }
 
     async fn list_families(&self, user: UserId) -> R<Vec<TokenFamily>> {
-        run(async {
+        self.run(async {
             let rows = sqlx::query(
                 "SELECT f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
                         f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at
@@ -220,7 +220,7 @@ impl<DB> FamilyStore for SqlStore<DB> {
 
     /// Deletes expired codes and families (their refresh tokens go with them).
     async fn purge_oauth(&self, before: OffsetDateTime) -> R<u64> {
-        run(async {
+        self.run(async {
             let mut n = 0;
             for sql in [
                 "DELETE FROM oauth_codes WHERE expires_at < $1",

@@ -38,6 +38,7 @@ async fn a_write_cancelled_at_any_point_leaves_no_connection_inside_a_transactio
         url: s.url.clone(),
         max_connections: 1,
         connect_timeout: Duration::from_secs(10),
+        statement_timeout: Duration::from_secs(10),
     };
     let database = Database::connect(&options).await.expect("connect");
     database.migrate().await.expect("migrate");

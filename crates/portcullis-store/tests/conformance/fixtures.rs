@@ -32,8 +32,12 @@ impl std::ops::Deref for TestStore {
 
 impl TestStore {
     async fn open(url: String, pg_name: Option<String>, dir: Option<tempfile::TempDir>) -> Self {
-        let options =
-            ConnectOptions { url: url.clone(), max_connections: 4, connect_timeout: Duration::from_secs(10) };
+        let options = ConnectOptions {
+            url: url.clone(),
+            max_connections: 4,
+            connect_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(10),
+        };
         let database = Database::connect(&options).await.expect("connect");
         database.migrate().await.expect("migrate");
         Self { url, store: database.store(), database, pg_name, _dir: dir }

@@ -1,6 +1,7 @@
-//! The command line (`serve`, `migrate`, `user`, `client`, `keys`, `config`, ...). Every failure is one `error: ...` line on stderr;
+//! The command line (`serve`, `migrate`, `backup`, `restore`, `user`, `client`, `keys`, `config`, ...). Every failure is one `error: ...` line on stderr;
 //! exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 
+mod backup;
 mod client;
 mod events;
 mod keys;
@@ -34,6 +35,16 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Copy the SQLite database to FILE, consistently, while servers run.
+    Backup {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Replace the SQLite database with the backup FILE (refused while a server runs).
+    Restore {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -81,6 +92,7 @@ pub(crate) async fn with_auth<T>(
     config: &Config,
     f: impl AsyncFnOnce(&portcullis_core::Auth) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
+    let _lock = startup::lock_database(config)?;
     let db = startup::open_database(config, config.database.auto_migrate).await?;
     let public_url = startup::configured_public_url(config)?;
     // Operator commands need no passkeys (no WebAuthn ceremony runs here).
@@ -161,11 +173,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve => serve(&config).await,
         Command::Migrate => {
+            let _lock = startup::lock_database(&config)?;
             let db = startup::open_database(&config, true).await?;
             db.close().await;
             println!("migrations applied");
             Ok(())
         }
+        Command::Backup { file } => backup::backup(&config, &file).await,
+        Command::Restore { file } => backup::restore(&config, &file).await,
         Command::User(cmd) => user::run(&config, cmd).await,
         Command::Client(cmd) => client::run(&config, cmd).await,
         Command::Keys(cmd) => keys::run(&config, cmd).await,

@@ -92,6 +92,7 @@ impl Config {
             ("session.remember_me_timeout", self.session.remember_me_timeout),
             ("server.request_timeout", self.server.request_timeout),
             ("database.connect_timeout", self.database.connect_timeout),
+            ("database.statement_timeout", self.database.statement_timeout),
             ("email.verification_ttl", self.email.verification_ttl),
             ("email.reset_ttl", self.email.reset_ttl),
             ("email.change_ttl", self.email.change_ttl),

@@ -71,7 +71,11 @@ pub struct DatabaseConfig {
     pub url: String,
     pub auto_migrate: bool,
     pub max_connections: u32,
+    /// Bounds connecting and waiting for a pooled connection.
     pub connect_timeout: Dur,
+    /// Bounds every database operation (on PostgreSQL, every statement on the
+    /// server too); past it the database counts as unavailable.
+    pub statement_timeout: Dur,
 }
 
 impl Default for DatabaseConfig {
@@ -80,7 +84,8 @@ impl Default for DatabaseConfig {
             url: "sqlite://portcullis.db".into(),
             auto_migrate: true,
             max_connections: 16,
-            connect_timeout: Dur::secs(5),
+            connect_timeout: Dur::secs(1),
+            statement_timeout: Dur::secs(1),
         }
     }
 }

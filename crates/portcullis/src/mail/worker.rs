@@ -1,6 +1,8 @@
 //! The outbox worker: one per node. It delivers due mails when woken (a mail was
 //! queued here) or every `email.poll_interval` (mails queued on other nodes,
 //! retries), and reports the outbox depth and give-ups in the log once a minute.
+//! While the database or the mail server is away it logs that once, waits longer
+//! between rounds (up to 30 s), and says when it works again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +10,8 @@ use std::time::Duration;
 use portcullis_core::{Auth, Mailer};
 use tokio::sync::watch;
 use tokio::time::Instant;
+
+use crate::trouble::Trouble;
 
 /// How often the depth is reported while mail is waiting.
 const REPORT_EVERY: Duration = Duration::from_secs(60);
@@ -23,8 +27,10 @@ pub fn spawn(
         let signal = auth.outbox_signal();
         let mut last_report: Option<Instant> = None;
         let mut failed_seen = None;
+        let mut database = Trouble::new("outbox: the database");
+        let mut mail_server = Trouble::new("outbox: the mail server");
         loop {
-            deliver(&auth, &*mailer).await;
+            let wait = deliver(&auth, &*mailer, &mut database, &mut mail_server).await.unwrap_or(poll);
             if last_report.is_none_or(|t| t.elapsed() >= REPORT_EVERY) {
                 failed_seen = Some(report(&auth, failed_seen).await);
                 last_report = Some(Instant::now());
@@ -34,23 +40,37 @@ pub fn spawn(
             }
             tokio::select! {
                 () = signal.notified() => {}
-                () = tokio::time::sleep(poll) => {}
+                () = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => return,
             }
         }
     })
 }
 
-/// Delivery rounds until one is not full.
-async fn deliver(auth: &Auth, mailer: &dyn Mailer) {
+/// Delivery rounds until one is not full; while something fails, how long to
+/// wait before the next round.
+async fn deliver(
+    auth: &Auth,
+    mailer: &dyn Mailer,
+    database: &mut Trouble,
+    mail_server: &mut Trouble,
+) -> Option<Duration> {
     loop {
-        match auth.deliver_due_mails(mailer).await {
-            Ok(round) if round.was_full() => {}
-            Ok(_) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "outbox: cannot claim mails; will try again");
-                return;
-            }
+        let round = match auth.deliver_due_mails(mailer).await {
+            Ok(round) => round,
+            Err(e) => return Some(database.failed(&e)),
+        };
+        database.ok();
+        if round.sent > 0 || round.last_temporary.is_none() {
+            mail_server.ok();
+        }
+        if round.sent == 0
+            && let Some(error) = &round.last_temporary
+        {
+            return Some(mail_server.failed(error));
+        }
+        if !round.was_full() {
+            return None;
         }
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use portcullis_core::service::RelyingParty;
 use portcullis_core::{Clock, Mailer};
+use portcullis_store::backup::{self, BackupError, DatabaseLock};
 use portcullis_store::{ConnectOptions, Database};
 use portcullis_web::{AppState, PublicUrl, WebConfig};
 use tokio::net::TcpListener;
@@ -45,6 +46,7 @@ pub async fn open_database(config: &Config, migrate: bool) -> Result<Database, S
         url: config.database.url.clone(),
         max_connections: config.database.max_connections,
         connect_timeout: config.database.connect_timeout.0,
+        statement_timeout: config.database.statement_timeout.0,
     };
     let db = Database::connect(&options).await.map_err(|e| StartupError::Runtime(e.to_string()))?;
     if migrate {
@@ -59,6 +61,22 @@ pub async fn open_database(config: &Config, migrate: bool) -> Result<Database, S
         }
     }
     Ok(db)
+}
+
+/// Takes the SQLite database's lock file, shared, for as long as the value lives
+/// (`None` on PostgreSQL): `portcullis restore` refuses while anyone holds it, and
+/// while a restore holds it this fails at once.
+pub fn lock_database(config: &Config) -> Result<Option<DatabaseLock>, StartupError> {
+    let Some(path) = backup::sqlite_path(&config.database.url) else { return Ok(None) };
+    DatabaseLock::shared(&path).map(Some).map_err(|e| match e {
+        // Said like a database that cannot be opened: the folder is what is wrong.
+        BackupError::Io { .. } => StartupError::Runtime(format!(
+            "database.url: cannot open \"{}\": cannot create its lock file {} (check the folder exists and is writable)",
+            path.display(),
+            backup::lock_path(&path).display()
+        )),
+        other => StartupError::Runtime(format!("database.url: {other}")),
+    })
 }
 
 /// The public URL the CLI puts in mails: `server.public_url`, else `http://<bind>`.
@@ -81,6 +99,8 @@ pub struct Portcullis {
     audit_retention: time::Duration,
     mailer: Arc<dyn Mailer>,
     poll_interval: Duration,
+    /// Held shared while any clone lives, so no restore replaces the database under it.
+    _lock: Option<Arc<DatabaseLock>>,
 }
 
 impl std::fmt::Debug for Portcullis {
@@ -101,6 +121,7 @@ impl Portcullis {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
         let public_url = PublicUrl::parse(public_url).map_err(|e| StartupError::Config(e.to_string()))?;
+        let lock = lock_database(config)?.map(Arc::new);
         let database = open_database(config, config.database.auto_migrate).await?;
         let mailer = crate::mail::build_mailer(&config.email).map_err(StartupError::Config)?;
         let passkeys = RelyingParty::for_origin(public_url.origin())
@@ -125,6 +146,7 @@ impl Portcullis {
             audit_retention,
             mailer,
             poll_interval: config.email.poll_interval.0,
+            _lock: lock,
         })
     }
 

@@ -2,14 +2,12 @@
 //! rides out a database outage. PostgreSQL only: these tests skip without it
 //! (and fail under CI=true).
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::faults::proxy::Proxy;
 use crate::helpers::{
     Backend, Node, PASSWORD, TestApp, TestDb, client, csrf_from, location, postgres_available, test_config,
     within_one_second,
@@ -178,72 +176,14 @@ async fn two_hundred_concurrent_distinct_registrations_all_land_and_can_sign_in(
     run("/api/v1/login", StatusCode::OK).await;
 }
 
-/// A TCP proxy in front of PostgreSQL that the test can cut and restore.
-struct Proxy {
-    addr: SocketAddr,
-    down: Arc<AtomicBool>,
-    links: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-    accept: tokio::task::JoinHandle<()>,
-}
-
-impl Proxy {
-    async fn start(upstream: String) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let down = Arc::new(AtomicBool::new(false));
-        let links = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (d, l) = (down.clone(), links.clone());
-        let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if d.load(Ordering::SeqCst) {
-                    continue; // dropped: the client sees the connection closed
-                }
-                let upstream = upstream.clone();
-                let link = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                l.lock().unwrap().push(link);
-            }
-        });
-        Self { addr, down, links, accept }
-    }
-
-    /// Every open connection dies; new ones are closed at once.
-    fn cut(&self) {
-        self.down.store(true, Ordering::SeqCst);
-        for link in self.links.lock().unwrap().drain(..) {
-            link.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.down.store(false, Ordering::SeqCst);
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.cut();
-        self.accept.abort();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_postgres_is_unreachable_requests_get_503_and_the_node_recovers_without_restart() {
     if !postgres_available().await {
         return;
     }
     let db = TestDb::create(Backend::Postgres).await;
-    let (host_port, rest) = {
-        let after_at = db.url.split_once('@').unwrap().1;
-        after_at.split_once('/').unwrap()
-    };
-    let proxy = Proxy::start(host_port.to_owned()).await;
-    let mut config = test_config(&db.url.replace(host_port, &proxy.addr.to_string()));
-    config.database.connect_timeout = portcullis::config::Dur::secs(1);
-    assert!(config.database.url.ends_with(rest));
+    let (proxy, through) = Proxy::in_front_of(&db.url).await;
+    let config = test_config(&through);
     let app = TestApp::spawn_on(db, config).await;
     let c = app.signed_in("outage@example.com").await;
     let rp = crate::oidc::register_client(&app, false, true).await;

@@ -406,6 +406,46 @@ impl Node {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// What the node logged so far.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Kills the node with SIGKILL (no graceful shutdown) and waits until it is gone.
+    pub async fn kill(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+/// `portcullis ARGS` on the database `db_url`, run in a fresh folder (returned:
+/// keep it while the command runs) with no other `PORTCULLIS_*` variable and
+/// standard input closed.
+pub fn portcullis_command(db_url: &str, args: &[&str]) -> (tokio::process::Command, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PORTCULLIS_") || key == "RUST_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.args(args)
+        .current_dir(dir.path())
+        .env("PORTCULLIS_DATABASE__URL", db_url)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    (cmd, dir)
+}
+
+/// Runs `portcullis ARGS` once (see [`portcullis_command`]) and waits for it, for
+/// at most a minute.
+pub async fn run_portcullis(db_url: &str, args: &[&str]) -> std::process::Output {
+    let (mut cmd, _dir) = portcullis_command(db_url, args);
+    tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("`portcullis {}` finishes within a minute", args.join(" ")))
+        .expect("the portcullis binary runs")
 }
 
 impl Drop for Node {

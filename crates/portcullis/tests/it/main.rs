@@ -5,10 +5,12 @@ mod helpers;
 mod smtp_sink;
 
 mod api;
+mod backup;
 mod browser;
 mod cli;
 mod cluster;
 mod email;
+mod faults;
 mod findings;
 mod flask_app;
 mod forward_auth;
@@ -26,3 +28,4 @@ mod security;
 mod sign_in_redirects;
 mod throttle;
 mod tokens;
+mod upgrade;
