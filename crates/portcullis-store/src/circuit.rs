@@ -7,7 +7,7 @@
 //! lasts, and when it ends — never once per request.
 
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use portcullis_core::StoreError;
@@ -83,8 +83,12 @@ impl Circuit {
         result
     }
 
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn pass(&self, now: Instant) -> Pass {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state();
         let Some(outage) = state.outage.as_mut() else { return Pass::Go { probe: false } };
         if !outage.probing && now >= outage.probe_at {
             outage.probing = true;
@@ -106,11 +110,11 @@ impl Circuit {
 
     /// The database answered (success, or an error that is not about reaching it).
     fn answered(&self, now: Instant) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state();
         state.failures = 0;
         if let Some(outage) = state.outage.take() {
             tracing::warn!(
-                down_for_ms = now.duration_since(outage.since).as_millis() as u64,
+                down_for_ms = u64::try_from(now.duration_since(outage.since).as_millis()).unwrap_or(u64::MAX),
                 refused = outage.refused,
                 "database available again; outage over"
             );
@@ -118,7 +122,7 @@ impl Circuit {
     }
 
     fn failed(&self, probe: bool, cause: &str, now: Instant) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state();
         state.failures = state.failures.saturating_add(1);
         if let Some(outage) = state.outage.as_mut() {
             if probe {
@@ -148,7 +152,7 @@ impl Circuit {
 
     /// Whether operations are being refused (for tests and metrics).
     pub(crate) fn is_open(&self) -> bool {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).outage.is_some()
+        self.state().outage.is_some()
     }
 }
 

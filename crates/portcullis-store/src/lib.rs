@@ -110,7 +110,7 @@ impl<DB: sqlx::Database> Clone for SqlStore<DB> {
 
 impl<DB: sqlx::Database> std::fmt::Debug for SqlStore<DB> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqlStore").field("pool", &self.pool).finish()
+        f.debug_struct("SqlStore").field("pool", &self.pool).field("circuit", &self.circuit).finish()
     }
 }
 

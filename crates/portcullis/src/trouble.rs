@@ -40,7 +40,7 @@ impl Trouble {
     pub(crate) fn ok(&mut self) {
         if let Some(since) = self.since.take() {
             tracing::info!(
-                failed_for_ms = since.elapsed().as_millis() as u64,
+                failed_for_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX),
                 attempts = self.failures,
                 "{}: working again",
                 self.what

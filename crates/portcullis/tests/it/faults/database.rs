@@ -105,8 +105,11 @@ async fn outage_under_load(fault: Fault) {
         let log = node.log_text();
         assert_eq!(lines_with(node, OUTAGE_STARTS), 1, "the outage start, once:\n{log}");
         assert_eq!(lines_with(node, OUTAGE_ENDS), 1, "the outage end, once:\n{log}");
-        let loud = log.lines().filter(|l| l.contains(" WARN ") || l.contains(" ERROR ")).count();
-        assert!(loud <= 15, "{loud} warnings and errors for one outage ({refused} refused requests):\n{log}");
+        let warnings = log.lines().filter(|l| l.contains(" WARN ") || l.contains(" ERROR ")).count();
+        assert!(
+            warnings <= 15,
+            "{warnings} warnings and errors for one outage ({refused} refused requests):\n{log}"
+        );
     }
 }
 

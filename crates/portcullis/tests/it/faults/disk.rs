@@ -95,7 +95,7 @@ async fn refused_while_full(node: &Node, attempts: &mut Vec<Attempt>) {
         let status = a.status;
         attempts.push(a);
         match status {
-            Some(StatusCode::CREATED) if !refused => continue, // the WAL still had room
+            Some(StatusCode::CREATED) if !refused => {} // the WAL still had room
             Some(StatusCode::SERVICE_UNAVAILABLE) => {
                 let a = attempts.last().unwrap();
                 assert!(a.retry_after);
