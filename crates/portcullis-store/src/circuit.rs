@@ -1,5 +1,5 @@
 //! Failing fast while the database is away. Every store operation runs through
-//! [`Circuit::run`]: it gets a deadline (a database that went silent answers
+//! `Circuit::run`: it gets a deadline (a database that went silent answers
 //! nothing, so waiting for it would pile requests up), and after a few failures in
 //! a row the circuit opens: operations are refused at once, without touching the
 //! pool, while one probe at a time (at most one a second) finds out whether the

@@ -9,7 +9,7 @@
 //! is the [`Backend`] trait in `backend.rs`; the sqlx bounds every generic block
 //! needs come from `#[generic_sql]` (crate `portcullis-store-macros`); connecting is
 //! in `sqlite.rs` and `postgres.rs`. Each operation runs its body through the
-//! store's [`circuit`](crate::circuit): bounded by a deadline, refused at once while
+//! store's [`circuit`]: bounded by a deadline, refused at once while
 //! the database is known to be away; inside, `?` works on sqlx results and the
 //! crate's `Error` becomes a core `StoreError` on the way out.
 //!
