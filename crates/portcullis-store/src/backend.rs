@@ -22,6 +22,10 @@ pub trait Backend: sqlx::Database<QueryResult: RowsAffected> {
     /// turns; `None` where `begin_write` already serialises writers.
     const MIGRATION_LOCK: Option<&'static str>;
 
+    /// Run first in each migration's transaction where statements have a time
+    /// limit: a migration may wait for another node's, and may take long.
+    const MIGRATION_UNLIMITED: Option<&'static str>;
+
     /// Run first in a throttle transaction with the bucket name as `$1`, so that
     /// attempts on one bucket take turns; `None` where `begin_write` already
     /// serialises writers.
@@ -43,6 +47,7 @@ pub trait Backend: sqlx::Database<QueryResult: RowsAffected> {
 impl Backend for Sqlite {
     const MIGRATIONS: &'static [Migration] = migrations::SQLITE;
     const MIGRATION_LOCK: Option<&'static str> = None;
+    const MIGRATION_UNLIMITED: Option<&'static str> = None;
     const LOCK_BUCKET: Option<&'static str> = None;
     const CLAIM_MAILS: &'static str = "UPDATE outbox SET locked_until = $2
          WHERE id IN (SELECT id FROM outbox
@@ -64,6 +69,9 @@ impl Backend for Postgres {
     const MIGRATIONS: &'static [Migration] = migrations::POSTGRES;
     /// Key of the advisory lock taken while migrating ("portcul" in ASCII).
     const MIGRATION_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(7021786279601516)");
+    /// Connections carry `database.statement_timeout`; a migration lifts it for
+    /// its own transaction.
+    const MIGRATION_UNLIMITED: Option<&'static str> = Some("SET LOCAL statement_timeout = 0");
     const LOCK_BUCKET: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(hashtext($1))");
     const CLAIM_MAILS: &'static str = "UPDATE outbox SET locked_until = $2
          WHERE id IN (SELECT id FROM outbox

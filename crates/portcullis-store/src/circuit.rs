@@ -3,7 +3,9 @@
 //! nothing, so waiting for it would pile requests up), and after a few failures in
 //! a row the circuit opens: operations are refused at once, without touching the
 //! pool, while one probe at a time (at most one a second) finds out whether the
-//! database is back. An outage is logged when it starts, once a minute while it
+//! database is back. "A few failures in a row" means three, with nothing answered
+//! for a second: an overloaded database that still answers most operations (lock
+//! waits, a full pool) sheds the ones that wait too long, but is not declared away. An outage is logged when it starts, once a minute while it
 //! lasts, and when it ends — never once per request.
 
 use std::future::Future;
@@ -14,8 +16,10 @@ use portcullis_core::StoreError;
 
 use crate::error::{Error, R};
 
-/// Failures in a row (with no success between) that open the circuit.
+/// Failures in a row (with no success between) that open the circuit...
 pub const OPEN_AFTER: u32 = 3;
+/// ...when nothing has succeeded for this long either.
+pub const QUIET_FOR: Duration = Duration::from_secs(1);
 /// While open, how often one operation is let through to probe the database.
 pub const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// While open, how often the outage is summed up in the log.
@@ -33,6 +37,8 @@ pub(crate) struct Circuit {
 #[derive(Debug, Default)]
 struct State {
     failures: u32,
+    /// When an operation last succeeded (none yet: since start).
+    answered_at: Option<Instant>,
     outage: Option<Outage>,
 }
 
@@ -112,6 +118,7 @@ impl Circuit {
     fn answered(&self, now: Instant) {
         let mut state = self.state();
         state.failures = 0;
+        state.answered_at = Some(now);
         if let Some(outage) = state.outage.take() {
             tracing::warn!(
                 down_for_ms = u64::try_from(now.duration_since(outage.since).as_millis()).unwrap_or(u64::MAX),
@@ -131,7 +138,8 @@ impl Circuit {
             }
             return;
         }
-        if state.failures >= OPEN_AFTER {
+        let quiet = state.answered_at.is_none_or(|at| now.duration_since(at) >= QUIET_FOR);
+        if state.failures >= OPEN_AFTER && quiet {
             tracing::error!(
                 error = %cause,
                 failures = state.failures,
@@ -145,8 +153,11 @@ impl Circuit {
                 summed_up: now,
                 refused_since_summary: 0,
             });
-        } else {
+        } else if state.failures == 1 {
+            // The first of a spell; the rest wait for the circuit's verdict.
             tracing::warn!(error = %cause, "database operation failed");
+        } else {
+            tracing::debug!(error = %cause, failures = state.failures, "database operation failed");
         }
     }
 
@@ -215,6 +226,19 @@ mod tests {
         let r = c.run(std::future::pending::<Result<(), Error>>()).await;
         assert!(matches!(r, Err(StoreError::Unavailable(_))));
         assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn failures_while_the_database_still_answers_others_do_not_open_it() {
+        let c = Circuit::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        c.answered(t0);
+        for i in 0..10 {
+            c.failed(false, "pool timed out", t0 + Duration::from_millis(50 * i));
+        }
+        assert!(!c.is_open(), "answered 500 ms ago: overloaded, not away");
+        c.failed(false, "pool timed out", t0 + QUIET_FOR);
+        assert!(c.is_open(), "nothing answered for QUIET_FOR, and failures in a row");
     }
 
     #[tokio::test]

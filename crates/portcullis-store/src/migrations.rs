@@ -64,6 +64,9 @@ pub(crate) async fn apply<DB>(pool: &Pool<DB>) -> Result<usize, MigrateError> {
 #[generic_sql]
 async fn apply_one<DB>(pool: &Pool<DB>, m: &Migration) -> Result<bool, sqlx::Error> {
     let mut tx = DB::begin_write(pool).await?;
+    if let Some(unlimited) = DB::MIGRATION_UNLIMITED {
+        sqlx::query(unlimited).execute(&mut *tx).await?;
+    }
     if let Some(lock) = DB::MIGRATION_LOCK {
         sqlx::query(lock).execute(&mut *tx).await?;
     }

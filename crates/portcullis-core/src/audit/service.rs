@@ -31,8 +31,13 @@ impl Auth {
         );
         let event =
             NewEvent { kind, outcome, user_id: user, client: client.clone(), detail, at: self.clock.now() };
-        if let Err(e) = self.store.insert_event(&event).await {
-            tracing::error!(error = %e, event = kind.as_str(), "could not store a security event");
+        match self.store.insert_event(&event).await {
+            Ok(()) => {}
+            // The outage is logged by the store; the event is in the line above.
+            Err(e @ crate::store::StoreError::Unavailable(_)) => {
+                tracing::debug!(error = %e, event = kind.as_str(), "could not store a security event");
+            }
+            Err(e) => tracing::error!(error = %e, event = kind.as_str(), "could not store a security event"),
         }
     }
 
