@@ -19,18 +19,18 @@ use crate::support::{config, text};
 const ISSUER: &str = "https://id.example";
 
 /// A keyring with one key, and that key's private half for forging.
-struct Ring {
+struct Keys {
     ring: Keyring,
     key: StoredKey,
     signing: ed25519_dalek::SigningKey,
 }
 
-fn ring() -> Ring {
+fn ring() -> Keys {
     let sealer = SecretBox::new(&[7u8; 32]);
     let key = generate_key(&sealer, OffsetDateTime::UNIX_EPOCH);
     let ring = Keyring::from_stored(std::slice::from_ref(&key), &sealer).unwrap();
     let seed: [u8; 32] = sealer.open(&key.sealed_private).unwrap().try_into().unwrap();
-    Ring { ring, key, signing: ed25519_dalek::SigningKey::from_bytes(&seed) }
+    Keys { ring, key, signing: ed25519_dalek::SigningKey::from_bytes(&seed) }
 }
 
 fn verify(ring: &Keyring, token: &str) -> Result<AccessClaims, bool> {

@@ -12,12 +12,48 @@ use sha2::{Digest as _, Sha256};
 
 use crate::support::{config, text};
 
-const SCOPE_PIECES: &[&str] =
-    &["openid", "email", "profile", "offline_access", " ", "  ", "\t", "+", "%20", "OPENID", "admin", "\u{a0}"];
+const SCOPE_PIECES: &[&str] = &[
+    "openid",
+    "email",
+    "profile",
+    "offline_access",
+    " ",
+    "  ",
+    "\t",
+    "+",
+    "%20",
+    "OPENID",
+    "admin",
+    "\u{a0}",
+];
 
 const URI_PIECES: &[&str] = &[
-    "https://", "http://", "javascript:", "data:", "//", "/", "\\", "app.example", "@", ":", "443", "user:pw@",
-    "#", "?", "&", "%2F", "%40", "[::1]", "127.0.0.1", " ", "\t", "\n", ".", "xn--", "\u{3002}", "cb",
+    "https://",
+    "http://",
+    "javascript:",
+    "data:",
+    "//",
+    "/",
+    "\\",
+    "app.example",
+    "@",
+    ":",
+    "443",
+    "user:pw@",
+    "#",
+    "?",
+    "&",
+    "%2F",
+    "%40",
+    "[::1]",
+    "127.0.0.1",
+    " ",
+    "\t",
+    "\n",
+    ".",
+    "xn--",
+    "\u{3002}",
+    "cb",
 ];
 
 /// Registered-looking redirect URIs: http(s), a host, maybe a port, any path and

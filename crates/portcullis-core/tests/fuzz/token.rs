@@ -9,7 +9,24 @@ use proptest::prelude::*;
 
 use crate::support::{config, text};
 
-const PIECES: &[&str] = &["A", "z", "0", "9", "-", "_", "+", "/", "=", " ", "%3D", "\"", ";", "\0", "é", "AAAAAAAAAAAAAAAAAAAAAA"];
+const PIECES: &[&str] = &[
+    "A",
+    "z",
+    "0",
+    "9",
+    "-",
+    "_",
+    "+",
+    "/",
+    "=",
+    " ",
+    "%3D",
+    "\"",
+    ";",
+    "\0",
+    "é",
+    "AAAAAAAAAAAAAAAAAAAAAA",
+];
 
 proptest! {
     #![proptest_config(config(512))]

@@ -70,7 +70,8 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
             b
         }),
         (1..400usize).prop_map(|depth| format!("{}{}", "[".repeat(depth), "]".repeat(depth)).into_bytes()),
-        text(&["{", "}", "\"email\"", ":", ",", "\"", "\\u0000", "\\ud800", "1e999", "-0", "null", " "]).prop_map(String::into_bytes),
+        text(&["{", "}", "\"email\"", ":", ",", "\"", "\\u0000", "\\ud800", "1e999", "-0", "null", " "])
+            .prop_map(String::into_bytes),
     ]
 }
 

@@ -49,7 +49,9 @@ proptest! {
                     line.push_str(&spaces[i]);
                 }
             }
-            line.push_str(&format!("{name}={value}"));
+            line.push_str(name);
+            line.push('=');
+            line.push_str(value);
         }
         if !line.is_empty() {
             headers.append(header::COOKIE, HeaderValue::from_str(&line).unwrap());

@@ -29,12 +29,11 @@ pub(crate) fn text(pieces: &'static [&'static str]) -> impl Strategy<Value = Str
         any::<String>(),
         "[ -~]{0,80}",
         prop::collection::vec(prop::sample::select(pieces), 0..12).prop_map(|p| p.concat()),
-        (prop::collection::vec(prop::sample::select(pieces), 0..8), any::<String>(), any::<usize>()).prop_map(
-            |(p, junk, at)| {
+        (prop::collection::vec(prop::sample::select(pieces), 0..8), any::<String>(), any::<usize>())
+            .prop_map(|(p, junk, at)| {
                 let mut parts: Vec<String> = p.into_iter().map(str::to_owned).collect();
                 parts.insert(at % (parts.len() + 1), junk);
                 parts.concat()
-            }
-        ),
+            }),
     ]
 }

@@ -96,6 +96,9 @@ proptest! {
 #[test]
 fn basic_credentials_with_non_ascii_bytes_are_still_basic() {
     let h = with_authorization("Basic \u{80}").unwrap();
-    assert_eq!(client_auth(&h, Some(""), None).map(|a| a.client_id).map_err(|e| code(&e)), Err("invalid_request"));
+    assert_eq!(
+        client_auth(&h, Some(""), None).map(|a| a.client_id).map_err(|e| code(&e)),
+        Err("invalid_request")
+    );
     assert_eq!(client_auth(&h, None, None).map(|a| a.client_id).map_err(|e| code(&e)), Err("invalid_client"));
 }

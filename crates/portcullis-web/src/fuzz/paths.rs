@@ -12,13 +12,54 @@ use crate::paths::{LOGIN, is_allowed_next, is_local_path, origin_of, with_next};
 const HERE: &str = "https://auth.example.com:8443/login?next=x";
 
 /// `server.allowed_redirect_origins` as `Config::validate` accepts them.
-const ALLOWED: &[&str] = &["https://app.example.com", "http://localhost:3000/", "https://b\u{fc}cher.example"];
+const ALLOWED: &[&str] =
+    &["https://app.example.com", "http://localhost:3000/", "https://b\u{fc}cher.example"];
 
 const PIECES: &[&str] = &[
-    "/", "//", "\\", "/\\", "https://", "http://", "HTTPS://", "https:", "javascript:", "data:", "app.example.com",
-    "APP.example.com", "localhost:3000", "localhost", "b\u{fc}cher.example", "xn--bcher-kva.example", "evil.example",
-    "@", ":", ":443", ":3000", "%2F", "%2f", "%5C", "%09", "%40", "%2e", "\t", "\n", "\r", " ", "\u{a0}", "?", "#",
-    ".", "..", "\u{3002}", "\u{ff0f}", "\u{ff0e}", "\u{2215}", "\u{0}", "\u{1b}", "a", "next",
+    "/",
+    "//",
+    "\\",
+    "/\\",
+    "https://",
+    "http://",
+    "HTTPS://",
+    "https:",
+    "javascript:",
+    "data:",
+    "app.example.com",
+    "APP.example.com",
+    "localhost:3000",
+    "localhost",
+    "b\u{fc}cher.example",
+    "xn--bcher-kva.example",
+    "evil.example",
+    "@",
+    ":",
+    ":443",
+    ":3000",
+    "%2F",
+    "%2f",
+    "%5C",
+    "%09",
+    "%40",
+    "%2e",
+    "\t",
+    "\n",
+    "\r",
+    " ",
+    "\u{a0}",
+    "?",
+    "#",
+    ".",
+    "..",
+    "\u{3002}",
+    "\u{ff0f}",
+    "\u{ff0e}",
+    "\u{2215}",
+    "\u{0}",
+    "\u{1b}",
+    "a",
+    "next",
 ];
 
 fn allowed() -> Vec<String> {

@@ -14,7 +14,19 @@ use crate::fuzz::config;
 fn ip() -> impl Strategy<Value = IpAddr> {
     prop_oneof![
         prop::sample::select(
-            &["10.0.0.1", "10.0.0.2", "10.1.2.3", "192.0.2.7", "198.51.100.9", "203.0.113.5", "127.0.0.1", "::1", "fe80::1", "2001:db8::1", "::ffff:10.0.0.1"][..]
+            &[
+                "10.0.0.1",
+                "10.0.0.2",
+                "10.1.2.3",
+                "192.0.2.7",
+                "198.51.100.9",
+                "203.0.113.5",
+                "127.0.0.1",
+                "::1",
+                "fe80::1",
+                "2001:db8::1",
+                "::ffff:10.0.0.1"
+            ][..]
         )
         .prop_map(|s| s.parse().unwrap()),
         any::<IpAddr>(),
@@ -23,8 +35,10 @@ fn ip() -> impl Strategy<Value = IpAddr> {
 
 fn nets() -> impl Strategy<Value = Vec<IpNet>> {
     prop::collection::vec(
-        prop::sample::select(&["10.0.0.0/8", "127.0.0.1/32", "::1/128", "2001:db8::/32", "192.0.2.0/24", "0.0.0.0/0"][..])
-            .prop_map(|s| s.parse().unwrap()),
+        prop::sample::select(
+            &["10.0.0.0/8", "127.0.0.1/32", "::1/128", "2001:db8::/32", "192.0.2.0/24", "0.0.0.0/0"][..],
+        )
+        .prop_map(|s| s.parse().unwrap()),
         0..3,
     )
 }

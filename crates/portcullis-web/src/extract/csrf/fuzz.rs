@@ -10,8 +10,18 @@ use crate::fuzz::{config, text};
 const PUBLIC: &str = "https://auth.example.com";
 
 const PIECES: &[&str] = &[
-    "https://auth.example.com", "HTTPS://AUTH.EXAMPLE.COM", "http://auth.example.com", "https://auth.example.com.",
-    "https://auth.example.com:443", "https://evil.example", "null", "NULL", " ", "/", ".evil", "\u{130}",
+    "https://auth.example.com",
+    "HTTPS://AUTH.EXAMPLE.COM",
+    "http://auth.example.com",
+    "https://auth.example.com.",
+    "https://auth.example.com:443",
+    "https://evil.example",
+    "null",
+    "NULL",
+    " ",
+    "/",
+    ".evil",
+    "\u{130}",
 ];
 
 proptest! {
