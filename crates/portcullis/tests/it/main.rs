@@ -12,6 +12,7 @@ mod email;
 mod findings;
 mod flask_app;
 mod forward_auth;
+mod fuzz;
 mod interop;
 mod maintenance;
 mod mfa;
