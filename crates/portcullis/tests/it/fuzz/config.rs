@@ -146,8 +146,12 @@ proptest! {
     fn a_proxy_list_with_anything_else_in_it_is_refused(
         junk in text(&["10.0.0.0", "/", "8", "33", "129", "::", "1", ".", " ", "localhost", "*", "0x0a"]),
     ) {
-        let single = junk.trim();
-        prop_assume!(!single.is_empty() && single.parse::<IpNet>().is_err() && !single.contains(','));
+        // One item that is not a network: no comma, not empty, not parsable.
+        let junk = junk.replace(',', "");
+        let single = match junk.trim() {
+            s if s.is_empty() || s.parse::<IpNet>().is_ok() => format!("{s}x"),
+            s => s.to_owned(),
+        };
         let text = toml_string(&format!("10.0.0.0/8, {single}"));
         let loaded = load(&format!("[server]\ntrusted_proxies = {text}\n"));
         prop_assert!(loaded.is_err(), "{:?} was taken for a network", single);
