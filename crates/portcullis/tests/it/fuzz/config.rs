@@ -157,3 +157,16 @@ proptest! {
         prop_assert!(loaded.is_err(), "{:?} was taken for a network", single);
     }
 }
+
+/// Found by `only_a_positive_count_over_a_positive_window_is_a_rate`: a window with
+/// a part below a millisecond printed in whole milliseconds, so `15/15ns` printed
+/// as `15/0ms`, which is refused, and `5/1.0000001s` as `5/1000ms`, which is not
+/// the same rate.
+#[test]
+fn a_window_below_a_millisecond_prints_back_exactly() {
+    for raw in ["15/15ns", "5/1s 5ns", "5/1500ms", "1/1us", "3/2h 1ns"] {
+        let rate: Rate = raw.parse().unwrap();
+        assert_eq!(printed(rate).parse::<Rate>(), Ok(rate), "{raw} printed as {}", printed(rate));
+    }
+    assert_eq!(printed("5/1500ms".parse().unwrap()), "5/1500ms", "whole milliseconds print as before");
+}
