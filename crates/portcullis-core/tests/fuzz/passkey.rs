@@ -64,6 +64,13 @@ fn credential() -> impl Strategy<Value = Value> {
         })
 }
 
+/// What was read, written again, reads back to the same.
+fn reads_back<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> bool {
+    let written = serde_json::to_value(value).unwrap();
+    serde_json::from_value::<T>(written.clone())
+        .is_ok_and(|again| serde_json::to_value(again).unwrap() == written)
+}
+
 proptest! {
     #![proptest_config(config(512))]
 
@@ -98,7 +105,8 @@ proptest! {
     }
 
     /// Credential JSON of any shape is read into webauthn-rs' types or refused,
-    /// never a panic; a standard-base64 spelling is refused or read to the same bytes.
+    /// never a panic, and what is read writes and reads back as itself (a
+    /// standard-base64 `rawId` among them).
     #[test]
     fn credential_json_of_any_shape_is_read_or_refused(v in credential(), std_b64 in any::<bool>()) {
         let mut v = v;
@@ -106,11 +114,13 @@ proptest! {
             v["rawId"] = Value::String(STANDARD.encode(id));
         }
         let text = v.to_string();
-        let _ = serde_json::from_str::<PublicKeyCredential>(&text);
-        let _ = serde_json::from_str::<RegisterPublicKeyCredential>(&text);
         if let Ok(cred) = serde_json::from_str::<PublicKeyCredential>(&text) {
             let client_data: &[u8] = cred.response.client_data_json.as_ref();
             let _ = challenge_of(client_data);
+            prop_assert!(reads_back(&cred), "an assertion does not read back as itself: {text}");
+        }
+        if let Ok(cred) = serde_json::from_str::<RegisterPublicKeyCredential>(&text) {
+            prop_assert!(reads_back(&cred), "an attestation does not read back as itself: {text}");
         }
     }
 }
