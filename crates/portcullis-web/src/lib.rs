@@ -24,6 +24,8 @@ pub mod cookies;
 pub mod error;
 pub mod extract;
 mod forward_auth;
+#[cfg(test)]
+mod fuzz;
 mod headers;
 pub mod mail;
 mod oauth;

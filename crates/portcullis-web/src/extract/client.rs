@@ -47,6 +47,9 @@ pub fn client_ip<'a>(peer: IpAddr, forwarded: impl Iterator<Item = &'a str>, tru
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -102,14 +102,18 @@ pub(crate) fn client_auth(
     form_id: Option<&str>,
     form_secret: Option<&str>,
 ) -> Result<ClientAuth, OAuthError> {
+    // Read as bytes: Basic credentials with bytes that are not visible ASCII are
+    // still Basic credentials (refused below), not an absent header.
     let basic = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"));
+        .and_then(|v| {
+            let v = v.as_bytes();
+            v.iter().position(|b| *b == b' ').map(|at| (&v[..at], &v[at + 1..]))
+        })
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case(b"basic"));
     match (basic, form_id) {
         (Some((_, encoded)), None) => {
-            let decoded = STANDARD.decode(encoded.trim()).map_err(|_| OAuthError::invalid_client())?;
+            let decoded = STANDARD.decode(encoded.trim_ascii()).map_err(|_| OAuthError::invalid_client())?;
             let text = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client())?;
             let (id, secret) = text.split_once(':').ok_or_else(OAuthError::invalid_client)?;
             let unescape = |s: &str| {

@@ -19,10 +19,16 @@ impl Dur {
 
 impl fmt::Display for Dur {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.subsec_nanos() != 0 {
-            return write!(f, "{}ms", self.0.as_millis());
+        // Exact, so that a printed configuration reads back the same.
+        let (s, nanos) = (self.0.as_secs(), self.0.subsec_nanos());
+        if nanos != 0 {
+            if nanos % 1_000_000 == 0
+                && let Ok(ms) = u64::try_from(self.0.as_millis())
+            {
+                return write!(f, "{ms}ms");
+            }
+            return if s == 0 { write!(f, "{nanos}ns") } else { write!(f, "{s}s {nanos}ns") };
         }
-        let s = self.0.as_secs();
         let (n, unit) = match s {
             0 => (0, "s"),
             s if s % 86_400 == 0 => (s / 86_400, "d"),

@@ -14,6 +14,7 @@ mod faults;
 mod findings;
 mod flask_app;
 mod forward_auth;
+mod fuzz;
 mod interop;
 mod maintenance;
 mod mfa;
