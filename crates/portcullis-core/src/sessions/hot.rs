@@ -21,9 +21,18 @@ pub const HOT_TTL: Duration = Duration::from_millis(500);
 /// Entries kept at most (the map is emptied when it is full).
 const CAPACITY: usize = 50_000;
 
-/// One map of hot entries.
+/// One map of hot entries. Entries older than [`HOT_TTL`] are never served, and `put`
+/// drops them (at most once per [`HOT_TTL`]), so the map holds about one TTL's worth
+/// of lookups, not every credential looked up since it was last full (seen while
+/// reading the code for scripts/soak: without the sweep a node kept up to
+/// [`CAPACITY`] dead entries per map).
 pub(crate) struct HotMap<K, V> {
-    map: Mutex<HashMap<K, Hot<V>>>,
+    map: Mutex<Entries<K, V>>,
+}
+
+struct Entries<K, V> {
+    map: HashMap<K, Hot<V>>,
+    swept: Instant,
 }
 
 struct Hot<V> {
@@ -34,24 +43,34 @@ struct Hot<V> {
 
 impl<K: Eq + Hash, V: Clone> HotMap<K, V> {
     fn new() -> Self {
-        Self { map: Mutex::new(HashMap::new()) }
+        Self { map: Mutex::new(Entries { map: HashMap::new(), swept: Instant::now() }) }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Hot<V>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries<K, V>> {
         self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Stores `value`, read from the database under `generation`.
     pub(crate) fn put(&self, key: K, value: V, generation: u64) {
+        let now = Instant::now();
         let mut guard = self.lock();
-        if guard.len() >= CAPACITY {
-            guard.clear();
+        if now.duration_since(guard.swept) >= HOT_TTL || guard.map.len() >= CAPACITY {
+            guard.map.retain(|_, hot| now.duration_since(hot.stored) < HOT_TTL);
+            guard.swept = now;
+            if guard.map.len() >= CAPACITY {
+                guard.map.clear();
+            }
         }
-        guard.insert(key, Hot { stored: Instant::now(), generation, value });
+        guard.map.insert(key, Hot { stored: now, generation, value });
     }
 
     pub(crate) fn remove(&self, key: &K) {
-        self.lock().remove(key);
+        self.lock().map.remove(key);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().map.len()
     }
 }
 
@@ -82,7 +101,7 @@ impl<S: Clone, F: Clone> HotCache<S, F> {
     pub(crate) fn get<K: Eq + Hash, V: Clone>(&self, map: &HotMap<K, V>, key: &K) -> Option<V> {
         let current = self.generation();
         let guard = map.lock();
-        let hot = guard.get(key)?;
+        let hot = guard.map.get(key)?;
         (hot.generation == current && hot.stored.elapsed() < HOT_TTL).then(|| hot.value.clone())
     }
 }
@@ -108,5 +127,19 @@ mod tests {
         cache.sessions.put([3; 32], "t".to_owned(), g);
         std::thread::sleep(HOT_TTL + Duration::from_millis(20));
         assert_eq!(cache.get(&cache.sessions, &[3; 32]), None, "never older than the TTL");
+    }
+
+    #[test]
+    fn expired_entries_are_dropped_not_kept_until_the_map_is_full() {
+        let cache: HotCache<u32, ()> = HotCache::new();
+        let g = cache.generation();
+        for i in 0..100u8 {
+            cache.sessions.put([i; 32], 0, g);
+        }
+        assert_eq!(cache.sessions.len(), 100);
+        std::thread::sleep(HOT_TTL + Duration::from_millis(20));
+        cache.sessions.put([200; 32], 1, g);
+        assert_eq!(cache.sessions.len(), 1, "the expired entries went with the next put");
+        assert_eq!(cache.get(&cache.sessions, &[200; 32]), Some(1));
     }
 }
