@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::Signer as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use portcullis_core::jwt::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP, Keyring, StoredKey, generate_key};
+use portcullis_core::keys::jwt::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP, Keyring, StoredKey, generate_key};
 use portcullis_core::mfa::SecretBox;
 use portcullis_core::service::AccessClaims;
 use proptest::prelude::*;

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
-use portcullis_core::passkey::{PublicKeyCredential, RegisterPublicKeyCredential, challenge_of};
+use portcullis_core::passkeys::{PublicKeyCredential, RegisterPublicKeyCredential, challenge_of};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

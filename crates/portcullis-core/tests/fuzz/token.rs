@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use portcullis_core::passkey::CeremonyKind;
+use portcullis_core::passkeys::CeremonyKind;
 use portcullis_core::{SecretToken, TokenKind};
 use proptest::prelude::*;
 
