@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod clock;
 pub mod error;
+pub mod groups;
 pub mod keys;
 pub mod mail;
 pub mod mfa;
