@@ -30,7 +30,7 @@ pub use mail::{MailComposer, MailError, MailMessage, Mailer, OutgoingMail};
 pub use service::{Auth, AuthConfig};
 pub use sessions::{Session, SessionPolicy};
 pub use store::{
-    AuditStore, ClientStore, FamilyStore, KeyStore, MfaStore, OutboxStore, PasskeyStore, SessionStore, Store,
-    StoreError, ThrottleStore, TokenStore, UserStore,
+    AuditStore, ClientStore, FamilyStore, GroupStore, KeyStore, MfaStore, OutboxStore, PasskeyStore,
+    SessionStore, Store, StoreError, ThrottleStore, TokenStore, UserStore,
 };
 pub use token::{SecretToken, TokenHash, TokenKind};

@@ -236,7 +236,7 @@ impl Auth {
     /// `require_mfa_for_admins` is on: every route that yields an identity asks
     /// this, except the ones enrolling needs.
     pub fn check_admin_mfa(&self, user: &User) -> Result<(), AuthError> {
-        if self.config.require_mfa_for_admins && user.is_admin && !user.mfa_enabled {
+        if self.config.require_mfa_for_admins && user.is_admin() && !user.mfa_enabled {
             return Err(AuthError::MfaEnrolmentRequired);
         }
         Ok(())

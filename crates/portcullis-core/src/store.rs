@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 pub use crate::accounts::store::{NewUser, UserStore};
 pub use crate::audit::store::AuditStore;
+pub use crate::groups::store::GroupStore;
 pub use crate::keys::store::KeyStore;
 pub use crate::mail::store::OutboxStore;
 pub use crate::mfa::store::{MfaStore, TotpRecord};
@@ -33,6 +34,7 @@ pub enum StoreError {
 #[async_trait]
 pub trait Store:
     UserStore
+    + GroupStore
     + SessionStore
     + MfaStore
     + PasskeyStore

@@ -48,7 +48,7 @@ impl<DB> AuditStore for SqlStore<DB> {
             .bind(e.outcome.as_str())
             .bind(e.client.ip.as_deref())
             .bind(e.client.user_agent.as_deref())
-            .bind(e.detail)
+            .bind(e.detail.as_deref())
             .bind(e.at.unix_timestamp())
             .execute(&self.pool)
             .await?;

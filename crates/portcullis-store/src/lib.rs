@@ -20,6 +20,7 @@ pub mod backup;
 pub mod circuit;
 mod error;
 mod events;
+mod groups;
 mod keys;
 mod mfa;
 mod migrations;
@@ -81,6 +82,7 @@ where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     DB::Arguments: sqlx::IntoArguments<DB>,
     Self: portcullis_core::UserStore
+        + portcullis_core::GroupStore
         + portcullis_core::SessionStore
         + portcullis_core::MfaStore
         + portcullis_core::PasskeyStore

@@ -36,6 +36,7 @@ impl<DB> Sessions<DB> {
             ip: row.try_get("ip")?,
             user_agent: row.try_get("user_agent")?,
             mfa_pending: row.try_get("mfa_pending")?,
+            two_factor: row.try_get("two_factor")?,
         })
     }
 }
@@ -48,8 +49,8 @@ impl<DB> SessionStore for SqlStore<DB> {
             let s = new.session;
             sqlx::query(
                 "INSERT INTO sessions (token_hash, public_id, user_id, created_at, last_seen_at, expires_at,
-                     idle_timeout_secs, remember, authenticated_at, ip, user_agent, mfa_pending)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     idle_timeout_secs, remember, authenticated_at, ip, user_agent, mfa_pending, two_factor)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(&new.token_hash.as_bytes()[..])
             .bind(s.id.to_string())
@@ -63,6 +64,7 @@ impl<DB> SessionStore for SqlStore<DB> {
             .bind(s.ip.as_deref())
             .bind(s.user_agent.as_deref())
             .bind(s.mfa_pending)
+            .bind(s.two_factor)
             .execute(&self.pool)
             .await
             .conflict_on("session")?;
@@ -77,7 +79,8 @@ impl<DB> SessionStore for SqlStore<DB> {
             let row = sqlx::query(
                 "SELECT s.public_id, s.user_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at,
                         s.idle_timeout_secs, s.remember, s.authenticated_at, s.ip, s.user_agent, s.mfa_pending,
-                        u.id, u.email, u.email_verified, u.is_admin, u.disabled, u.mfa_enabled, u.created_at
+                        s.two_factor, u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at,
+                        (SELECT string_agg(m.group_name, ',') FROM group_members m WHERE m.user_id = u.id) AS groups
                  FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = $1 AND NOT u.disabled",
             )
@@ -149,7 +152,7 @@ impl<DB> SessionStore for SqlStore<DB> {
         self.run(async {
             let rows = sqlx::query(
                 "SELECT public_id, user_id, created_at, last_seen_at, expires_at, idle_timeout_secs, remember,
-                        authenticated_at, ip, user_agent, mfa_pending
+                        authenticated_at, ip, user_agent, mfa_pending, two_factor
                  FROM sessions
                  WHERE user_id = $1 AND expires_at > $2 AND last_seen_at + idle_timeout_secs >= $2
                    AND NOT mfa_pending

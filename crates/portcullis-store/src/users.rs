@@ -25,17 +25,18 @@ pub(crate) struct Users<DB>(std::marker::PhantomData<DB>);
 
 #[generic_sql]
 impl<DB> Users<DB> {
-    /// Reads the user columns (`id, email, email_verified, is_admin, disabled,
-    /// mfa_enabled, created_at`) of a row.
+    /// Reads the user columns (`id, email, email_verified, disabled, mfa_enabled,
+    /// created_at`, and `groups`: the user's group names joined by commas, from
+    /// the subquery [`GROUPS`]) of a row.
     pub(crate) fn from_row(row: &DB::Row) -> Result<User> {
         Ok(User {
             id: user_id(&row.try_get::<String, _>("id")?)?,
             email: row.try_get("email")?,
             email_verified: row.try_get("email_verified")?,
-            is_admin: row.try_get("is_admin")?,
             disabled: row.try_get("disabled")?,
             mfa_enabled: row.try_get("mfa_enabled")?,
             created_at: ts(row.try_get("created_at")?)?,
+            groups: split_groups(row.try_get("groups")?),
         })
     }
 
@@ -52,20 +53,27 @@ impl<DB> UserStore for SqlStore<DB> {
             let at = u.created_at.unix_timestamp();
             let mut tx = DB::begin_write(&self.pool).await?;
             sqlx::query(
-                "INSERT INTO users (id, email, email_canonical, password_hash, email_verified, is_admin,
+                "INSERT INTO users (id, email, email_canonical, password_hash, email_verified,
                      created_at, updated_at, password_changed_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $6)",
             )
             .bind(u.id.to_string())
             .bind(u.email)
             .bind(u.email_canonical)
             .bind(u.password_hash)
             .bind(u.email_verified)
-            .bind(u.is_admin)
             .bind(at)
             .execute(&mut *tx)
             .await
             .conflict_on("email")?;
+            for group in u.groups {
+                sqlx::query("INSERT INTO group_members (group_name, user_id, added_at) VALUES ($1, $2, $3)")
+                    .bind(group.as_str())
+                    .bind(u.id.to_string())
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             if let Some((token, mail)) = verification {
                 Tokens::insert(&mut *tx, token).await?;
                 Outbox::insert(&mut *tx, mail).await?;
@@ -75,10 +83,10 @@ impl<DB> UserStore for SqlStore<DB> {
                 id: u.id,
                 email: u.email.to_owned(),
                 email_verified: u.email_verified,
-                is_admin: u.is_admin,
                 disabled: false,
                 mfa_enabled: false,
                 created_at: ts(at)?,
+                groups: sorted(u.groups.iter().map(|g| g.as_str().to_owned()).collect()),
             })
         })
         .await
@@ -87,8 +95,9 @@ impl<DB> UserStore for SqlStore<DB> {
     async fn find_credentials_by_email(&self, email_canonical: &str) -> R<Option<Credentials>> {
         self.run(async {
             let row = sqlx::query(
-                "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at, password_hash
-                 FROM users WHERE email_canonical = $1",
+                "SELECT u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.password_hash,
+                        (SELECT string_agg(m.group_name, ',') FROM group_members m WHERE m.user_id = u.id) AS groups
+                 FROM users u WHERE u. email_canonical = $1",
             )
             .bind(email_canonical)
             .fetch_optional(&self.pool)
@@ -101,8 +110,9 @@ impl<DB> UserStore for SqlStore<DB> {
     async fn find_credentials_by_id(&self, id: UserId) -> R<Option<Credentials>> {
         self.run(async {
             let row = sqlx::query(
-                "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at, password_hash
-                 FROM users WHERE id = $1",
+                "SELECT u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.password_hash,
+                        (SELECT string_agg(m.group_name, ',') FROM group_members m WHERE m.user_id = u.id) AS groups
+                 FROM users u WHERE u. id = $1",
             )
             .bind(id.to_string())
             .fetch_optional(&self.pool)
@@ -115,8 +125,9 @@ impl<DB> UserStore for SqlStore<DB> {
     async fn list_users(&self) -> R<Vec<User>> {
         self.run(async {
             let rows = sqlx::query(
-                "SELECT id, email, email_verified, is_admin, disabled, mfa_enabled, created_at
-                 FROM users ORDER BY created_at, email_canonical",
+                "SELECT u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at,
+                        (SELECT string_agg(m.group_name, ',') FROM group_members m WHERE m.user_id = u.id) AS groups
+                 FROM users u ORDER BY u.created_at, u.email_canonical",
             )
             .fetch_all(&self.pool)
             .await?;
@@ -226,4 +237,25 @@ impl<DB> UserStore for SqlStore<DB> {
         })
         .await
     }
+}
+
+/// The subquery that reads a user's groups (the user is `u`), for every query that
+/// returns a user: `string_agg` (PostgreSQL, and SQLite since 3.44) joins the names
+/// with commas, which no group name contains.
+#[cfg(doc)]
+pub(crate) const GROUPS: &str =
+    "(SELECT string_agg(m.group_name, ',') FROM group_members m WHERE m.user_id = u.id) AS groups";
+
+/// The names of a `groups` column, sorted by byte order (SPEC §7).
+pub(crate) fn split_groups(joined: Option<String>) -> Vec<String> {
+    sorted(
+        joined
+            .map(|j| j.split(',').filter(|g| !g.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default(),
+    )
+}
+
+fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort_unstable();
+    names
 }

@@ -55,13 +55,14 @@ impl Auth {
         };
         let hash = self.hasher.hash(reg.password).await.map_err(AuthError::internal)?;
         let id = UserId::new();
+        let admin = [crate::groups::GroupName::admin()];
         let new = NewUser {
             id,
             email: email.as_str(),
             email_canonical: email.canonical(),
             password_hash: &hash,
             email_verified: reg.verified,
-            is_admin: reg.admin,
+            groups: if reg.admin { &admin } else { &[] },
             created_at: self.clock.now(),
         };
         let verification = if reg.verified {

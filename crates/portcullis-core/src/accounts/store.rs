@@ -15,7 +15,8 @@ pub struct NewUser<'a> {
     pub email_canonical: &'a str,
     pub password_hash: &'a str,
     pub email_verified: bool,
-    pub is_admin: bool,
+    /// Groups the user starts in (they must exist).
+    pub groups: &'a [crate::groups::GroupName],
     pub created_at: OffsetDateTime,
 }
 

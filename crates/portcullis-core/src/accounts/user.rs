@@ -34,15 +34,28 @@ impl fmt::Display for UserId {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[expect(clippy::struct_excessive_bools, reason = "independent account flags, stored as columns")]
 pub struct User {
     pub id: UserId,
     pub email: String,
     pub email_verified: bool,
-    pub is_admin: bool,
     pub disabled: bool,
     pub mfa_enabled: bool,
     pub created_at: OffsetDateTime,
+    /// The names of the user's groups, sorted by byte order, as of the moment the
+    /// user was read.
+    pub groups: Vec<String>,
+}
+
+impl User {
+    /// Whether the user is in the group `admin` (SPEC §7: what "an administrator"
+    /// means everywhere).
+    pub fn is_admin(&self) -> bool {
+        self.in_group(crate::groups::ADMIN)
+    }
+
+    pub fn in_group(&self, name: &str) -> bool {
+        self.groups.binary_search_by(|g| g.as_str().cmp(name)).is_ok()
+    }
 }
 
 /// A user together with the stored password hash, for the login use case only.

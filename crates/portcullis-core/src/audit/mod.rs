@@ -36,10 +36,14 @@ pub enum EventKind {
     RefreshTokenReused,
     ConsentGranted,
     TokensRevoked,
+    GroupCreated,
+    GroupDeleted,
+    GroupMemberAdded,
+    GroupMemberRemoved,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 27] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -63,6 +67,10 @@ impl EventKind {
         Self::RefreshTokenReused,
         Self::ConsentGranted,
         Self::TokensRevoked,
+        Self::GroupCreated,
+        Self::GroupDeleted,
+        Self::GroupMemberAdded,
+        Self::GroupMemberRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -90,6 +98,10 @@ impl EventKind {
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::ConsentGranted => "consent_granted",
             Self::TokensRevoked => "tokens_revoked",
+            Self::GroupCreated => "group_created",
+            Self::GroupDeleted => "group_deleted",
+            Self::GroupMemberAdded => "group_member_added",
+            Self::GroupMemberRemoved => "group_member_removed",
         }
     }
 
@@ -122,7 +134,7 @@ pub struct NewEvent {
     pub user_id: Option<UserId>,
     pub client: ClientMeta,
     /// A short machine-readable reason (`wrong_password`, `unknown_email`, ...).
-    pub detail: Option<&'static str>,
+    pub detail: Option<String>,
     pub at: OffsetDateTime,
 }
 

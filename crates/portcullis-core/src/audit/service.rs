@@ -18,7 +18,7 @@ impl Auth {
         outcome: Outcome,
         user: Option<UserId>,
         client: &ClientMeta,
-        detail: Option<&'static str>,
+        detail: Option<&str>,
     ) {
         tracing::info!(
             target: "portcullis::audit",
@@ -29,8 +29,14 @@ impl Auth {
             detail,
             "security event"
         );
-        let event =
-            NewEvent { kind, outcome, user_id: user, client: client.clone(), detail, at: self.clock.now() };
+        let event = NewEvent {
+            kind,
+            outcome,
+            user_id: user,
+            client: client.clone(),
+            detail: detail.map(str::to_owned),
+            at: self.clock.now(),
+        };
         match self.store.insert_event(&event).await {
             Ok(()) => {}
             // The outage is logged by the store; the event is in the line above.

@@ -2,7 +2,42 @@
 //! The group `admin` always exists; membership in it is what "an administrator"
 //! means everywhere.
 
+pub(crate) mod service;
+pub mod store;
+
 use std::fmt;
+
+use time::OffsetDateTime;
+
+use crate::accounts::user::UserId;
+
+/// A group with how many members it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub name: GroupName,
+    pub description: String,
+    pub created_at: OffsetDateTime,
+    pub members: u64,
+}
+
+/// Who changed a membership, as recorded in the audit trail: the CLI is `cli`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Cli,
+    User(UserId),
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Cli => f.write_str("cli"),
+            Self::User(id) => id.fmt(f),
+        }
+    }
+}
+
+/// Longest description kept.
+pub const MAX_DESCRIPTION: usize = 256;
 
 /// The group whose members are administrators.
 pub const ADMIN: &str = "admin";
@@ -43,7 +78,9 @@ pub fn is_valid(raw: &str) -> bool {
     let first_ok = bytes.first().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     first_ok
         && bytes.len() <= 64
-        && bytes[1..].iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'))
+        && bytes[1..]
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 #[cfg(test)]

@@ -155,8 +155,14 @@ impl Auth {
     ) -> Result<LoginOutcome, AuthError> {
         self.verify_second_factor(&pending.user, code, client).await?;
         self.store.delete_session(pending.token_hash).await?;
-        let outcome =
-            self.open_session(pending.user.clone(), pending.session.remember, client, false).await?;
+        let outcome = self
+            .open_session(
+                pending.user.clone(),
+                pending.session.remember,
+                client,
+                crate::sessions::SignIn::TwoFactor,
+            )
+            .await?;
         self.security_state_changed();
         self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(outcome.user.id), client, Some("mfa"))
             .await;

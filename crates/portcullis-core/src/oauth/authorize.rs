@@ -191,6 +191,7 @@ impl Auth {
             nonce: req.nonce.clone(),
             code_challenge: req.code_challenge.clone(),
             auth_time: me.session.authenticated_at,
+            two_factor: me.session.two_factor,
             created_at: now,
             expires_at: now + self.config.tokens.code_ttl,
         };

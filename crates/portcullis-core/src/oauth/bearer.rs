@@ -40,6 +40,9 @@ pub struct AccessClaims {
     pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
+    /// With the scope `groups`: the user's groups when the token was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
 }
 
 /// What the token endpoints answer.
@@ -95,13 +98,14 @@ impl Auth {
             client_id: None,
             scope: String::new(),
             auth_time: now,
+            two_factor: user.mfa_enabled,
             created_at: now,
         };
         let (refresh, first) = self.new_refresh();
         self.store.create_family(&family, Some(&first)).await?;
         self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(user.id), client, Some("tokens")).await;
         self.observe(|o| o.login("success"));
-        let access_token = self.access_token(&user.id.to_string(), API_CLIENT_ID, &family)?;
+        let access_token = self.access_token(&user, API_CLIENT_ID, &family)?;
         Ok(self.pair(access_token, Some(refresh), None, String::new()))
     }
 
@@ -113,7 +117,7 @@ impl Auth {
         match self.rotate(hash, None, &next, client).await? {
             Some((family, user)) => {
                 self.check_admin_mfa(&user)?;
-                let access_token = self.access_token(&user.id.to_string(), API_CLIENT_ID, &family)?;
+                let access_token = self.access_token(&user, API_CLIENT_ID, &family)?;
                 Ok(self.pair(access_token, Some(refresh), None, String::new()))
             }
             None => Err(AuthError::InvalidRefreshToken),
@@ -192,6 +196,7 @@ impl Auth {
             ip: None,
             user_agent: None,
             mfa_pending: false,
+            two_factor: family.two_factor,
         };
         let token_hash = TokenHash::from_bytes(Sha256::digest(raw.as_bytes()).into());
         Ok(Some(Authenticated { user, session, token_hash, via: Via::Bearer { family: Some(family.id) } }))
@@ -271,11 +276,14 @@ impl Auth {
     /// A signed access token for `sub` in `family`.
     pub(crate) fn access_token(
         &self,
-        sub: &str,
+        user: &User,
         client_id: &str,
         family: &TokenFamily,
     ) -> Result<String, AuthError> {
-        let claims = self.access_claims(sub, client_id, &family.scope, Some(family));
+        let mut claims = self.access_claims(&user.id.to_string(), client_id, &family.scope, Some(family));
+        if crate::oauth::Scope::parse(&family.scope).unwrap_or_default().contains("groups") {
+            claims.groups = Some(user.groups.clone());
+        }
         self.keys.sign(ACCESS_TOKEN_TYP, &claims)
     }
 
@@ -299,6 +307,7 @@ impl Auth {
             scope: scope.to_owned(),
             sid: family.map(|f| f.id.to_string()),
             auth_time: family.map(|f| f.auth_time.unix_timestamp()),
+            groups: None,
         }
     }
 

@@ -32,6 +32,9 @@ pub struct IntrospectResponse {
     pub iss: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
+    /// With the scope `groups`: the user's groups now (not as of the token's issue).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
 }
 
 impl Auth {
@@ -49,9 +52,16 @@ impl Auth {
             if !caller.may_introspect(Some(&claims.client_id)) {
                 return Ok(IntrospectResponse::default());
             }
+            let mut groups = None;
             let live = claims.exp > now.unix_timestamp()
                 && match claims.sid.as_deref().map(Uuid::parse_str) {
-                    Some(Ok(family)) => self.store.find_family(family).await?.is_some(),
+                    Some(Ok(family)) => match self.store.find_family(family).await? {
+                        Some(found) => {
+                            groups = wants_groups(&claims.scope).then_some(found.user.groups);
+                            true
+                        }
+                        None => false,
+                    },
                     Some(Err(_)) => false,
                     None => self.store.find_client(&claims.sub).await?.is_some(),
                 };
@@ -59,6 +69,7 @@ impl Auth {
                 return Ok(IntrospectResponse::default());
             }
             return Ok(IntrospectResponse {
+                groups,
                 active: true,
                 scope: Some(claims.scope),
                 client_id: Some(claims.client_id),
@@ -77,8 +88,14 @@ impl Auth {
             && expires_at > now
             && caller.may_introspect(family.client_id.as_deref())
         {
+            let groups = if wants_groups(&family.scope) {
+                self.store.find_credentials_by_id(family.user_id).await?.map(|c| c.user.groups)
+            } else {
+                None
+            };
             return Ok(IntrospectResponse {
                 active: true,
+                groups,
                 scope: Some(family.scope),
                 client_id: family.client_id,
                 sub: Some(family.user_id.to_string()),
@@ -90,4 +107,8 @@ impl Auth {
         }
         Ok(IntrospectResponse::default())
     }
+}
+
+fn wants_groups(scope: &str) -> bool {
+    crate::oauth::Scope::parse(scope).unwrap_or_default().contains("groups")
 }

@@ -192,7 +192,7 @@ impl AuthorizeReply {
 }
 
 /// The scopes Portcullis knows.
-pub const SCOPES: [&str; 4] = ["openid", "email", "profile", "offline_access"];
+pub const SCOPES: [&str; 5] = ["openid", "email", "profile", "offline_access", "groups"];
 
 /// A requested or granted scope: known values, deduplicated, in request order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -258,6 +258,8 @@ pub struct AuthCode {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub auth_time: OffsetDateTime,
+    /// The sign-in behind it used a second factor.
+    pub two_factor: bool,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
@@ -283,6 +285,8 @@ pub struct TokenFamily {
     pub client_id: Option<String>,
     pub scope: String,
     pub auth_time: OffsetDateTime,
+    /// The sign-in behind it used a second factor.
+    pub two_factor: bool,
     pub created_at: OffsetDateTime,
 }
 

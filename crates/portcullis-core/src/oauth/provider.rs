@@ -114,6 +114,9 @@ pub(crate) struct IdClaims {
     pub(crate) email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) email_verified: Option<bool>,
+    /// With the scope `groups`: the user's groups when the token was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) groups: Option<Vec<String>>,
 }
 
 /// `/oauth2/userinfo`.
@@ -124,6 +127,8 @@ pub struct UserInfo {
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
 }
 
 /// Longest `state` and `nonce` accepted (the whole request must still fit in the

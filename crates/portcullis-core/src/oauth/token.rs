@@ -111,6 +111,7 @@ impl Auth {
             client_id: Some(client.id.clone()),
             scope: code.scope.clone(),
             auth_time: code.auth_time,
+            two_factor: code.two_factor,
             created_at: now,
         };
         let (refresh, first) = self.new_refresh();
@@ -126,7 +127,7 @@ impl Auth {
         refresh: Option<SecretToken>,
         nonce: Option<String>,
     ) -> Result<TokenResponse, OAuthError> {
-        let access = self.access_token(&user.id.to_string(), &client.id, family)?;
+        let access = self.access_token(user, &client.id, family)?;
         let scope = Scope::parse(&family.scope).unwrap_or_default();
         let id_token = if scope.contains("openid") {
             let now = self.clock.unix();
@@ -142,6 +143,7 @@ impl Auth {
                 nonce,
                 email: with_email.then(|| user.email.clone()),
                 email_verified: with_email.then_some(user.email_verified),
+                groups: scope.contains("groups").then(|| user.groups.clone()),
             };
             Some(self.keys.sign(ID_TOKEN_TYP, &claims)?)
         } else {
@@ -167,6 +169,8 @@ impl Auth {
         }
         let email = claims.client_id == crate::oauth::bearer::API_CLIENT_ID || scope.contains("email");
         Ok(Some(UserInfo {
+            // Read now (through the hot cache), not as of the token's issue.
+            groups: scope.contains("groups").then(|| me.user.groups.clone()),
             sub: me.user.id.to_string(),
             email: email.then(|| me.user.email.clone()),
             email_verified: email.then_some(me.user.email_verified),

@@ -6,7 +6,7 @@ use crate::accounts::password::Password;
 use crate::accounts::user::User;
 use crate::audit::{EventKind, Outcome};
 use crate::error::AuthError;
-use crate::sessions::Session;
+use crate::sessions::{Session, SignIn};
 use crate::store::NewSession;
 use crate::token::SecretToken;
 
@@ -33,9 +33,9 @@ impl Auth {
         if user.mfa_enabled {
             // Half-authenticated until the second factor: the sign-in completes in
             // `complete_mfa_login`, with a new session id.
-            return self.open_session(user, remember, client, true).await;
+            return self.open_session(user, remember, client, SignIn::Pending).await;
         }
-        let outcome = self.open_session(user, remember, client, false).await?;
+        let outcome = self.open_session(user, remember, client, SignIn::Password).await?;
         self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(outcome.user.id), client, None).await;
         self.observe(|o| o.login("success"));
         Ok(outcome)
@@ -125,9 +125,10 @@ impl Auth {
         user: User,
         remember: bool,
         client: &ClientMeta,
-        mfa_pending: bool,
+        stage: SignIn,
     ) -> Result<LoginOutcome, AuthError> {
         let now = self.clock.now();
+        let mfa_pending = stage == SignIn::Pending;
         let (idle, absolute) = if mfa_pending {
             (crate::sessions::MFA_PENDING_LIFETIME, crate::sessions::MFA_PENDING_LIFETIME)
         } else {
@@ -146,6 +147,7 @@ impl Auth {
             ip: client.ip.clone(),
             user_agent: client.user_agent.as_deref().map(|ua| truncate(ua, 512)),
             mfa_pending,
+            two_factor: stage == SignIn::TwoFactor,
         };
         self.store.create_session(NewSession { token_hash: token.hash(), session: &session }).await?;
         Ok(LoginOutcome { user, token, session })

@@ -63,6 +63,20 @@ pub struct Session {
     pub user_agent: Option<String>,
     /// Password checked, second factor still owed: reaches nothing but `/login/mfa`.
     pub mfa_pending: bool,
+    /// The sign-in used a second factor (a TOTP or recovery code, or a passkey):
+    /// what the access policy `two_factor` asks for.
+    pub two_factor: bool,
+}
+
+/// How far a sign-in has come, for [`Auth::open_session`](crate::Auth).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignIn {
+    /// Password only, on an account without MFA.
+    Password,
+    /// Password checked, second factor owed.
+    Pending,
+    /// With a second factor (TOTP, recovery code) or a passkey.
+    TwoFactor,
 }
 
 /// How long a half-authenticated session waits for its second factor.
@@ -97,6 +111,7 @@ mod tests {
             ip: None,
             user_agent: None,
             mfa_pending: false,
+            two_factor: false,
         }
     }
 

@@ -51,8 +51,12 @@ fn signed(signing: &ed25519_dalek::SigningKey, header: &Value, claims: &Value) -
 fn claims() -> impl Strategy<Value = AccessClaims> {
     (any::<String>(), any::<i64>(), any::<i64>(), any::<String>(), any::<String>(), any::<String>())
         .prop_flat_map(|(sub, exp, iat, jti, client_id, scope)| {
-            (proptest::option::of(any::<String>()), proptest::option::of(any::<i64>())).prop_map(
-                move |(sid, auth_time)| AccessClaims {
+            (
+                proptest::option::of(any::<String>()),
+                proptest::option::of(any::<i64>()),
+                proptest::option::of(proptest::collection::vec(any::<String>(), 0..4)),
+            )
+                .prop_map(move |(sid, auth_time, groups)| AccessClaims {
                     iss: ISSUER.into(),
                     sub: sub.clone(),
                     aud: ISSUER.into(),
@@ -63,8 +67,8 @@ fn claims() -> impl Strategy<Value = AccessClaims> {
                     scope: scope.clone(),
                     sid,
                     auth_time,
-                },
-            )
+                    groups,
+                })
         })
 }
 

@@ -47,6 +47,7 @@ impl<DB> Clients<DB> {
             nonce: r.try_get("nonce")?,
             code_challenge: r.try_get("code_challenge")?,
             auth_time: ts(r.try_get("auth_time")?)?,
+            two_factor: r.try_get("two_factor")?,
             created_at: ts(r.try_get("created_at")?)?,
             expires_at: ts(r.try_get("expires_at")?)?,
         })
@@ -132,8 +133,8 @@ impl<DB> ClientStore for SqlStore<DB> {
         self.run(async {
             sqlx::query(
                 "INSERT INTO oauth_codes (hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge,
-                     auth_time, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     auth_time, created_at, expires_at, two_factor)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(&hash.as_bytes()[..])
             .bind(&c.client_id)
@@ -145,6 +146,7 @@ impl<DB> ClientStore for SqlStore<DB> {
             .bind(c.auth_time.unix_timestamp())
             .bind(c.created_at.unix_timestamp())
             .bind(c.expires_at.unix_timestamp())
+            .bind(c.two_factor)
             .execute(&self.pool)
             .await
             .conflict_on("code")?;
@@ -161,7 +163,7 @@ impl<DB> ClientStore for SqlStore<DB> {
             let row = sqlx::query(
                 "UPDATE oauth_codes SET used_at = $2, family_id = $3 WHERE hash = $1 AND used_at IS NULL
                  RETURNING client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time,
-                           created_at, expires_at",
+                           created_at, expires_at, two_factor",
             )
             .bind(&hash.as_bytes()[..])
             .bind(now.unix_timestamp())

@@ -32,6 +32,7 @@ impl<DB> Families<DB> {
             client_id: row.try_get("family_client_id")?,
             scope: row.try_get("family_scope")?,
             auth_time: ts(row.try_get("family_auth_time")?)?,
+            two_factor: row.try_get("family_two_factor")?,
             created_at: ts(row.try_get("family_created_at")?)?,
         })
     }
@@ -70,8 +71,9 @@ impl<DB> FamilyStore for SqlStore<DB> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             sqlx::query(
-                "INSERT INTO token_families (id, user_id, client_id, scope, auth_time, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                "INSERT INTO token_families (id, user_id, client_id, scope, auth_time, created_at, expires_at,
+                     two_factor)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
             )
             .bind(f.id.to_string())
             .bind(f.user_id.to_string())
@@ -79,6 +81,7 @@ impl<DB> FamilyStore for SqlStore<DB> {
             .bind(&f.scope)
             .bind(f.auth_time.unix_timestamp())
             .bind(f.created_at.unix_timestamp())
+            .bind(f.two_factor)
             .execute(&mut *tx)
             .await
             .conflict_on("family")?;
@@ -103,8 +106,9 @@ impl<DB> FamilyStore for SqlStore<DB> {
             let row = sqlx::query(
                 "SELECT r.expires_at AS token_expires_at, r.used_at AS token_used_at,
                         f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
-                        f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at,
-                        u.id, u.email, u.email_verified, u.is_admin, u.disabled, u.mfa_enabled, u.created_at
+                        f.scope AS family_scope, f.auth_time AS family_auth_time, f.two_factor AS family_two_factor, f.created_at AS family_created_at,
+                        u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at,
+                        (SELECT string_agg(m.group_name, ',') FROM group_members m WHERE m.user_id = u.id) AS groups
                  FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id
                  JOIN users u ON u.id = f.user_id
                  WHERE r.hash = $1",
@@ -155,7 +159,7 @@ impl<DB> FamilyStore for SqlStore<DB> {
             let row = sqlx::query(
                 "SELECT r.expires_at AS token_expires_at, r.used_at AS token_used_at,
                         f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
-                        f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at
+                        f.scope AS family_scope, f.auth_time AS family_auth_time, f.two_factor AS family_two_factor, f.created_at AS family_created_at
                  FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id WHERE r.hash = $1",
             )
             .bind(&hash.as_bytes()[..])
@@ -177,8 +181,9 @@ impl<DB> FamilyStore for SqlStore<DB> {
         self.run(async {
             let row = sqlx::query(
                 "SELECT f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
-                        f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at,
-                        u.id, u.email, u.email_verified, u.is_admin, u.disabled, u.mfa_enabled, u.created_at
+                        f.scope AS family_scope, f.auth_time AS family_auth_time, f.two_factor AS family_two_factor, f.created_at AS family_created_at,
+                        u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at,
+                        (SELECT string_agg(m.group_name, ',') FROM group_members m WHERE m.user_id = u.id) AS groups
                  FROM token_families f JOIN users u ON u.id = f.user_id
                  WHERE f.id = $1 AND u.disabled = $2",
             )
@@ -207,7 +212,7 @@ impl<DB> FamilyStore for SqlStore<DB> {
         self.run(async {
             let rows = sqlx::query(
                 "SELECT f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
-                        f.scope AS family_scope, f.auth_time AS family_auth_time, f.created_at AS family_created_at
+                        f.scope AS family_scope, f.auth_time AS family_auth_time, f.two_factor AS family_two_factor, f.created_at AS family_created_at
                  FROM token_families f WHERE f.user_id = $1 ORDER BY f.created_at DESC",
             )
             .bind(user.to_string())

@@ -108,7 +108,7 @@ pub fn new_user<'a>(email: &'a str, canonical: &'a str) -> NewUser<'a> {
         email_canonical: canonical,
         password_hash: "$argon2id$fake",
         email_verified: false,
-        is_admin: false,
+        groups: &[],
         created_at: t0(),
     }
 }

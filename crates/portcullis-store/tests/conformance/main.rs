@@ -6,6 +6,7 @@ mod fixtures;
 
 mod cancellation;
 mod events;
+mod groups;
 mod mfa;
 mod oauth;
 mod outbox;

@@ -31,6 +31,7 @@ fn code(client: &str, user: UserId) -> AuthCode {
         nonce: Some("n-0S6".into()),
         code_challenge: None,
         auth_time: t0(),
+        two_factor: true,
         created_at: t0(),
         expires_at: t0() + Duration::minutes(1),
     }
@@ -43,6 +44,7 @@ fn family(user: UserId, client: Option<&str>) -> TokenFamily {
         client_id: client.map(str::to_owned),
         scope: "openid".into(),
         auth_time: t0(),
+        two_factor: true,
         created_at: t0(),
     }
 }

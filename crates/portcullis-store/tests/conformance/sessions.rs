@@ -20,6 +20,7 @@ fn session(user: UserId) -> Session {
         ip: Some("192.0.2.1".into()),
         user_agent: None,
         mfa_pending: false,
+        two_factor: true,
     }
 }
 

@@ -3,12 +3,14 @@
 
 mod client;
 mod csrf;
+mod group;
 mod json;
 mod session;
 
 pub use client::ClientInfo;
 pub(crate) use csrf::same_origin as csrf_same_origin;
 pub use csrf::{CsrfForm, CsrfToken};
+pub use group::{GroupRejection, InGroup, RequiredGroup, require_group};
 pub use json::{ApiJson, OptionalJson};
 pub(crate) use session::bearer_token;
 pub use session::{AuthRejection, CurrentUser, MaybeUser, PendingUser};

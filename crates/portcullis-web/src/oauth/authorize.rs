@@ -31,6 +31,7 @@ fn describe(scope: &str) -> &'static str {
         "email" => "See your email address and whether it is verified",
         "profile" => "See your basic profile",
         "offline_access" => "Stay connected when you are not using it",
+        "groups" => "See which groups you belong to",
         _ => "Other access",
     }
 }

@@ -4,6 +4,7 @@
 mod backup;
 mod client;
 mod events;
+mod group;
 mod keys;
 mod password;
 mod user;
@@ -48,6 +49,9 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Manage groups and their members.
+    #[command(subcommand)]
+    Group(group::GroupCommand),
     /// Manage OAuth 2.0 / OpenID Connect clients.
     #[command(subcommand)]
     Client(client::ClientCommand),
@@ -182,6 +186,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Backup { file } => backup::backup(&config, &file).await,
         Command::Restore { file } => backup::restore(&config, &file).await,
         Command::User(cmd) => user::run(&config, cmd).await,
+        Command::Group(cmd) => group::run(&config, cmd).await,
         Command::Client(cmd) => client::run(&config, cmd).await,
         Command::Keys(cmd) => keys::run(&config, cmd).await,
         Command::Events(args) => events::run(&config, args).await,

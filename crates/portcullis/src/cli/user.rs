@@ -51,7 +51,7 @@ pub enum UserCommand {
 
 #[derive(Serialize)]
 #[expect(clippy::struct_excessive_bools, reason = "mirrors the account flags")]
-struct UserJson<'a> {
+pub(super) struct UserJson<'a> {
     id: String,
     email: &'a str,
     email_verified: bool,
@@ -59,17 +59,19 @@ struct UserJson<'a> {
     disabled: bool,
     mfa_enabled: bool,
     created_at: String,
+    groups: &'a [String],
 }
 
-fn to_json(u: &User) -> UserJson<'_> {
+pub(super) fn to_json(u: &User) -> UserJson<'_> {
     UserJson {
         id: u.id.to_string(),
         email: &u.email,
         email_verified: u.email_verified,
-        is_admin: u.is_admin,
+        is_admin: u.is_admin(),
         disabled: u.disabled,
         mfa_enabled: u.mfa_enabled,
         created_at: u.created_at.format(&Rfc3339).unwrap_or_default(),
+        groups: &u.groups,
     }
 }
 
@@ -121,8 +123,15 @@ async fn dispatch(auth: &Auth, cmd: UserCommand) -> Result<(), Failure> {
             } else {
                 let j = to_json(&user);
                 println!(
-                    "id:             {}\nemail:          {}\nemail_verified: {}\nadmin:          {}\ndisabled:       {}\nmfa_enabled:    {}\ncreated_at:     {}",
-                    j.id, j.email, j.email_verified, j.is_admin, j.disabled, j.mfa_enabled, j.created_at
+                    "id:             {}\nemail:          {}\nemail_verified: {}\nadmin:          {}\ndisabled:       {}\nmfa_enabled:    {}\ncreated_at:     {}\ngroups:         {}",
+                    j.id,
+                    j.email,
+                    j.email_verified,
+                    j.is_admin,
+                    j.disabled,
+                    j.mfa_enabled,
+                    j.created_at,
+                    j.groups.join(",")
                 );
             }
         }

@@ -41,7 +41,8 @@ async fn registering_returns_the_public_user_and_never_a_hash(backend: Backend) 
         .is_ok()
     );
     let keys: Vec<&String> = user.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 5, "exactly id, email, email_verified, mfa_enabled, created_at: {keys:?}");
+    assert_eq!(keys.len(), 6, "exactly id, email, email_verified, mfa_enabled, created_at, groups: {keys:?}");
+    assert_eq!(user["groups"], json!([]), "a new user is in no group");
     let text = body.to_string();
     assert!(!text.contains("argon2") && !text.contains(PASSWORD));
     // The stored hash is an Argon2id PHC string at the configured cost.

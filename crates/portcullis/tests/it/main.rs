@@ -15,6 +15,7 @@ mod findings;
 mod flask_app;
 mod forward_auth;
 mod fuzz;
+mod groups;
 mod interop;
 mod maintenance;
 mod mfa;

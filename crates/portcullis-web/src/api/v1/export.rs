@@ -31,6 +31,7 @@ struct Profile {
     disabled: bool,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
+    groups: Vec<String>,
 }
 
 /// An emailed link, without its secret.
@@ -94,6 +95,7 @@ struct MfaExport {
 async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> Result<Response, ApiError> {
     let data = state.auth().export_account(&me.user).await?;
     let u = data.user;
+    let is_admin = u.is_admin();
     let body = Export {
         exported_at: data.exported_at,
         profile: Profile {
@@ -101,9 +103,10 @@ async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> 
             email: u.email,
             email_verified: u.email_verified,
             mfa_enabled: u.mfa_enabled,
-            is_admin: u.is_admin,
+            is_admin,
             disabled: u.disabled,
             created_at: u.created_at,
+            groups: u.groups,
         },
         sessions: data.sessions.into_iter().map(|s| SessionResponse::new(s, me.session.id)).collect(),
         security_events: data.events.into_iter().map(EventResponse::from).collect(),

@@ -53,6 +53,8 @@ pub struct UserResponse {
     pub mfa_enabled: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The user's groups, sorted by byte order (SPEC §7).
+    pub groups: Vec<String>,
 }
 
 impl From<&portcullis_core::User> for UserResponse {
@@ -63,6 +65,7 @@ impl From<&portcullis_core::User> for UserResponse {
             email_verified: u.email_verified,
             mfa_enabled: u.mfa_enabled,
             created_at: u.created_at,
+            groups: u.groups.clone(),
         }
     }
 }

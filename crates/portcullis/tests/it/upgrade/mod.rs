@@ -9,7 +9,8 @@
 //! (with `auto_migrate` off, so `migrate` must have done it all) shows every piece
 //! still works: the old session is signed in, the old password signs in, the old
 //! refresh token refreshes, the old passkey signs in, the old reset link resets,
-//! and the old mail is delivered. On SQLite and PostgreSQL.
+//! and the old mail is delivered; an administrator of old (the `is_admin` flag,
+//! dropped by 0009) is a member of the group `admin`. On SQLite and PostgreSQL.
 //!
 //! A migration that creates a table holding what users or operators wrote adds
 //! its fill (at its version, with the store's SQL of that day) and its check here.
@@ -95,12 +96,15 @@ async fn the_old_session_is_still_signed_in(node: &Node, old: &OldData) {
     let cookie = format!("portcullis_session={}", old.session);
     let me = me(client().get(node.url("/api/v1/me")).header("cookie", cookie)).await;
     assert_eq!(me["email"], email("alice"), "the session of an old version is Alice's");
+    assert_eq!(me["groups"], json!(["admin"]), "the is_admin flag of an old version became the group admin");
 }
 
 async fn the_old_password_signs_in(node: &Node) {
-    let body = json!({"email": email("alice"), "password": PASSWORD});
+    let body = json!({"email": email("bob"), "password": PASSWORD});
     let res = client().post(node.url("/api/v1/login")).json(&body).send().await.expect("login");
     assert_eq!(res.status(), StatusCode::OK, "a password hashed by an old version signs in");
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["user"]["groups"], json!([]), "a user who was no administrator is in no group");
 }
 
 async fn the_old_refresh_token_refreshes(node: &Node, old: &OldData) {

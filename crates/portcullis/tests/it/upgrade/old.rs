@@ -210,7 +210,8 @@ impl OldData {
                     Val::Text(email(name)),
                     Val::Text(hash.clone()),
                     Val::Bool(true),
-                    Val::Bool(false),
+                    // Alice was an administrator: 0009 moves her into the group admin.
+                    Val::Bool(name == "alice"),
                     Val::Int(self.now - 3600),
                 ],
             )

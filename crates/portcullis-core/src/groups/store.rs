@@ -1,0 +1,38 @@
+//! What groups need from storage.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::accounts::user::{User, UserId};
+use crate::groups::{Group, GroupName};
+use crate::store::StoreError;
+
+/// Groups and their members. A user's groups are read with the user itself (every
+/// query that returns a [`User`] fills `User::groups`).
+#[async_trait]
+pub trait GroupStore: Send + Sync + 'static {
+    /// A taken name is `Conflict("group")`.
+    async fn create_group(
+        &self,
+        name: &GroupName,
+        description: &str,
+        now: OffsetDateTime,
+    ) -> Result<Group, StoreError>;
+    /// Every group, by name.
+    async fn list_groups(&self) -> Result<Vec<Group>, StoreError>;
+    async fn find_group(&self, name: &GroupName) -> Result<Option<Group>, StoreError>;
+    /// Deletes a group and its memberships; false if there was no such group.
+    async fn delete_group(&self, name: &GroupName) -> Result<bool, StoreError>;
+    /// Adds the user to an existing group; false if the user was already a member
+    /// (or the group is gone).
+    async fn add_member(
+        &self,
+        group: &GroupName,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// False if the user was not a member.
+    async fn remove_member(&self, group: &GroupName, user: UserId) -> Result<bool, StoreError>;
+    /// The group's members, by email.
+    async fn group_members(&self, group: &GroupName) -> Result<Vec<User>, StoreError>;
+}
