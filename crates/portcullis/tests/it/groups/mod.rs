@@ -3,6 +3,8 @@
 //! and the export, membership changes audited with actor and target and reaching
 //! the running server within a second. On SQLite and PostgreSQL.
 
+mod oidc;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
