@@ -67,7 +67,6 @@ pub fn router(state: AppState) -> Router {
         .route(paths::API_OPENAPI, get(api::openapi))
         .route(paths::STATIC, get(static_file))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), pages::render_page_errors))
         .with_state(state.clone());
     harden(routes, state)
 }
@@ -79,7 +78,10 @@ pub fn router(state: AppState) -> Router {
 /// and the state the extractors need.
 pub fn harden(app: Router, state: AppState) -> Router {
     let timeout = state.config().request_timeout;
-    app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    // Error pages (a `PageError` left by a handler or an extractor, such as
+    // `InGroup`'s 403) are rendered for the application's routes too.
+    app.layer(axum::middleware::from_fn_with_state(state.clone(), pages::render_page_errors))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_declared_oversize))
         .layer(layer(state.clone()))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))

@@ -4,7 +4,11 @@
 //!
 //! - [`MaybeUser`] is Flask-Login's `current_user`: `Some` when signed in;
 //! - [`CurrentUser`] is `@login_required`: browsers are redirected to
-//!   `/login?next=...`, API clients get a 401 problem+json.
+//!   `/login?next=...`, API clients get a 401 problem+json;
+//! - [`InGroup`] and [`require_group`] are Flask-Security's `@roles_required`, on
+//!   one handler or on a whole router: a signed-in user outside the group gets 403
+//!   (a page for browsers, problem+json for API clients). Groups are managed with
+//!   `portcullis group create/add/remove` (SPEC §7).
 
 use std::sync::Arc;
 
@@ -13,7 +17,7 @@ use axum::response::Html;
 use axum::routing::get;
 use portcullis::{Config, Portcullis};
 use portcullis_core::Clock;
-use portcullis_web::extract::{CurrentUser, MaybeUser};
+use portcullis_web::extract::{CurrentUser, InGroup, MaybeUser, RequiredGroup, require_group};
 
 /// Opens Portcullis (database, migrations, secrets) for an instance reachable at
 /// `public_url` and returns the whole application: the app's routes plus Portcullis's.
@@ -29,10 +33,17 @@ pub async fn build(config: &Config, public_url: &str, clock: Arc<dyn Clock>) -> 
 /// Portcullis serves (`/`, `/login`, `/account`, `/api/v1/...`, ...) and must not set
 /// a fallback: Portcullis's router already has one.
 pub fn app(portcullis: &Portcullis) -> Router {
+    // Every route under /ops needs the group `ops`: one layer for the router.
+    let ops = Router::new()
+        .route("/ops", get(ops_dashboard))
+        .route("/ops/api/status", get(ops_status))
+        .route_layer(require_group::<Ops>());
     let routes = Router::new()
         .route("/hello", get(hello))
         .route("/members", get(members))
-        .route("/members/api/whoami", get(whoami));
+        .route("/members/api/whoami", get(whoami))
+        .route("/staff", get(staff))
+        .merge(ops);
     // `with_app` gives these routes what Portcullis's own have (security headers,
     // panic recovery, timeout, body limit, and the state the extractors read), then
     // merges in Portcullis's routes.
@@ -61,6 +72,33 @@ async fn members(CurrentUser(me): CurrentUser) -> Html<String> {
 /// 401 problem+json, because they do not ask for `text/html`.)
 async fn whoami(CurrentUser(me): CurrentUser) -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "email": me.user.email }))
+}
+
+/// The group `staff`, required by the handler [`staff`].
+pub struct Staff;
+impl RequiredGroup for Staff {
+    const NAME: &'static str = "staff";
+}
+
+/// The group `ops`, required by every route of the `/ops` router.
+pub struct Ops;
+impl RequiredGroup for Ops {
+    const NAME: &'static str = "ops";
+}
+
+/// One handler that needs a group: the extractor.
+async fn staff(InGroup(me, ..): InGroup<Staff>) -> Html<String> {
+    let body = format!("<h1>Staff room</h1><p>Welcome, {}.</p>", escape(&me.user.email));
+    page("Staff room", &body)
+}
+
+/// Behind `require_group::<Ops>()`: the handler itself needs no extractor.
+async fn ops_dashboard() -> Html<String> {
+    page("Operations", "<h1>Operations</h1>")
+}
+
+async fn ops_status(CurrentUser(me): CurrentUser) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "ok", "groups": me.user.groups }))
 }
 
 /// A minimal HTML document. `title` is trusted text; `body` is HTML whose user data

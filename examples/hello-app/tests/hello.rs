@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use portcullis::Config;
 use portcullis_core::MockClock;
+use portcullis_core::groups::Actor;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
 use serde_json::{Value, json};
@@ -15,6 +16,8 @@ const PASSWORD: &str = "mauve-otter-ladder-19";
 struct TestApp {
     base: String,
     client: reqwest::Client,
+    /// The embedded Portcullis, for the operator's side (groups).
+    auth: portcullis_core::Auth,
     // Dropped last: the database file outlives the server.
     _dir: tempfile::TempDir,
 }
@@ -32,7 +35,10 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind(config.bind_addr()).await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let base = format!("http://{addr}");
-        let app = hello_app::build(&config, &base, Arc::new(MockClock::new())).await.expect("app builds");
+        let portcullis =
+            portcullis::Portcullis::open(&config, &base, Arc::new(MockClock::new())).await.expect("opens");
+        let auth = portcullis.state().auth().clone();
+        let app = hello_app::app(&portcullis);
         tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
@@ -44,7 +50,7 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
-        Self { base, client, _dir: dir }
+        Self { base, client, auth, _dir: dir }
     }
 
     fn url(&self, path: &str) -> String {
@@ -122,4 +128,71 @@ async fn portcullis_routes_are_served_alongside_the_app() {
     assert_eq!(app.get("/healthz", "application/json").await.status(), StatusCode::OK);
     assert_eq!(app.get("/login", "text/html").await.status(), StatusCode::OK);
     assert_eq!(app.get("/no-such-page", "text/html").await.status(), StatusCode::NOT_FOUND);
+}
+
+/// Puts `email` in `group` (creating it), as `portcullis group add` does.
+async fn join(app: &TestApp, group: &str, email: &str) {
+    if app.auth.find_group(group).await.is_err() {
+        app.auth.create_group(group, "", Actor::Cli).await.expect("group created");
+    }
+    app.auth.add_to_group(group, email, Actor::Cli).await.expect("member added");
+}
+
+#[tokio::test]
+async fn group_routes_send_anonymous_browsers_to_sign_in_and_refuse_anonymous_api_clients() {
+    let app = TestApp::spawn().await;
+    for path in ["/staff", "/ops"] {
+        let res = app.get(path, "text/html").await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}: sign in first");
+        assert_eq!(res.headers()[LOCATION], format!("/login?next=%2F{}", &path[1..]));
+    }
+    let res = app.get("/ops/api/status", "application/json").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.headers()[CONTENT_TYPE], "application/problem+json");
+}
+
+#[tokio::test]
+async fn a_signed_in_user_outside_the_group_gets_403_a_page_or_problem_json() {
+    let app = TestApp::spawn().await;
+    app.sign_up_and_in("ada@example.com").await;
+    app.auth.create_group("ops", "", Actor::Cli).await.expect("group created");
+    for path in ["/staff", "/ops"] {
+        let res = app.get(path, "text/html").await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}: signed in, not a member");
+        assert!(res.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{path}: a page");
+        let html = res.text().await.unwrap();
+        assert!(html.contains("may not see this page"), "{path}: says why:\n{html}");
+    }
+    let res = app.get("/ops/api/status", "application/json").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(res.headers()[CONTENT_TYPE], "application/problem+json");
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(problem["code"], "forbidden");
+    // A path under the guarded router that does not exist is still a 404.
+    assert_eq!(app.get("/ops/nothing-here", "text/html").await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn members_of_the_group_pass_and_lose_access_within_a_second_of_removal() {
+    let app = TestApp::spawn().await;
+    app.sign_up_and_in("ada@example.com").await;
+    join(&app, "staff", "ada@example.com").await;
+    join(&app, "ops", "ada@example.com").await;
+    let res = app.get("/staff", "text/html").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("Welcome, ada@example.com."));
+    assert_eq!(app.get("/ops", "text/html").await.status(), StatusCode::OK);
+    let status: Value = app.get("/ops/api/status", "application/json").await.json().await.unwrap();
+    assert_eq!(status["groups"], json!(["ops", "staff"]));
+
+    app.auth.remove_from_group("ops", "ada@example.com", Actor::Cli).await.expect("removed");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        if app.get("/ops", "text/html").await.status() == StatusCode::FORBIDDEN {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "removal takes effect within 1 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.get("/staff", "text/html").await.status(), StatusCode::OK, "other groups still count");
 }
