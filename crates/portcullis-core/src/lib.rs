@@ -4,6 +4,7 @@
 //! (methods of [`Auth`], defined in the area's files); [`store::Store`] gathers the
 //! store traits, time comes through [`clock::Clock`].
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod clock;

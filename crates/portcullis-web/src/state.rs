@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use portcullis_core::Auth;
+use portcullis_core::access::AccessRules;
 
 use crate::cookies::CookieNames;
 use crate::templates::Templates;
@@ -68,6 +69,8 @@ pub struct WebConfig {
     pub metrics: Option<MetricsRender>,
     /// Absolute origins a `next` may point to (forward-auth).
     pub allowed_redirect_origins: Vec<String>,
+    /// Who forward-auth lets through (`access.rules`, `access.default_policy`).
+    pub access: AccessRules,
 }
 
 impl WebConfig {
@@ -86,6 +89,7 @@ impl std::fmt::Debug for WebConfig {
             .field("templates_dir", &self.templates_dir)
             .field("metrics", &self.metrics.is_some())
             .field("allowed_redirect_origins", &self.allowed_redirect_origins)
+            .field("access", &self.access)
             .finish()
     }
 }

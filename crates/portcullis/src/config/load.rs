@@ -131,6 +131,7 @@ impl Config {
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return err("log.level", format!("{:?} is not a log level or filter", self.log.level));
         }
+        self.access.parse()?;
         Ok(())
     }
 
@@ -155,11 +156,12 @@ fn parse_bind(raw: &str) -> Option<SocketAddr> {
 /// One line for a figment error: `section.key: problem (from where)`.
 fn describe(e: &figment::Error) -> String {
     let e = e.clone().into_iter().next().unwrap_or_else(|| e.clone());
-    let key = e.path.join(".");
+    let key = key_of(&e.path);
     let source = e.metadata.as_ref().map(|m| {
         if m.name.contains("environment") {
-            let var = format!("PORTCULLIS_{}", key.replacen('.', "__", 1).to_uppercase());
-            format!(" (from the environment variable {var})")
+            // The variable is SECTION__KEY; anything deeper came from inside its value.
+            let var = e.path.iter().take(2).map(|p| p.to_uppercase()).collect::<Vec<_>>().join("__");
+            format!(" (from the environment variable PORTCULLIS_{var})")
         } else {
             m.source.as_ref().map(|s| format!(" (from {s})")).unwrap_or_default()
         }
@@ -182,4 +184,22 @@ fn describe(e: &figment::Error) -> String {
     } else {
         format!("{key}: {what}{}", source.unwrap_or_default())
     }
+}
+
+/// `access.rules[0].path` for figment's path `access`, `rules`, `0`, `path`.
+fn key_of(path: &[String]) -> String {
+    let mut key = String::new();
+    for part in path {
+        if !key.is_empty() && !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+            key.push('[');
+            key.push_str(part);
+            key.push(']');
+        } else {
+            if !key.is_empty() {
+                key.push('.');
+            }
+            key.push_str(part);
+        }
+    }
+    key
 }

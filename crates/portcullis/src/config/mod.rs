@@ -8,6 +8,7 @@ mod values;
 use std::path::PathBuf;
 
 use ipnet::IpNet;
+use portcullis_core::access::{AccessRules, RawRule};
 use serde::{Deserialize, Serialize};
 
 pub use load::ConfigError;
@@ -32,6 +33,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub security: SecurityConfig,
     pub tokens: TokensConfig,
+    pub access: AccessConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,6 +243,30 @@ pub struct TokensConfig {
 impl Default for TokensConfig {
     fn default() -> Self {
         Self { access_ttl: Dur::secs(600), refresh_ttl: Dur::secs(30 * 86_400) }
+    }
+}
+
+/// Forward-auth access rules (SPEC §7), as written; [`AccessConfig::parse`] checks them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessConfig {
+    /// The policy when no rule matches: public, signed_in, two_factor or deny.
+    pub default_policy: String,
+    /// `[[access.rules]]`, first match wins.
+    #[serde(deserialize_with = "values::rules")]
+    pub rules: Vec<RawRule>,
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        Self { default_policy: "signed_in".into(), rules: Vec::new() }
+    }
+}
+
+impl AccessConfig {
+    /// The checked rules; the error names the key (`access.rules[2].path: ...`).
+    pub fn parse(&self) -> Result<AccessRules, ConfigError> {
+        AccessRules::parse(&self.rules, &self.default_policy).map_err(ConfigError)
     }
 }
 

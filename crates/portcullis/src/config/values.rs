@@ -1,10 +1,12 @@
 //! The value types of the configuration: durations (`90s`, `15m`, `2h`, `30d`),
-//! limits (`"COUNT/WINDOW"`), and lists given as arrays or comma-separated text.
+//! limits (`"COUNT/WINDOW"`), lists given as arrays or comma-separated text, and the
+//! access rules (tables, which the environment cannot give).
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use portcullis_core::access::RawRule;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A duration written like `90s`, `15m`, `2h` or `30d` (or a number of seconds).
@@ -135,4 +137,34 @@ where
         .iter()
         .map(|s| s.parse::<T>().map_err(|e| serde::de::Error::custom(format!("{s:?}: {e}"))))
         .collect()
+}
+
+/// `[[access.rules]]`: an array of tables (in the environment, figment's inline
+/// `[{key = "value"}]`). Plain text cannot hold tables; say so rather than
+/// "expected a sequence".
+pub(super) fn rules<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawRule>, D::Error> {
+    struct Rules;
+    impl<'de> serde::de::Visitor<'de> for Rules {
+        type Value = Vec<RawRule>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of [[access.rules]] tables")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut rules = Vec::new();
+            while let Some(rule) = seq.next_element()? {
+                rules.push(rule);
+            }
+            Ok(rules)
+        }
+
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err(E::custom(
+                "rules are tables: write [[access.rules]] in the configuration file, or \
+                 [{path = \"/admin/*\", policy = \"deny\"}, ...] in the environment",
+            ))
+        }
+    }
+    d.deserialize_seq(Rules)
 }

@@ -121,6 +121,7 @@ impl Portcullis {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
         let public_url = PublicUrl::parse(public_url).map_err(|e| StartupError::Config(e.to_string()))?;
+        let access = config.access.parse().map_err(|e| StartupError::Config(e.to_string()))?;
         let lock = lock_database(config)?.map(Arc::new);
         let database = open_database(config, config.database.auto_migrate).await?;
         let mailer = crate::mail::build_mailer(&config.email).map_err(StartupError::Config)?;
@@ -137,6 +138,7 @@ impl Portcullis {
             templates_dir: config.ui.templates_dir.clone(),
             metrics: metrics_render(config),
             allowed_redirect_origins: config.server.allowed_redirect_origins.clone(),
+            access,
         };
         let audit_retention =
             time::Duration::try_from(config.audit.retention.0).unwrap_or(time::Duration::MAX);

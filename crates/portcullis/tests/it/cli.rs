@@ -12,6 +12,8 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
 use crate::helpers::{Backend, PASSWORD, TestApp, backend_tests, listening_addr, within_one_second};
 
+mod access;
+
 /// Longest a single command may take before the test fails instead of hanging.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -353,7 +355,9 @@ async fn portcullis_toml_in_the_current_directory_is_read_by_default() {
 async fn config_default_is_a_valid_config_mentioning_every_section() {
     let cli = Cli::new();
     let printed = cli.run(&["config", "default"]).await.expect_code(0).stdout;
-    for section in ["[server]", "[database]", "[password]", "[session]", "[email]", "[rate_limit]", "[ui]"] {
+    for section in
+        ["[server]", "[database]", "[password]", "[session]", "[email]", "[rate_limit]", "[ui]", "[access]"]
+    {
         assert!(printed.lines().any(|l| l.trim() == section), "mentions {section}:\n{printed}");
     }
     std::fs::write(cli.path("default.toml"), &printed).expect("write config");
