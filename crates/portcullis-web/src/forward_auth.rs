@@ -1,29 +1,66 @@
 //! `GET /auth/verify`: forward-auth for reverse proxies (nginx `auth_request`,
-//! Traefik `forwardAuth`, Caddy `forward_auth`). 200 with the user in headers when
-//! the request's session is valid; otherwise 401, or — for a browser, when the proxy
-//! says which URL was asked for and its origin is allowed — a 302 to sign in and
-//! come back. Bearer tokens pass only when first-party (from `/api/v1/tokens`).
+//! Traefik `forwardAuth`, Caddy `forward_auth`). The access rules (SPEC §7,
+//! `[[access.rules]]`, else `access.default_policy`) decide from the request the
+//! proxy describes (`X-Forwarded-Host`, `X-Forwarded-Uri`, `X-Forwarded-Method`;
+//! nginx's `X-Original-URL` stands in for host and URI when they are absent) and
+//! from who is asking (the session cookie, or a first-party bearer token):
+//!
+//! - allowed: 200, with `X-Auth-User-Id`, `X-Auth-User-Email` and
+//!   `X-Auth-User-Groups` when signed in (a `public` route passes anonymous
+//!   requests with no identity headers);
+//! - not signed in where sign-in is needed: 401, or, for a browser, when the proxy
+//!   says which URL was asked for and its origin is allowed, a 302 to sign in and
+//!   come back;
+//! - signed in but not allowed (not in the groups, no second factor), or a `deny`
+//!   route: 403 `forbidden`.
+//!
+//! Membership is read with the session or token family, per request, through the
+//! node's hot cache: a removal takes effect within a second on every node.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use portcullis_core::access::{AccessRequest, Decision, Who, decide};
+use portcullis_core::service::Authenticated;
 
 use crate::error::ApiError;
 use crate::extract::MaybeUser;
 use crate::paths;
 use crate::state::AppState;
 
+fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
+}
+
 /// The URL the client originally asked the proxy for: `X-Original-URL` (nginx), or
 /// `X-Forwarded-Proto` + `X-Forwarded-Host` + `X-Forwarded-Uri` (Traefik, Caddy).
 fn original_url(headers: &HeaderMap) -> Option<String> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty());
-    if let Some(url) = get("x-original-url") {
+    if let Some(url) = get(headers, "x-original-url") {
         return Some(url.to_owned());
     }
-    let uri = get("x-forwarded-uri")?;
-    let host = get("x-forwarded-host").or_else(|| get("host"))?;
-    let proto = get("x-forwarded-proto").unwrap_or("https");
+    let uri = get(headers, "x-forwarded-uri")?;
+    let host = get(headers, "x-forwarded-host").or_else(|| get(headers, "host"))?;
+    let proto = get(headers, "x-forwarded-proto").unwrap_or("https");
     Some(format!("{proto}://{host}{uri}"))
+}
+
+/// Host and path-and-query of an absolute `X-Original-URL`.
+fn split_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url.split_once("://")?.1;
+    match rest.find(['/', '?', '#']) {
+        Some(i) => Some((&rest[..i], &rest[i..])),
+        None => Some((rest, "/")),
+    }
+}
+
+/// The request the proxy asks about, as the access rules read it.
+fn access_request(headers: &HeaderMap) -> AccessRequest<'_> {
+    let original = get(headers, "x-original-url").and_then(split_url);
+    AccessRequest {
+        host: get(headers, "x-forwarded-host").or(original.map(|(host, _)| host)),
+        uri: get(headers, "x-forwarded-uri").or(original.map(|(_, uri)| uri)),
+        method: get(headers, "x-forwarded-method"),
+    }
 }
 
 pub(crate) async fn verify(
@@ -31,23 +68,49 @@ pub(crate) async fn verify(
     MaybeUser(user): MaybeUser,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(me) = user {
-        if let Err(e) = state.auth().check_admin_mfa(&me.user) {
-            return ApiError::from(e).into_response();
-        }
-        let mut res = StatusCode::OK.into_response();
-        let h = res.headers_mut();
-        if let Ok(id) = HeaderValue::from_str(&me.user.id.to_string()) {
-            h.insert("x-auth-user-id", id);
-        }
-        if let Ok(email) = HeaderValue::from_str(&me.user.email) {
-            h.insert("x-auth-user-email", email);
-        }
-        return res;
+    let policy = state.config().access.policy_for(&access_request(&headers));
+    // An administrator who owes a second factor (security.require_mfa_for_admins)
+    // passes nowhere as themselves until they enrol.
+    let me = match user {
+        Some(me) => match state.auth().check_admin_mfa(&me.user) {
+            Ok(()) => Some(me),
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+        None => None,
+    };
+    let who = me.as_ref().map(|m| Who { groups: &m.user.groups, two_factor: m.session.two_factor });
+    match decide(policy, who) {
+        Decision::Allow => allowed(me.as_ref()),
+        Decision::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden")
+            .detail("the access rules do not let this account reach this address")
+            .into_response(),
+        Decision::Unauthenticated => sign_in(&state, &headers),
     }
+}
+
+/// 200, with who is asking when someone is.
+fn allowed(me: Option<&Authenticated>) -> Response {
+    let mut res = StatusCode::OK.into_response();
+    let Some(me) = me else { return res };
+    let h = res.headers_mut();
+    if let Ok(id) = HeaderValue::from_str(&me.user.id.to_string()) {
+        h.insert("x-auth-user-id", id);
+    }
+    if let Ok(email) = HeaderValue::from_str(&me.user.email) {
+        h.insert("x-auth-user-email", email);
+    }
+    // Group names are `[a-z0-9_.-]`: always a valid header value, empty for none.
+    if let Ok(groups) = HeaderValue::from_str(&me.user.groups.join(",")) {
+        h.insert("x-auth-user-groups", groups);
+    }
+    res
+}
+
+/// 401, or a browser's 302 to sign in and come back.
+fn sign_in(state: &AppState, headers: &HeaderMap) -> Response {
     let wants_html =
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
-    let back = original_url(&headers).filter(|url| wants_html && state.config().safe_next(url).is_some());
+    let back = original_url(headers).filter(|url| wants_html && state.config().safe_next(url).is_some());
     match back {
         Some(url) => {
             let login = format!("{}{}", state.config().public_url.origin(), paths::login_with_next(&url));
@@ -57,5 +120,27 @@ pub(crate) async fn verify(
             }
         }
         None => ApiError::unauthenticated().into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nginx_original_url_stands_in_for_host_and_uri() {
+        let mut h = HeaderMap::new();
+        h.insert("x-original-url", HeaderValue::from_static("https://app.example.com:8443/admin/x?y=1"));
+        h.insert("x-forwarded-method", HeaderValue::from_static("POST"));
+        let req = access_request(&h);
+        assert_eq!(
+            (req.host, req.uri, req.method),
+            (Some("app.example.com:8443"), Some("/admin/x?y=1"), Some("POST"))
+        );
+        h.insert("x-forwarded-uri", HeaderValue::from_static("/other"));
+        assert_eq!(access_request(&h).uri, Some("/other"), "X-Forwarded-Uri wins");
+        assert_eq!(split_url("http://h"), Some(("h", "/")));
+        assert_eq!(split_url("http://h?q"), Some(("h", "?q")));
+        assert_eq!(split_url("no-scheme"), None);
     }
 }

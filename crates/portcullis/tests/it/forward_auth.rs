@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Backend, PASSWORD, TestApp, client, location};
+use crate::helpers::{Backend, PASSWORD, TestApp, client, location, within_one_second};
 
 async fn app() -> TestApp {
     TestApp::spawn_with(Backend::Sqlite, |c| {
@@ -93,7 +93,11 @@ async fn nginx_auth_request_with_the_documented_config_protects_an_application()
         eprintln!("SKIPPED: nginx is not installed (apt-get install nginx-light)");
         return;
     };
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.server.allowed_redirect_origins = vec![]).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.server.allowed_redirect_origins = vec![];
+        group_rules(c);
+    })
+    .await;
     app.register("behind-nginx@example.com").await;
 
     let upstream_addr = echo_upstream().await;
@@ -146,7 +150,54 @@ async fn nginx_auth_request_with_the_documented_config_protects_an_application()
     let res = signed_in.get(format!("{front}/private")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.text().await.unwrap(), "hello behind-nginx@example.com");
+    groups_decide_through_the_proxy(&app, &front, "behind-nginx@example.com", &signed_in).await;
     let _ = child.start_kill();
+}
+
+/// The access rules the proxy tests run with: `/ops/*` for the group `ops`,
+/// `/public/*` for anyone, the rest for anyone signed in.
+fn group_rules(c: &mut portcullis::Config) {
+    use crate::groups::access::rule;
+    c.access.rules = vec![
+        rule(None, Some("/ops/*"), &[], "groups", &["ops"]),
+        rule(None, Some("/public/*"), &[], "public", &[]),
+    ];
+}
+
+/// Through the real proxy at `front`: a signed-in non-member gets 403, a member
+/// reaches the application with `X-Auth-User-Groups`, a removal refuses again within
+/// a second, and an anonymous client on a public path reaches it with no identity,
+/// whatever identity headers it forged.
+async fn groups_decide_through_the_proxy(
+    app: &TestApp,
+    front: &str,
+    email: &str,
+    signed_in: &reqwest::Client,
+) {
+    use portcullis_core::groups::Actor;
+    let ops = format!("{front}/ops/deploy");
+    let res = signed_in.get(&ops).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "signed in, not in ops: the proxy answers 403");
+    let auth = app.state.auth();
+    auth.create_group("ops", "", Actor::Cli).await.unwrap();
+    auth.add_to_group("ops", email, Actor::Cli).await.unwrap();
+    let passes = async || signed_in.get(&ops).send().await.unwrap().status() == StatusCode::OK;
+    assert!(within_one_second(passes).await, "a member of ops passes within a second");
+    let body = signed_in.get(&ops).send().await.unwrap().text().await.unwrap();
+    assert_eq!(body, format!("hello {email} groups=ops"), "the application sees the groups");
+    auth.remove_from_group("ops", email, Actor::Cli).await.unwrap();
+    let refused = async || signed_in.get(&ops).send().await.unwrap().status() == StatusCode::FORBIDDEN;
+    assert!(within_one_second(refused).await, "a removed member is refused within a second");
+
+    let res = client()
+        .get(format!("{front}/public/status"))
+        .header("x-auth-user-email", "forged@example.com")
+        .header("x-auth-user-groups", "admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "public: anonymous requests pass");
+    assert_eq!(res.text().await.unwrap(), "hello nobody", "with no identity, forged headers dropped");
 }
 
 /// The protected application: echoes who Portcullis said the user is.
@@ -154,9 +205,12 @@ async fn echo_upstream() -> std::net::SocketAddr {
     let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = upstream.local_addr().unwrap();
     let echo = axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
-        let who =
-            headers.get("x-auth-user-email").and_then(|v| v.to_str().ok()).unwrap_or("nobody").to_owned();
-        format!("hello {who}")
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty());
+        let who = header("x-auth-user-email").unwrap_or("nobody");
+        match header("x-auth-user-groups") {
+            Some(groups) => format!("hello {who} groups={groups}"),
+            None => format!("hello {who}"),
+        }
     });
     tokio::spawn(async move { axum::serve(upstream, echo).await.unwrap() });
     addr
@@ -174,8 +228,11 @@ async fn caddy_forward_auth_with_the_documented_config_protects_an_application()
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let front = format!("http://127.0.0.1:{port}");
     let origin = front.clone();
-    let app =
-        TestApp::spawn_with(Backend::Sqlite, |c| c.server.allowed_redirect_origins = vec![origin]).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.server.allowed_redirect_origins = vec![origin];
+        group_rules(c);
+    })
+    .await;
     app.register("behind-caddy@example.com").await;
     let upstream_addr = echo_upstream().await;
 
@@ -236,6 +293,7 @@ async fn caddy_forward_auth_with_the_documented_config_protects_an_application()
         .await
         .unwrap();
     assert_eq!(res.text().await.unwrap(), "hello behind-caddy@example.com");
+    groups_decide_through_the_proxy(&app, &front, "behind-caddy@example.com", &signed_in).await;
     let _ = child.start_kill();
 }
 

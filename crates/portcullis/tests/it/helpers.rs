@@ -368,8 +368,17 @@ impl Node {
     /// Starts `portcullis serve` on 127.0.0.1:0 against `db_url`, with cheap Argon2
     /// and `extra` environment variables; returns once it listens.
     pub async fn start(db_url: &str, extra: &[(&str, &str)]) -> Self {
+        Self::start_with_config(db_url, "", extra).await
+    }
+
+    /// Like [`Node::start`], with `toml` as its `portcullis.toml` (for what
+    /// environment variables cannot say, such as `[[access.rules]]`).
+    pub async fn start_with_config(db_url: &str, toml: &str, extra: &[(&str, &str)]) -> Self {
         use tokio::io::AsyncBufReadExt as _;
         let dir = tempfile::tempdir().expect("temp dir");
+        if !toml.is_empty() {
+            std::fs::write(dir.path().join("portcullis.toml"), toml).expect("write portcullis.toml");
+        }
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
         for (key, _) in std::env::vars() {
             if key.starts_with("PORTCULLIS_") || key == "RUST_LOG" {

@@ -3,6 +3,7 @@
 //! and the export, membership changes audited with actor and target and reaching
 //! the running server within a second. On SQLite and PostgreSQL.
 
+pub(crate) mod access;
 mod oidc;
 
 use reqwest::StatusCode;
