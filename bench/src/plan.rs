@@ -29,6 +29,10 @@ pub enum Scenario {
     Floor,
     Me,
     Bearer,
+    /// Forward-auth with the default policy only.
+    Verify,
+    /// Forward-auth with [`ACCESS_RULES`]: the request matches the last rule.
+    VerifyRules,
     Account,
     Login,
     Flood,
@@ -214,6 +218,21 @@ async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool
     t.scenarios
         .push((Scenario::Me, measure(ctx, &format!("{label}-me"), start, &me, 200, &run).await.into()));
     t.scenarios.push((Scenario::Bearer, bearer(ctx, &label, &db.url, &sample, &run).await));
+    let verify = verify_load(&sample.tokens);
+    let outcome = measure(ctx, &format!("{label}-verify"), start, &verify, 200, &run).await;
+    t.scenarios.push((Scenario::Verify, outcome.into()));
+    let outcome = match write_rules(ctx) {
+        Ok(rules) => {
+            let with_rules = || {
+                let mut c = portcullis_command(ctx, &db.url, "serve");
+                c.arg("--config").arg(&rules);
+                c
+            };
+            measure(ctx, &format!("{label}-verify-rules"), with_rules, &verify, 200, &run).await.into()
+        }
+        Err(e) => Outcome::Failed(format!("{e:#}")),
+    };
+    t.scenarios.push((Scenario::VerifyRules, outcome));
     let account = wrk::cookie_load("/account", &sample.tokens, "text/html");
     let outcome = measure(ctx, &format!("{label}-account"), start, &account, 200, &run).await;
     t.scenarios.push((Scenario::Account, outcome.into()));
@@ -232,6 +251,109 @@ async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool
     }
     db.drop(ctx).await;
     t
+}
+
+/// Forward-auth rules for the `VerifyRules` scenario: nineteen that a request for
+/// `https://app.bench.example/admin/settings` does not match (other hosts, wildcard
+/// hosts, other paths, other methods), then the `groups` rule it does match, for the
+/// group every seeded user is in ([`seed::GROUP`]).
+const ACCESS_RULES: &str = r#"[access]
+default_policy = "deny"
+[[access.rules]]
+host = "grafana.bench.example"
+policy = "signed_in"
+[[access.rules]]
+host = "*.internal.bench.example"
+policy = "deny"
+[[access.rules]]
+host = "status.bench.example"
+path = "/public/*"
+policy = "public"
+[[access.rules]]
+path = "/healthz"
+policy = "public"
+[[access.rules]]
+path = "/static/*"
+policy = "public"
+[[access.rules]]
+path = "/api/admin/*"
+methods = ["POST", "PUT", "DELETE"]
+policy = "groups"
+groups = ["admin"]
+[[access.rules]]
+path = "/api/*"
+policy = "signed_in"
+[[access.rules]]
+host = "wiki.bench.example"
+path = "/edit/*"
+policy = "two_factor"
+[[access.rules]]
+host = "wiki.bench.example"
+policy = "signed_in"
+[[access.rules]]
+host = "*.ops.bench.example"
+policy = "groups"
+groups = ["ops", "admin"]
+[[access.rules]]
+path = "/billing/*"
+policy = "groups"
+groups = ["finance"]
+[[access.rules]]
+path = "/reports*"
+policy = "groups"
+groups = ["finance", "ops"]
+[[access.rules]]
+path = "/admin/users/*"
+policy = "two_factor"
+[[access.rules]]
+path = "/admin/keys"
+policy = "deny"
+[[access.rules]]
+host = "app.bench.example"
+path = "/admin/*"
+methods = ["POST", "PUT", "PATCH", "DELETE"]
+policy = "groups"
+groups = ["admin"]
+[[access.rules]]
+host = "legacy.bench.example"
+policy = "deny"
+[[access.rules]]
+path = "/.well-known/*"
+policy = "public"
+[[access.rules]]
+path = "/metrics"
+policy = "deny"
+[[access.rules]]
+host = "*.preview.bench.example"
+policy = "two_factor"
+[[access.rules]]
+host = "app.bench.example"
+path = "/admin/*"
+policy = "groups"
+groups = ["ops", "bench"]
+"#;
+
+fn write_rules(ctx: &Ctx) -> anyhow::Result<PathBuf> {
+    anyhow::ensure!(
+        ACCESS_RULES.contains(&format!("\"{}\"]", seed::GROUP)),
+        "the last rule names the seeded group"
+    );
+    let path = std::path::absolute(ctx.work.join("access-rules.toml"))?;
+    std::fs::write(&path, ACCESS_RULES).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// `GET /auth/verify` as nginx asks it, for each sampled session.
+fn verify_load(tokens: &[String]) -> Load {
+    let mut load = wrk::cookie_load("/auth/verify", tokens, "application/json");
+    for v in &mut load.variants {
+        v.headers.extend([
+            ("X-Forwarded-Host".into(), "app.bench.example".into()),
+            ("X-Forwarded-Uri".into(), "/admin/settings?tab=1".into()),
+            ("X-Forwarded-Method".into(), "GET".into()),
+        ]);
+    }
+    load
 }
 
 /// `GET /api/v1/me` with `Authorization: Bearer`, once Portcullis issues access tokens.

@@ -107,6 +107,11 @@ fn portcullis(out: &mut String, r: &Results) {
         (Scenario::Floor, "`GET /healthz` (no database: HTTP and middleware only)"),
         (Scenario::Me, "`GET /api/v1/me`, cookie"),
         (Scenario::Bearer, "`GET /api/v1/me`, bearer token"),
+        (Scenario::Verify, "`GET /auth/verify`, cookie, no access rules"),
+        (
+            Scenario::VerifyRules,
+            "`GET /auth/verify`, cookie, 20 access rules (the last one, `groups`, matches)",
+        ),
         (Scenario::Account, "`GET /account` (HTML), cookie"),
         (Scenario::Login, "`POST /api/v1/login`"),
     ];

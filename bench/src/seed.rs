@@ -6,8 +6,9 @@
 //! User `i` is `user{i}@bench.example` with one precomputed Argon2id hash of
 //! [`PASSWORD`] at the default cost, and owns session `i`, whose cookie value is a
 //! fresh 256-bit token (43 base64url characters, stored as its SHA-256, exactly as
-//! `portcullis_core::token` makes them). A sample of rows spread evenly over the
-//! whole table is kept for the load generator.
+//! `portcullis_core::token` makes them). Every user is in the group [`GROUP`]
+//! (what the forward-auth rules of the `/auth/verify` scenario ask for). A sample of
+//! rows spread evenly over the whole table is kept for the load generator.
 
 use std::fmt::Write as _;
 use std::str::FromStr as _;
@@ -22,6 +23,15 @@ use uuid::Uuid;
 
 /// The password of every seeded user.
 pub const PASSWORD: &str = "bench-Passphrase-4d1c9e";
+
+/// The group every seeded user is in.
+pub const GROUP: &str = "bench";
+
+/// Puts every user in [`GROUP`] (`$1`: now).
+const JOIN_GROUP: [&str; 2] = [
+    "INSERT INTO access_groups (name, description, created_at) VALUES ('bench', 'benchmark users', $1)",
+    "INSERT INTO group_members (group_name, user_id, added_at) SELECT 'bench', id, $1 FROM users",
+];
 
 /// Rows per multi-row INSERT (SQLite) or per COPY (PostgreSQL).
 const BATCH: usize = 2000;
@@ -153,6 +163,9 @@ pub async fn sqlite(
         }
         q.execute(&mut *tx).await.context("inserting sessions")?;
     }
+    for statement in JOIN_GROUP {
+        sqlx::query(statement).bind(now).execute(&mut *tx).await.context("joining the group")?;
+    }
     for (_, sql) in indexes {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.context("rebuilding an index")?;
     }
@@ -203,13 +216,18 @@ pub async fn postgres(url: &str, count: u64, sample: u64, hash: &str, now: i64) 
         }
         copy(&mut tx, SESSIONS_COPY, &data).await.context("copying sessions")?;
     }
+    for statement in JOIN_GROUP {
+        sqlx::query(statement).bind(now).execute(&mut *tx).await.context("joining the group")?;
+    }
     for (_, sql) in indexes {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.context("rebuilding an index")?;
     }
     tx.commit().await?;
     // What autovacuum would have done by the time a real table got this big, and a
     // checkpoint now rather than during a measurement.
-    for statement in ["VACUUM ANALYZE users", "VACUUM ANALYZE sessions", "CHECKPOINT"] {
+    for statement in
+        ["VACUUM ANALYZE users", "VACUUM ANALYZE sessions", "VACUUM ANALYZE group_members", "CHECKPOINT"]
+    {
         sqlx::raw_sql(statement).execute(&mut conn).await.context(statement)?;
     }
     conn.close().await?;
