@@ -76,16 +76,7 @@ impl Auth {
         email: &str,
         actor: Actor,
     ) -> Result<(User, bool), AuthError> {
-        let group = self.find_group(group).await?;
-        let user = self.find_user(email).await?;
-        let added = self.store.add_member(&group.name, user.id, self.clock.now()).await?;
-        if added {
-            // A new membership grants: nothing cached can be wrong for longer than it
-            // takes to read it again, but this node sees it at once anyway.
-            self.security_state_changed();
-            self.audit_membership(EventKind::GroupMemberAdded, &user, &group.name, actor).await;
-        }
-        Ok((user, added))
+        self.change_membership(group, email, actor, Change::Add).await
     }
 
     /// Removes the user with `email` from the group; `Ok(false)` if not a member.
@@ -95,25 +86,47 @@ impl Auth {
         email: &str,
         actor: Actor,
     ) -> Result<(User, bool), AuthError> {
+        self.change_membership(group, email, actor, Change::Remove).await
+    }
+
+    /// Adds or removes; whether anything changed. A change empties this node's hot
+    /// cache at once (a new membership grants, a removal takes away).
+    async fn change_membership(
+        &self,
+        group: &str,
+        email: &str,
+        actor: Actor,
+        change: Change,
+    ) -> Result<(User, bool), AuthError> {
         let group = self.find_group(group).await?;
         let user = self.find_user(email).await?;
-        let removed = self.store.remove_member(&group.name, user.id).await?;
-        if removed {
+        let (changed, kind) = match change {
+            Change::Add => (
+                self.store.add_member(&group.name, user.id, self.clock.now()).await?,
+                EventKind::GroupMemberAdded,
+            ),
+            Change::Remove => {
+                (self.store.remove_member(&group.name, user.id).await?, EventKind::GroupMemberRemoved)
+            }
+        };
+        if changed {
             self.security_state_changed();
-            self.audit_membership(EventKind::GroupMemberRemoved, &user, &group.name, actor).await;
+            let detail = format!("group={} actor={actor}", group.name);
+            self.audit(kind, Outcome::Success, Some(user.id), &meta(actor), Some(&detail)).await;
         }
-        Ok((user, removed))
+        Ok((user, changed))
     }
 
     pub async fn group_members(&self, group: &str) -> Result<Vec<User>, AuthError> {
         let group = self.find_group(group).await?;
         Ok(self.store.group_members(&group.name).await?)
     }
+}
 
-    async fn audit_membership(&self, kind: EventKind, user: &User, group: &GroupName, actor: Actor) {
-        let detail = format!("group={group} actor={actor}");
-        self.audit(kind, Outcome::Success, Some(user.id), &meta(actor), Some(&detail)).await;
-    }
+#[derive(Clone, Copy)]
+enum Change {
+    Add,
+    Remove,
 }
 
 fn parse_name(raw: &str) -> Result<GroupName, AuthError> {

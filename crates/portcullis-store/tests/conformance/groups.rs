@@ -6,7 +6,6 @@ use portcullis_core::groups::GroupName;
 use portcullis_core::oauth::TokenFamily;
 use portcullis_core::sessions::Session;
 use portcullis_core::store::NewSession;
-use time::Duration;
 
 use crate::conformance;
 use crate::fixtures::{TestStore, new_user, secret, t0};
@@ -51,20 +50,7 @@ async fn memberships_are_read_with_the_user_everywhere_sorted(s: &TestStore) {
     assert_eq!(s.list_users().await.unwrap()[0].groups, sorted);
 
     let (_, hash) = secret();
-    let session = Session {
-        id: uuid::Uuid::new_v4(),
-        user_id: ada.id,
-        created_at: t0(),
-        last_seen_at: t0(),
-        expires_at: t0() + Duration::days(1),
-        idle_timeout: Duration::hours(2),
-        remember: false,
-        authenticated_at: t0(),
-        ip: None,
-        user_agent: None,
-        mfa_pending: false,
-        two_factor: false,
-    };
+    let session = Session { two_factor: false, ..crate::sessions::session(ada.id) };
     s.create_session(NewSession { token_hash: hash, session: &session }).await.unwrap();
     assert_eq!(s.find_session(hash).await.unwrap().unwrap().user.groups, sorted);
 

@@ -7,7 +7,7 @@ use time::Duration;
 use crate::conformance;
 use crate::fixtures::{TestStore, secret, t0};
 
-fn session(user: UserId) -> Session {
+pub(crate) fn session(user: UserId) -> Session {
     Session {
         id: uuid::Uuid::new_v4(),
         user_id: user,

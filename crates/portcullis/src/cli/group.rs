@@ -78,6 +78,27 @@ async fn member_failure(auth: &Auth, e: AuthError, group: &str, email: &str) -> 
     }
 }
 
+/// Prints what adding or removing did: "`verb` EMAIL `to` GROUP" when it changed
+/// something, else "EMAIL is `state` GROUP".
+async fn report(
+    auth: &Auth,
+    done: Result<(portcullis_core::User, bool), AuthError>,
+    group: &str,
+    email: &str,
+    [verb, to, state]: [&str; 3],
+) -> Result<(), Failure> {
+    let (user, changed) = match done {
+        Ok(done) => done,
+        Err(e) => return Err(member_failure(auth, e, group, email).await),
+    };
+    if changed {
+        println!("{verb} {} {to} {group}", user.email);
+    } else {
+        println!("{} is {state} {group}", user.email);
+    }
+    Ok(())
+}
+
 pub async fn run(config: &Config, cmd: GroupCommand) -> Result<(), Failure> {
     super::with_auth(config, async |auth| dispatch(auth, cmd).await).await
 }
@@ -109,26 +130,12 @@ async fn dispatch(auth: &Auth, cmd: GroupCommand) -> Result<(), Failure> {
             println!("deleted group {name}");
         }
         GroupCommand::Add { name, email } => {
-            let (user, added) = match auth.add_to_group(&name, &email, Actor::Cli).await {
-                Ok(done) => done,
-                Err(e) => return Err(member_failure(auth, e, &name, &email).await),
-            };
-            if added {
-                println!("added {} to {name}", user.email);
-            } else {
-                println!("{} is already in {name}", user.email);
-            }
+            let done = auth.add_to_group(&name, &email, Actor::Cli).await;
+            report(auth, done, &name, &email, ["added", "to", "already in"]).await?;
         }
         GroupCommand::Remove { name, email } => {
-            let (user, removed) = match auth.remove_from_group(&name, &email, Actor::Cli).await {
-                Ok(done) => done,
-                Err(e) => return Err(member_failure(auth, e, &name, &email).await),
-            };
-            if removed {
-                println!("removed {} from {name}", user.email);
-            } else {
-                println!("{} is not in {name}", user.email);
-            }
+            let done = auth.remove_from_group(&name, &email, Actor::Cli).await;
+            report(auth, done, &name, &email, ["removed", "from", "not in"]).await?;
         }
         GroupCommand::Members { name, json } => {
             let members = auth.group_members(&name).await.map_err(|e| failure(e, &name, ""))?;

@@ -173,6 +173,11 @@ impl TestApp {
     /// Spawns reachable as `http://localhost:PORT` (its public URL and `base`):
     /// WebAuthn needs a host name, not an IP address, as relying-party id.
     pub async fn spawn_on_localhost(backend: Backend) -> Self {
+        Self::spawn_on_localhost_with(backend, |_| {}).await
+    }
+
+    /// [`TestApp::spawn_on_localhost`] with `tweak` applied to the configuration.
+    pub async fn spawn_on_localhost_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("an ephemeral port")
@@ -180,6 +185,7 @@ impl TestApp {
         let mut app = Self::spawn_with(backend, |c| {
             c.server.bind = format!("127.0.0.1:{port}");
             c.server.public_url = Some(format!("http://localhost:{port}"));
+            tweak(c);
         })
         .await;
         app.base = format!("http://localhost:{port}");

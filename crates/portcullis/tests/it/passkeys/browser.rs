@@ -35,7 +35,9 @@ async fn a_passkey_is_added_then_signs_in_alone_and_as_second_factor_in_chromium
 /// other, although it verifies just as well.
 async fn a_passkey_sign_in_started_in_one_browser_cannot_be_finished_in_another(backend: Backend) {
     let Some(browser) = Browser::launch().await else { return };
-    let app = TestApp::spawn_on_localhost(backend).await;
+    // Forward-auth's `two_factor` policy everywhere: a passkey sign-in satisfies it.
+    let app =
+        TestApp::spawn_on_localhost_with(backend, |c| c.access.default_policy = "two_factor".into()).await;
     signed_out_with_a_passkey(&browser, &app).await;
     browser.goto(&app.url("/login")).await;
     browser.find("#passkey-login").await;
@@ -59,6 +61,10 @@ async fn a_passkey_sign_in_started_in_one_browser_cannot_be_finished_in_another(
         assert_eq!(res.status(), expected, "finished by the starter: {finished_by_starter}");
         let me = app.get(&finisher, "/api/v1/me").await.status();
         assert_eq!(me == StatusCode::OK, finished_by_starter, "signed in only where it was started");
+        if finished_by_starter {
+            let verify = app.get(&finisher, "/auth/verify").await.status();
+            assert_eq!(verify, StatusCode::OK, "a passkey sign-in counts as two-factor for forward-auth");
+        }
     }
 }
 
