@@ -84,7 +84,7 @@ pub(crate) struct GrantRow {
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct EventRow {
-    pub what: &'static str,
+    pub what: std::borrow::Cow<'static, str>,
     pub failed: bool,
     pub at: String,
     pub at_text: String,
@@ -214,7 +214,18 @@ impl EventRow {
 }
 
 /// How the security log names an event.
-fn event_text(kind: &str, detail: Option<&str>) -> &'static str {
+fn event_text(kind: &str, detail: Option<&str>) -> std::borrow::Cow<'static, str> {
+    // "group=NAME actor=WHO": names are [a-z0-9_.-], safe in any text (and escaped anyway).
+    let group = detail.and_then(|d| d.strip_prefix("group=")).and_then(|d| d.split(' ').next());
+    match (kind, group) {
+        ("group_member_added", Some(g)) => return format!("Added to the group {g}").into(),
+        ("group_member_removed", Some(g)) => return format!("Removed from the group {g}").into(),
+        _ => {}
+    }
+    event_kind_text(kind, detail).into()
+}
+
+fn event_kind_text(kind: &str, detail: Option<&str>) -> &'static str {
     match (kind, detail) {
         ("register", Some("email_taken")) => return "Someone tried to register with your address",
         ("email_changed", Some("undone")) => return "Email change undone from the old address",
@@ -298,7 +309,7 @@ impl Page for AccountPage {
             signed_in_text: text.clone(),
         };
         let event = |failed: bool, ip: Option<String>| EventRow {
-            what: "Signed in",
+            what: "Signed in".into(),
             failed,
             at: at.clone(),
             at_text: text.clone(),

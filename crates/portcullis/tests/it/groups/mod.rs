@@ -126,6 +126,9 @@ async fn membership_changes_reach_the_running_server_within_a_second_and_are_aud
     for e in [added, removed] {
         assert_eq!(e["detail"], "group=ops actor=cli", "the group and the actor are recorded: {e}");
     }
+    let page = app.get(&c, "/account").await.text().await.expect("account page");
+    assert!(page.contains("Added to the group ops"), "the security log on the account page names the change");
+    assert!(page.contains("Removed from the group ops"));
 
     ok(&app, &["group", "add", "ops", "ada@example.com"]).await;
     let export = async || -> Value { app.get(&c, "/api/v1/me/export").await.json().await.expect("json") };
