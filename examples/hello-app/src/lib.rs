@@ -74,7 +74,7 @@ async fn whoami(CurrentUser(me): CurrentUser) -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "email": me.user.email }))
 }
 
-/// The group `staff`, required by the handler [`staff`].
+/// The group `staff`, required by the `/staff` handler.
 pub struct Staff;
 impl RequiredGroup for Staff {
     const NAME: &'static str = "staff";

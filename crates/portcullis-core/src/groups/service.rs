@@ -24,7 +24,7 @@ impl Auth {
             return Err(AuthError::Validation(vec![FieldError::new(
                 "description",
                 "invalid",
-                &format!("at most {MAX_DESCRIPTION} bytes, on one line"),
+                format!("at most {MAX_DESCRIPTION} bytes, on one line"),
             )]));
         }
         let group = match self.store.create_group(&name, description, self.clock.now()).await {
