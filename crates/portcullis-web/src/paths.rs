@@ -29,6 +29,16 @@ pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const METRICS: &str = "/metrics";
 pub const AUTH_VERIFY: &str = "/auth/verify";
+pub const ADMIN: &str = "/admin";
+pub const ADMIN_GROUPS: &str = "/admin/groups";
+pub const ADMIN_GROUP: &str = "/admin/groups/{name}";
+pub const ADMIN_GROUP_DELETE: &str = "/admin/groups/{name}/delete";
+pub const ADMIN_GROUP_ADD: &str = "/admin/groups/{name}/add";
+pub const ADMIN_GROUP_REMOVE: &str = "/admin/groups/{name}/remove";
+pub const ADMIN_CLIENTS: &str = "/admin/clients";
+pub const ADMIN_CLIENT_DELETE: &str = "/admin/clients/{id}/delete";
+pub const ADMIN_KEYS: &str = "/admin/keys";
+pub const ADMIN_KEYS_ROTATE: &str = "/admin/keys/rotate";
 
 pub const API_REGISTER: &str = "/api/v1/register";
 pub const API_LOGIN: &str = "/api/v1/login";

@@ -3,6 +3,7 @@
 //! `context` the typed context of each template.
 
 mod account;
+mod admin;
 pub(crate) mod context;
 mod email;
 mod home;
@@ -39,6 +40,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(passkeys::router())
         .merge(password::router())
         .merge(email::router())
+        .merge(admin::router())
 }
 
 /// What every page needs from the request.

@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use super::{Audience, Page, first_error};
 
 /// For `<time datetime>`.
-fn machine(t: OffsetDateTime) -> String {
+pub(crate) fn machine(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 

@@ -7,6 +7,7 @@
 //! `oauth`.
 
 mod account;
+mod admin;
 mod flash;
 mod mfa;
 mod oauth;
@@ -18,7 +19,11 @@ use portcullis_core::FieldError;
 use portcullis_core::service::Authenticated;
 use serde::Serialize;
 
-pub(crate) use account::{AccountData, AccountErrors, AccountPage};
+pub(crate) use account::{AccountData, AccountErrors, AccountPage, machine as machine_time};
+pub(crate) use admin::{
+    AdminClientCreatedPage, AdminClientRow, AdminClientsPage, AdminGroupPage, AdminGroupRow, AdminGroupsPage,
+    AdminKeyRow, AdminKeysPage, AdminMemberRow, AdminOverviewPage,
+};
 pub(crate) use flash::Flash;
 pub(crate) use mfa::MfaPage;
 pub(crate) use oauth::{ConsentPage, FormField, FormPostPage, OAuthLogoutPage, ScopeItem};

@@ -1,0 +1,103 @@
+//! The admin console (`/admin`, SPEC §8): server-rendered pages for members of the
+//! group `admin` only. Anonymous browsers are sent to sign in; other users get a
+//! 403 page (the `InGroup` extractor). Every change needs a sign-in within the
+//! last ten minutes: when the session is older, each form asks for the password,
+//! and a change without it is refused with 403. CSRF on every form (`CsrfForm`),
+//! no script, `Cache-Control: no-store` (authenticated pages).
+
+mod clients;
+mod groups;
+mod keys;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use portcullis_core::service::{Authenticated, ClientMeta, Confirmation};
+use portcullis_core::{AuthError, Password};
+
+use super::Chrome;
+use super::context::AdminOverviewPage;
+use crate::extract::{InGroup, RequiredGroup};
+use crate::paths;
+use crate::state::AppState;
+
+/// The group whose members may use the console.
+pub(crate) struct AdminGroup;
+impl RequiredGroup for AdminGroup {
+    const NAME: &'static str = portcullis_core::groups::ADMIN;
+}
+
+/// A signed-in administrator.
+pub(crate) type Admin = InGroup<AdminGroup>;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::ADMIN, get(overview))
+        .merge(groups::router())
+        .merge(clients::router())
+        .merge(keys::router())
+}
+
+/// Whether the forms must ask for the password (the sign-in is older than ten minutes).
+fn asks_password(state: &AppState, me: &Authenticated) -> bool {
+    !state.auth().recently_authenticated(&me.session)
+}
+
+/// An administrator's change goes ahead only after a recent sign-in or the right
+/// password; else the status and the message to show on the re-rendered page.
+async fn confirm(
+    state: &AppState,
+    me: &Authenticated,
+    password: &str,
+    client: &ClientMeta,
+) -> Result<(), (StatusCode, String)> {
+    if !asks_password(state, me) {
+        return Ok(());
+    }
+    if password.is_empty() {
+        return Err((StatusCode::FORBIDDEN, "Confirm with your password to make this change.".into()));
+    }
+    let password = Password::new(password);
+    match state
+        .auth()
+        .reauthenticate(me, &Confirmation { password: Some(&password), code: None }, client)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(AuthError::InvalidCredentials) => {
+            Err((StatusCode::UNAUTHORIZED, "The password is wrong.".into()))
+        }
+        Err(AuthError::RateLimited { retry_after }) => Err((
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many attempts. Try again in {}.", crate::error::wait_text(retry_after)),
+        )),
+        Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, crate::error::PageError::from(e).message)),
+    }
+}
+
+/// A field's problem as one line for the page.
+fn validation_text(e: &AuthError) -> Option<String> {
+    match e {
+        AuthError::Validation(errors) => {
+            Some(errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" "))
+        }
+        _ => None,
+    }
+}
+
+/// `/admin`: what there is, and where to manage it.
+async fn overview(State(state): State<AppState>, _admin: Admin, chrome: Chrome) -> Response {
+    let auth = state.auth();
+    let (sessions, groups, clients) =
+        (auth.count_active_sessions().await, auth.list_groups().await, auth.list_clients().await);
+    match (sessions, groups, clients) {
+        (Ok(sessions), Ok(groups), Ok(clients)) => {
+            let page =
+                AdminOverviewPage { active_sessions: sessions, groups: groups.len(), clients: clients.len() };
+            chrome.render(&state, StatusCode::OK, &page)
+        }
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => crate::error::PageError::from(e).into_response(),
+    }
+}

@@ -1,0 +1,200 @@
+//! The admin console pages (SPEC §8) over real HTTP, on both backends: who may see
+//! them (anonymous → sign in, others → 403), the groups, applications and signing
+//! keys pages and their forms, CSRF, and the password asked again once the
+//! administrator's sign-in is older than ten minutes.
+
+use reqwest::StatusCode;
+
+use portcullis_core::groups::Actor;
+
+use crate::helpers::{Backend, PASSWORD, TestApp, backend_tests, client, location};
+
+backend_tests!(
+    the_console_is_for_administrators_only,
+    groups_and_members_are_managed_from_the_console,
+    applications_are_registered_with_the_secret_shown_once_and_deleted,
+    signing_keys_are_listed_and_rotated,
+    changes_need_a_recent_sign_in_or_the_password,
+);
+
+/// A signed-in member of `admin`.
+async fn admin(app: &TestApp, email: &str) -> reqwest::Client {
+    app.register(email).await;
+    app.state.auth().add_to_group("admin", email, Actor::Cli).await.expect("admin");
+    app.login(email).await
+}
+
+async fn page(app: &TestApp, c: &reqwest::Client, path: &str) -> (StatusCode, String) {
+    let res = app.get(c, path).await;
+    let status = res.status();
+    (status, res.text().await.expect("body"))
+}
+
+async fn the_console_is_for_administrators_only(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for path in ["/admin", "/admin/groups", "/admin/clients", "/admin/keys", "/admin/groups/admin"] {
+        let res = app.get(&client(), path).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}: anonymous browsers sign in first");
+        assert!(location(&res).starts_with("/login?next="), "{path}: {}", location(&res));
+    }
+    let user = app.signed_in("user@example.com").await;
+    let (status, html) = page(&app, &user, "/admin/groups").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a signed-in non-administrator gets 403");
+    assert!(html.contains("may not see this page"), "a page that says so:\n{html}");
+    let res = app.post_form(&user, "/account", "/admin/groups", &[("name", "ops")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "and cannot post to it");
+    assert!(app.state.auth().find_group("ops").await.is_err(), "nothing was created");
+
+    let root = admin(&app, "root@example.com").await;
+    let (status, html) = page(&app, &root, "/admin").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"admin-overview\""), "{html}");
+    let res = app.get(&root, "/admin").await;
+    assert_eq!(res.headers()["cache-control"], "no-store", "authenticated pages are not cached");
+    assert!(!res.headers()["content-security-policy"].to_str().unwrap().contains("unsafe-inline"));
+    app.stop().await;
+}
+
+async fn groups_and_members_are_managed_from_the_console(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = admin(&app, "root@example.com").await;
+    app.register("ada@example.com").await;
+
+    let res = app
+        .post_form(&root, "/admin/groups", "/admin/groups", &[("name", "ops"), ("description", "Ops")])
+        .await;
+    assert_eq!((res.status(), location(&res)), (StatusCode::SEE_OTHER, "/admin/groups".to_owned()));
+    let (_, html) = page(&app, &root, "/admin/groups").await;
+    assert!(html.contains(">ops</a>") && html.contains("Ops"), "{html}");
+    assert_eq!(html.matches("Delete</button>").count(), 1, "ops has a delete button, admin none");
+
+    let again = app.post_form(&root, "/admin/groups", "/admin/groups", &[("name", "ops")]).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(again.text().await.unwrap().contains("exists already"));
+    let bad = app.post_form(&root, "/admin/groups", "/admin/groups", &[("name", "Not Valid")]).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let res = app
+        .post_form(&root, "/admin/groups/ops", "/admin/groups/ops/add", &[("email", "ada@example.com")])
+        .await;
+    assert_eq!((res.status(), location(&res)), (StatusCode::SEE_OTHER, "/admin/groups/ops".to_owned()));
+    let (_, html) = page(&app, &root, "/admin/groups/ops").await;
+    assert!(html.contains("ada@example.com"), "the member is listed:\n{html}");
+    let ada = app.state.auth().find_user("ada@example.com").await.unwrap();
+    assert_eq!(ada.groups, ["ops"]);
+    let unknown = app
+        .post_form(&root, "/admin/groups/ops", "/admin/groups/ops/add", &[("email", "nobody@example.com")])
+        .await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.text().await.unwrap().contains("no account"));
+
+    let res = app
+        .post_form(&root, "/admin/groups/ops", "/admin/groups/ops/remove", &[("email", "ada@example.com")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(app.state.auth().find_user("ada@example.com").await.unwrap().groups.is_empty());
+
+    // Without the CSRF token nothing happens.
+    let forged =
+        root.post(app.url("/admin/groups/ops/delete")).form(&[("password", "")]).send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(app.state.auth().find_group("ops").await.is_ok(), "still there");
+    let res = app.post_form(&root, "/admin/groups", "/admin/groups/ops/delete", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(app.state.auth().find_group("ops").await.is_err(), "deleted");
+    assert_eq!(app.get(&root, "/admin/groups/ops").await.status(), StatusCode::NOT_FOUND);
+
+    // The member's own security log names the administrator's change.
+    let ada = app.login("ada@example.com").await;
+    let events: Vec<serde_json::Value> = app.get(&ada, "/api/v1/me/events").await.json().await.unwrap();
+    let root_id = app.state.auth().find_user("root@example.com").await.unwrap().id;
+    let added = events.iter().find(|e| e["type"] == "group_member_added").expect("audited");
+    assert_eq!(added["detail"], format!("group=ops actor={root_id}"), "the administrator is the actor");
+    app.stop().await;
+}
+
+async fn applications_are_registered_with_the_secret_shown_once_and_deleted(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = admin(&app, "root@example.com").await;
+    let fields =
+        [("name", "Wiki"), ("redirect_uris", "https://wiki.example.com/cb\r\n"), ("first_party", "on")];
+    let res = app.post_form(&root, "/admin/clients", "/admin/clients", &fields).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let html = res.text().await.unwrap();
+    let secret = html
+        .split("id=\"client-secret\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("the secret is on the page")
+        .to_owned();
+    assert_eq!(secret.len(), 43, "a 256-bit secret");
+    let clients = app.state.auth().list_clients().await.unwrap();
+    assert_eq!((clients.len(), clients[0].name.as_str(), clients[0].first_party), (1, "Wiki", true));
+    let (_, list) = page(&app, &root, "/admin/clients").await;
+    assert!(list.contains("Wiki") && list.contains(&clients[0].id), "listed");
+    assert!(!list.contains(&secret), "the secret is never shown again");
+
+    let bad = app
+        .post_form(
+            &root,
+            "/admin/clients",
+            "/admin/clients",
+            &[("name", "X"), ("redirect_uris", "not a uri")],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let delete = format!("/admin/clients/{}/delete", clients[0].id);
+    let res = app.post_form(&root, "/admin/clients", &delete, &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(app.state.auth().list_clients().await.unwrap().is_empty());
+    let res = app.post_form(&root, "/admin/clients", &delete, &[]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+async fn signing_keys_are_listed_and_rotated(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = admin(&app, "root@example.com").await;
+    let before = app.state.auth().keys().list().await.unwrap();
+    let (_, html) = page(&app, &root, "/admin/keys").await;
+    assert!(html.contains(&before[0].kid), "the key is listed");
+    let res = app.post_form(&root, "/admin/keys", "/admin/keys/rotate", &[]).await;
+    assert_eq!((res.status(), location(&res)), (StatusCode::SEE_OTHER, "/admin/keys".to_owned()));
+    let after = app.state.auth().keys().list().await.unwrap();
+    assert_eq!(after.len(), before.len() + 1, "a new key");
+    let (_, html) = page(&app, &root, "/admin/keys").await;
+    assert!(after.iter().all(|k| html.contains(&k.kid)), "every key listed");
+    assert!(!html.contains("sealed") && !html.contains("private"), "no key material");
+    app.stop().await;
+}
+
+async fn changes_need_a_recent_sign_in_or_the_password(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = admin(&app, "root@example.com").await;
+    let (_, html) = page(&app, &root, "/admin/groups").await;
+    assert!(!html.contains("name=\"password\""), "a fresh sign-in: no password asked");
+    app.clock.advance(time::Duration::minutes(11));
+    let (_, html) = page(&app, &root, "/admin/groups").await;
+    assert!(html.contains("name=\"password\""), "eleven minutes later every form asks for it");
+
+    let res = app.post_form(&root, "/admin/groups", "/admin/groups", &[("name", "ops")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "no password: refused");
+    assert!(res.text().await.unwrap().contains("Confirm with your password"));
+    let res = app
+        .post_form(
+            &root,
+            "/admin/groups",
+            "/admin/groups",
+            &[("name", "ops"), ("password", "wrong-horse-battery-9")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "a wrong password: refused");
+    assert!(app.state.auth().find_group("ops").await.is_err(), "nothing was created");
+    let res = app
+        .post_form(&root, "/admin/groups", "/admin/groups", &[("name", "ops"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the right password: done");
+    assert!(app.state.auth().find_group("ops").await.is_ok());
+    app.stop().await;
+}
