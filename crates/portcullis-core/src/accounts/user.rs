@@ -58,6 +58,11 @@ impl User {
     }
 }
 
+/// The stored "password hash" of an invited account that has not accepted its
+/// invitation (SPEC §8): not a PHC string, so no password ever verifies against it,
+/// and the account shows as `invited` until the invitation is accepted.
+pub const INVITED_PASSWORD_HASH: &str = "!invited";
+
 /// A user together with the stored password hash, for the login use case only.
 #[derive(Clone)]
 pub struct Credentials {
