@@ -66,6 +66,8 @@ embedded!(
     "mail/mfa_disabled.txt",
     "mail/passkey_added.html",
     "mail/passkey_added.txt",
+    "mail/invitation.html",
+    "mail/invitation.txt",
 );
 
 fn builtin_static(name: &str) -> Option<(&'static str, &'static str)> {
