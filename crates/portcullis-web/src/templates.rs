@@ -41,6 +41,7 @@ embedded!(
     "reset_password.html",
     "email_link.html",
     "undo_email_change.html",
+    "accept_invitation.html",
     "consent.html",
     "oauth_logout.html",
     "form_post.html",

@@ -6,6 +6,7 @@ mod account;
 pub(crate) mod context;
 mod email;
 mod home;
+mod invitation;
 mod login;
 mod logout;
 mod mfa;
@@ -39,6 +40,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(passkeys::router())
         .merge(password::router())
         .merge(email::router())
+        .merge(invitation::router())
 }
 
 /// What every page needs from the request.
