@@ -137,7 +137,7 @@ impl<DB> GroupStore for SqlStore<DB> {
     async fn group_members(&self, group: &GroupName) -> R<Vec<User>> {
         self.run(async {
             let rows = sqlx::query(
-                "SELECT u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at,
+                "SELECT u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.password_hash = '!invited' AS invited,
                         (SELECT string_agg(m.group_name, ',') FROM group_members m WHERE m.user_id = u.id) AS groups
                  FROM group_members gm JOIN users u ON u.id = gm.user_id
                  WHERE gm.group_name = $1 ORDER BY u.email_canonical",

@@ -79,7 +79,7 @@ impl<DB> SessionStore for SqlStore<DB> {
             let row = sqlx::query(
                 "SELECT s.public_id, s.user_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at,
                         s.idle_timeout_secs, s.remember, s.authenticated_at, s.ip, s.user_agent, s.mfa_pending,
-                        s.two_factor, u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at,
+                        s.two_factor, u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.password_hash = '!invited' AS invited,
                         (SELECT string_agg(m.group_name, ',') FROM group_members m WHERE m.user_id = u.id) AS groups
                  FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = $1 AND NOT u.disabled",

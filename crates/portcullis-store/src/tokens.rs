@@ -3,6 +3,7 @@
 //! once however many nodes race for it.
 
 use async_trait::async_trait;
+use portcullis_core::accounts::user::INVITED_PASSWORD_HASH;
 use portcullis_core::mail::NewMail;
 use portcullis_core::store::TokenStore;
 use portcullis_core::store::{NewAddress, NewToken, StoredToken};
@@ -125,6 +126,21 @@ impl<DB> TokenStore for SqlStore<DB> {
         .await
     }
 
+    async fn replace_token(&self, token: &NewToken, mail: &NewMail) -> R<()> {
+        self.run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
+            sqlx::query("DELETE FROM tokens WHERE user_id = $1 AND kind = $2 AND used_at IS NULL")
+                .bind(token.user_id.to_string())
+                .bind(token.kind.as_str())
+                .execute(&mut *tx)
+                .await?;
+            Tokens::<DB>::insert(&mut tx, token).await?;
+            Outbox::insert(&mut *tx, mail).await?;
+            Ok(tx.commit().await?)
+        })
+        .await
+    }
+
     async fn find_token(&self, hash: TokenHash) -> R<Option<StoredToken>> {
         self.run(async {
             let row = sqlx::query(
@@ -180,6 +196,43 @@ impl<DB> TokenStore for SqlStore<DB> {
             Families::revoke_all_of(&mut *tx, &user).await?;
             Tokens::<DB>::delete_killable(&mut tx, &user).await?;
             Outbox::insert(&mut *tx, notice).await?;
+            tx.commit().await?;
+            Ok(Some(user_id(&user)?))
+        })
+        .await
+    }
+
+    /// Sets the first password of a user who is still invited; nothing changes
+    /// (the spend is rolled back) for one who is not.
+    async fn accept_invitation(
+        &self,
+        hash: TokenHash,
+        password_hash: &str,
+        now: OffsetDateTime,
+    ) -> R<Option<UserId>> {
+        self.run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
+            let Some(user) = Tokens::<DB>::spend(&mut tx, hash, TokenKind::Invite, now).await? else {
+                return Ok(None);
+            };
+            let updated = sqlx::query(
+                "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2, email_verified = $3
+                 WHERE id = $4 AND password_hash = $5",
+            )
+            .bind(password_hash)
+            .bind(now.unix_timestamp())
+            .bind(true)
+            .bind(&user)
+            .bind(INVITED_PASSWORD_HASH)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated != 1 {
+                // No longer invited (an operator set a password): the link stays unspent.
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            Tokens::<DB>::delete_killable(&mut tx, &user).await?;
             tx.commit().await?;
             Ok(Some(user_id(&user)?))
         })

@@ -2,7 +2,7 @@
 //! passwords. Deleting a user removes every row that names it, in one transaction.
 
 use async_trait::async_trait;
-use portcullis_core::accounts::user::Credentials;
+use portcullis_core::accounts::user::{Credentials, INVITED_PASSWORD_HASH};
 use portcullis_core::mail::NewMail;
 use portcullis_core::store::UserStore;
 use portcullis_core::store::{NewToken, NewUser};
@@ -26,8 +26,8 @@ pub(crate) struct Users<DB>(std::marker::PhantomData<DB>);
 #[generic_sql]
 impl<DB> Users<DB> {
     /// Reads the user columns (`id, email, email_verified, disabled, mfa_enabled,
-    /// created_at`, and `groups`: the user's group names joined by commas, from
-    /// the subquery [`GROUPS`]) of a row.
+    /// created_at`, [`INVITED`], and `groups`: the user's group names joined by
+    /// commas, from the subquery [`GROUPS`]) of a row.
     pub(crate) fn from_row(row: &DB::Row) -> Result<User> {
         Ok(User {
             id: user_id(&row.try_get::<String, _>("id")?)?,
@@ -37,6 +37,7 @@ impl<DB> Users<DB> {
             mfa_enabled: row.try_get("mfa_enabled")?,
             created_at: ts(row.try_get("created_at")?)?,
             groups: split_groups(row.try_get("groups")?),
+            invited: row.try_get("invited")?,
         })
     }
 
@@ -87,6 +88,7 @@ impl<DB> UserStore for SqlStore<DB> {
                 mfa_enabled: false,
                 created_at: ts(at)?,
                 groups: sorted(u.groups.iter().map(|g| g.as_str().to_owned()).collect()),
+                invited: u.password_hash == INVITED_PASSWORD_HASH,
             })
         })
         .await
@@ -95,7 +97,7 @@ impl<DB> UserStore for SqlStore<DB> {
     async fn find_credentials_by_email(&self, email_canonical: &str) -> R<Option<Credentials>> {
         self.run(async {
             let row = sqlx::query(
-                "SELECT u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.password_hash,
+                "SELECT u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.password_hash = '!invited' AS invited, u.password_hash,
                         (SELECT string_agg(m.group_name, ',') FROM group_members m WHERE m.user_id = u.id) AS groups
                  FROM users u WHERE u. email_canonical = $1",
             )
@@ -110,7 +112,7 @@ impl<DB> UserStore for SqlStore<DB> {
     async fn find_credentials_by_id(&self, id: UserId) -> R<Option<Credentials>> {
         self.run(async {
             let row = sqlx::query(
-                "SELECT u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.password_hash,
+                "SELECT u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.password_hash = '!invited' AS invited, u.password_hash,
                         (SELECT string_agg(m.group_name, ',') FROM group_members m WHERE m.user_id = u.id) AS groups
                  FROM users u WHERE u. id = $1",
             )
@@ -125,7 +127,7 @@ impl<DB> UserStore for SqlStore<DB> {
     async fn list_users(&self) -> R<Vec<User>> {
         self.run(async {
             let rows = sqlx::query(
-                "SELECT u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at,
+                "SELECT u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.password_hash = '!invited' AS invited,
                         (SELECT string_agg(m.group_name, ',') FROM group_members m WHERE m.user_id = u.id) AS groups
                  FROM users u ORDER BY u.created_at, u.email_canonical",
             )
@@ -239,6 +241,12 @@ impl<DB> UserStore for SqlStore<DB> {
     }
 }
 
+/// The column that says whether a user (`u`) is invited and has not accepted yet:
+/// the stored hash is the marker [`INVITED_PASSWORD_HASH`] (no column of its own,
+/// so no migration). Every query that returns a user selects it.
+#[cfg(doc)]
+pub(crate) const INVITED: &str = "u.password_hash = '!invited' AS invited";
+
 /// The subquery that reads a user's groups (the user is `u`), for every query that
 /// returns a user: `string_agg` (PostgreSQL, and SQLite since 3.44) joins the names
 /// with commas, which no group name contains.
@@ -258,4 +266,15 @@ pub(crate) fn split_groups(joined: Option<String>) -> Vec<String> {
 fn sorted(mut names: Vec<String>) -> Vec<String> {
     names.sort_unstable();
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invited_column_spells_the_core_marker() {
+        // The SQL of every user query writes the marker as a literal.
+        assert_eq!(INVITED_PASSWORD_HASH, "!invited");
+    }
 }

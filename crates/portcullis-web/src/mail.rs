@@ -92,6 +92,11 @@ impl MailTemplates {
                 },
             ),
             MailMessage::AccountDeleted => ("account_deleted", "Your account was deleted", none),
+            MailMessage::Invitation { token, expires_in } => (
+                "invitation",
+                "You are invited: choose your password",
+                link(self.link(paths::ACCEPT_INVITATION, token), expires_in),
+            ),
             MailMessage::PasskeyAdded { name } => (
                 "passkey_added",
                 "A passkey was added to your account",
@@ -119,7 +124,8 @@ struct MailContext<'a> {
 /// What one message adds to [`MailContext`].
 #[derive(Debug, Default, Serialize)]
 struct MailDetails {
-    /// The emailed link (verify, reset, confirm a change, undo a change).
+    /// The emailed link (verify, reset, confirm a change, undo a change, accept an
+    /// invitation).
     link: Option<Value>,
     /// How long `link` works ("1 hour").
     expires_in: Option<String>,
@@ -191,6 +197,10 @@ mod tests {
             (MailMessage::AccountDeleted, None),
             (MailMessage::MfaDisabled, None),
             (MailMessage::PasskeyAdded { name: "Laptop <b>" }, None),
+            (
+                MailMessage::Invitation { token: &token, expires_in: time::Duration::days(7) },
+                Some("/accept-invitation?token="),
+            ),
         ];
         for (message, path) in cases {
             let mail = composer().compose(&to, &message).unwrap();

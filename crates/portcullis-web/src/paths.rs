@@ -24,6 +24,7 @@ pub const RESET_PASSWORD: &str = "/reset-password";
 pub const VERIFY_EMAIL: &str = "/verify-email";
 pub const VERIFY_EMAIL_RESEND: &str = "/verify-email/resend";
 pub const UNDO_EMAIL_CHANGE: &str = "/undo-email-change";
+pub const ACCEPT_INVITATION: &str = "/accept-invitation";
 pub const STATIC: &str = "/static/{file}";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";

@@ -41,6 +41,7 @@ embedded!(
     "reset_password.html",
     "email_link.html",
     "undo_email_change.html",
+    "accept_invitation.html",
     "consent.html",
     "oauth_logout.html",
     "form_post.html",
@@ -74,6 +75,8 @@ embedded!(
     "mail/mfa_disabled.txt",
     "mail/passkey_added.html",
     "mail/passkey_added.txt",
+    "mail/invitation.html",
+    "mail/invitation.txt",
 );
 
 fn builtin_static(name: &str) -> Option<(&'static str, &'static str)> {

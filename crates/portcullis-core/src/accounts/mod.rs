@@ -7,6 +7,7 @@ pub mod common_passwords;
 mod delete_account;
 pub mod email;
 pub(crate) mod export;
+pub mod invite;
 pub mod password;
 pub(crate) mod reauth;
 pub(crate) mod register;

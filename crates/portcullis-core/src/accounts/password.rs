@@ -410,6 +410,10 @@ mod tests {
         let bad = hasher.verify(&Password::new("mauve-otter-ladder-20"), &hash).await.unwrap();
         assert!(!bad.ok);
         assert!(!hasher.verify(&Password::new("x"), "not a hash").await.unwrap().ok);
+        let invited = crate::accounts::user::INVITED_PASSWORD_HASH;
+        for password in ["", "x", invited] {
+            assert!(!hasher.verify(&Password::new(password), invited).await.unwrap().ok, "{password:?}");
+        }
     }
 
     #[tokio::test]

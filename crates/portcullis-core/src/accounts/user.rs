@@ -34,6 +34,7 @@ impl fmt::Display for UserId {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(clippy::struct_excessive_bools, reason = "independent flags of an account, as stored")]
 pub struct User {
     pub id: UserId,
     pub email: String,
@@ -44,6 +45,10 @@ pub struct User {
     /// The names of the user's groups, sorted by byte order, as of the moment the
     /// user was read.
     pub groups: Vec<String>,
+    /// Invited and not yet accepted (SPEC §8): the stored hash is
+    /// [`INVITED_PASSWORD_HASH`], so no password signs in until the invitation
+    /// link sets one. Read from the hash by the store, not stored on its own.
+    pub invited: bool,
 }
 
 impl User {
@@ -57,6 +62,11 @@ impl User {
         self.groups.binary_search_by(|g| g.as_str().cmp(name)).is_ok()
     }
 }
+
+/// The stored "password hash" of an invited account that has not accepted its
+/// invitation (SPEC §8): not a PHC string, so no password ever verifies against it,
+/// and the account shows as `invited` until the invitation is accepted.
+pub const INVITED_PASSWORD_HASH: &str = "!invited";
 
 /// A user together with the stored password hash, for the login use case only.
 #[derive(Clone)]

@@ -40,10 +40,12 @@ pub enum EventKind {
     GroupDeleted,
     GroupMemberAdded,
     GroupMemberRemoved,
+    InvitationSent,
+    InvitationAccepted,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 27] = [
+    pub const ALL: [Self; 29] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -71,6 +73,8 @@ impl EventKind {
         Self::GroupDeleted,
         Self::GroupMemberAdded,
         Self::GroupMemberRemoved,
+        Self::InvitationSent,
+        Self::InvitationAccepted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +106,8 @@ impl EventKind {
             Self::GroupDeleted => "group_deleted",
             Self::GroupMemberAdded => "group_member_added",
             Self::GroupMemberRemoved => "group_member_removed",
+            Self::InvitationSent => "invitation_sent",
+            Self::InvitationAccepted => "invitation_accepted",
         }
     }
 

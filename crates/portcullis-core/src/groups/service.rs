@@ -139,7 +139,7 @@ fn parse_name(raw: &str) -> Result<GroupName, AuthError> {
     })
 }
 
-fn meta(actor: Actor) -> ClientMeta {
+pub(crate) fn meta(actor: Actor) -> ClientMeta {
     match actor {
         Actor::Cli => ClientMeta::operator(),
         Actor::User(_) => ClientMeta::default(),

@@ -115,6 +115,9 @@ pub enum MailMessage<'a> {
     MfaDisabled,
     /// A passkey was added to the account.
     PasskeyAdded { name: &'a str },
+    /// An account was made for this address by an administrator: follow the link
+    /// to choose a password and sign in (SPEC §8).
+    Invitation { token: &'a SecretToken, expires_in: Duration },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,7 @@
 
 use crate::accounts::email::Email;
 use crate::accounts::password::Password;
-use crate::accounts::user::User;
+use crate::accounts::user::{INVITED_PASSWORD_HASH, User};
 use crate::audit::{EventKind, Outcome};
 use crate::error::AuthError;
 use crate::sessions::{Session, SignIn};
@@ -93,6 +93,15 @@ impl Auth {
             return Err(fail(None, "unknown_email", AuthError::InvalidCredentials));
         };
         let user = Some(&creds.user);
+        if creds.password_hash == INVITED_PASSWORD_HASH {
+            // No password yet (SPEC §8): the answer of a wrong password, after the
+            // same work (the marker is no PHC string, so verifying it would cost nothing).
+            self.hasher
+                .verify_dummy(password)
+                .await
+                .map_err(|e| fail(user, "hash", AuthError::internal(e)))?;
+            return Err(fail(user, "invited", AuthError::InvalidCredentials));
+        }
         let verified = self
             .hasher
             .verify(password, &creds.password_hash)

@@ -1,5 +1,5 @@
-//! Opaque secret tokens (session ids, emailed reset, verification and email-change
-//! links): 256 random bits shown to the client once, stored only as their SHA-256.
+//! Opaque secret tokens (session ids, emailed reset, verification, email-change
+//! and invitation links): 256 random bits shown to the client once, stored only as their SHA-256.
 
 pub(crate) mod change_email;
 mod reset_password;
@@ -89,10 +89,14 @@ pub enum TokenKind {
     ChangeEmail,
     /// Sent to the old address after a change: puts it back and ends every session.
     RevertEmail,
+    /// Sent to an invited account: sets its first password, verifies the address
+    /// and signs in (SPEC §8).
+    Invite,
 }
 
 impl TokenKind {
-    pub const ALL: [Self; 4] = [Self::VerifyEmail, Self::ResetPassword, Self::ChangeEmail, Self::RevertEmail];
+    pub const ALL: [Self; 5] =
+        [Self::VerifyEmail, Self::ResetPassword, Self::ChangeEmail, Self::RevertEmail, Self::Invite];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -100,6 +104,7 @@ impl TokenKind {
             Self::ResetPassword => "reset_password",
             Self::ChangeEmail => "change_email",
             Self::RevertEmail => "revert_email",
+            Self::Invite => "invite",
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::accounts::email::Email;
 use crate::accounts::password::Password;
-use crate::accounts::user::User;
+use crate::accounts::user::{INVITED_PASSWORD_HASH, User};
 use crate::audit::{EventKind, Outcome};
 use crate::error::AuthError;
 use crate::mail::MailMessage;
@@ -14,7 +14,8 @@ use crate::token::service::MailBucket;
 
 impl Auth {
     /// Mails a reset link when `email` belongs to an enabled account (at most
-    /// `reset_limit` per account). The work happens in the background, so the answer
+    /// `reset_limit` per account), or the invitation again when the account is
+    /// still invited. The work happens in the background, so the answer
     /// is the same, in the same time, whatever the address; it cannot fail.
     pub async fn forgot_password(&self, email: &str, client: &ClientMeta) -> Result<(), AuthError> {
         // Per client address, before anything about the account is looked at; the
@@ -45,6 +46,10 @@ impl Auth {
         if self.count_mail(MailBucket::Reset(user.id), limit).await?.is_some() {
             tracing::info!(user_id = %user.id, ip = client.ip.as_deref(), "reset link not sent: per-account limit");
             return Ok(());
+        }
+        if creds.password_hash == INVITED_PASSWORD_HASH {
+            // No password to reset yet (SPEC §8): the invitation again, the older link dead.
+            return self.send_invitation_again(&user, client).await;
         }
         let ttl = self.config.email.reset_ttl;
         let (token, row) = self.mint_token(TokenKind::ResetPassword, user.id, None, ttl);

@@ -50,6 +50,10 @@ pub struct NewAddress<'a> {
 pub trait TokenStore: Send + Sync + 'static {
     /// Stores a token and queues the mail that carries it.
     async fn issue_token(&self, token: &NewToken, mail: &NewMail) -> Result<(), StoreError>;
+    /// Like [`TokenStore::issue_token`], and deletes the user's unused tokens of
+    /// the same kind in the same transaction: the new link replaces the older ones
+    /// (an invitation sent again).
+    async fn replace_token(&self, token: &NewToken, mail: &NewMail) -> Result<(), StoreError>;
     async fn find_token(&self, hash: TokenHash) -> Result<Option<StoredToken>, StoreError>;
     /// The user's tokens (for the data export), newest first.
     async fn list_tokens(&self, user: UserId) -> Result<Vec<StoredToken>, StoreError>;
@@ -62,6 +66,17 @@ pub trait TokenStore: Send + Sync + 'static {
         password_hash: &str,
         now: OffsetDateTime,
         notice: &NewMail,
+    ) -> Result<Option<UserId>, StoreError>;
+    /// Spends an invitation token of a user who is still invited (password hash
+    /// [`crate::accounts::user::INVITED_PASSWORD_HASH`]): the first password is
+    /// set, the address is verified (the link reached the mailbox), and the user's
+    /// other unused tokens that a password change kills are deleted. `None` if the
+    /// token could not be spent or the user is no longer invited.
+    async fn accept_invitation(
+        &self,
+        hash: TokenHash,
+        password_hash: &str,
+        now: OffsetDateTime,
     ) -> Result<Option<UserId>, StoreError>;
     /// Spends a verification token and marks the email verified.
     async fn verify_email(&self, hash: TokenHash, now: OffsetDateTime) -> Result<Option<UserId>, StoreError>;

@@ -107,7 +107,7 @@ impl<DB> FamilyStore for SqlStore<DB> {
                 "SELECT r.expires_at AS token_expires_at, r.used_at AS token_used_at,
                         f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
                         f.scope AS family_scope, f.auth_time AS family_auth_time, f.two_factor AS family_two_factor, f.created_at AS family_created_at,
-                        u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at,
+                        u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.password_hash = '!invited' AS invited,
                         (SELECT string_agg(m.group_name, ',') FROM group_members m WHERE m.user_id = u.id) AS groups
                  FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id
                  JOIN users u ON u.id = f.user_id
@@ -182,7 +182,7 @@ impl<DB> FamilyStore for SqlStore<DB> {
             let row = sqlx::query(
                 "SELECT f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
                         f.scope AS family_scope, f.auth_time AS family_auth_time, f.two_factor AS family_two_factor, f.created_at AS family_created_at,
-                        u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at,
+                        u.id, u.email, u.email_verified, u.disabled, u.mfa_enabled, u.created_at, u.password_hash = '!invited' AS invited,
                         (SELECT string_agg(m.group_name, ',') FROM group_members m WHERE m.user_id = u.id) AS groups
                  FROM token_families f JOIN users u ON u.id = f.user_id
                  WHERE f.id = $1 AND u.disabled = $2",

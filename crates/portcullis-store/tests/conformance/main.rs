@@ -7,6 +7,7 @@ mod fixtures;
 mod cancellation;
 mod events;
 mod groups;
+mod invitations;
 mod mfa;
 mod oauth;
 mod outbox;

@@ -7,6 +7,7 @@ mod admin;
 pub(crate) mod context;
 mod email;
 mod home;
+mod invitation;
 mod login;
 mod logout;
 mod mfa;
@@ -41,6 +42,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(password::router())
         .merge(email::router())
         .merge(admin::router())
+        .merge(invitation::router())
 }
 
 /// What every page needs from the request.

@@ -1,6 +1,8 @@
-//! `portcullis user ...`: create, list, show, disable, enable, delete, set-password.
+//! `portcullis user ...`: create, invite, list, show, disable, enable, delete,
+//! set-password.
 
 use clap::Subcommand;
+use portcullis_core::groups::Actor;
 use portcullis_core::service::{Registered, Registration};
 use portcullis_core::{Auth, AuthError, User};
 use serde::Serialize;
@@ -21,6 +23,15 @@ pub enum UserCommand {
         /// Read the password from standard input instead of prompting.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Invite a user: an unverified account with no password, in the groups given,
+    /// is mailed a link to choose its password (valid 7 days).
+    Invite {
+        #[arg(long)]
+        email: String,
+        /// A group to put the user in (it must exist); repeat for several.
+        #[arg(long = "group", value_name = "GROUP")]
+        groups: Vec<String>,
     },
     /// List users.
     List {
@@ -60,6 +71,8 @@ pub(super) struct UserJson<'a> {
     mfa_enabled: bool,
     created_at: String,
     groups: &'a [String],
+    /// Invited and not yet accepted: no password is set.
+    invited: bool,
 }
 
 pub(super) fn to_json(u: &User) -> UserJson<'_> {
@@ -72,6 +85,7 @@ pub(super) fn to_json(u: &User) -> UserJson<'_> {
         mfa_enabled: u.mfa_enabled,
         created_at: u.created_at.format(&Rfc3339).unwrap_or_default(),
         groups: &u.groups,
+        invited: u.invited,
     }
 }
 
@@ -107,6 +121,10 @@ async fn dispatch(auth: &Auth, cmd: UserCommand) -> Result<(), Failure> {
                 if admin { " as administrator" } else { "" }
             );
         }
+        UserCommand::Invite { email, groups } => {
+            let user = auth.invite_user(&email, &groups, Actor::Cli).await.map_err(|e| failure(e, &email))?;
+            println!("invited {} ({}); the invitation link was queued for mailing", user.email, user.id);
+        }
         UserCommand::List { json } => {
             let users = auth.list_users().await.map_err(|e| failure(e, ""))?;
             if json {
@@ -123,7 +141,7 @@ async fn dispatch(auth: &Auth, cmd: UserCommand) -> Result<(), Failure> {
             } else {
                 let j = to_json(&user);
                 println!(
-                    "id:             {}\nemail:          {}\nemail_verified: {}\nadmin:          {}\ndisabled:       {}\nmfa_enabled:    {}\ncreated_at:     {}\ngroups:         {}",
+                    "id:             {}\nemail:          {}\nemail_verified: {}\nadmin:          {}\ndisabled:       {}\nmfa_enabled:    {}\ncreated_at:     {}\ngroups:         {}\ninvited:        {}",
                     j.id,
                     j.email,
                     j.email_verified,
@@ -131,7 +149,8 @@ async fn dispatch(auth: &Auth, cmd: UserCommand) -> Result<(), Failure> {
                     j.disabled,
                     j.mfa_enabled,
                     j.created_at,
-                    j.groups.join(",")
+                    j.groups.join(","),
+                    j.invited
                 );
             }
         }
@@ -164,19 +183,20 @@ async fn dispatch(auth: &Auth, cmd: UserCommand) -> Result<(), Failure> {
 fn print_table(users: &[User]) {
     let width = users.iter().map(|u| u.email.len()).max().unwrap_or(5).max(5);
     println!(
-        "{:<width$}  {:<36}  {:<8}  {:<5}  {:<8}  CREATED",
-        "EMAIL", "ID", "VERIFIED", "ADMIN", "DISABLED"
+        "{:<width$}  {:<36}  {:<8}  {:<5}  {:<8}  {:<7}  CREATED",
+        "EMAIL", "ID", "VERIFIED", "ADMIN", "DISABLED", "INVITED"
     );
     for u in users {
         let j = to_json(u);
         let yn = |b: bool| if b { "yes" } else { "no" };
         println!(
-            "{:<width$}  {:<36}  {:<8}  {:<5}  {:<8}  {}",
+            "{:<width$}  {:<36}  {:<8}  {:<5}  {:<8}  {:<7}  {}",
             j.email,
             j.id,
             yn(j.email_verified),
             yn(j.is_admin),
             yn(j.disabled),
+            yn(j.invited),
             j.created_at
         );
     }

@@ -18,6 +18,7 @@ mod forward_auth;
 mod fuzz;
 mod groups;
 mod interop;
+mod invitations;
 mod maintenance;
 mod mfa;
 mod oidc;

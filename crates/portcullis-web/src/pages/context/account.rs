@@ -230,6 +230,7 @@ fn event_kind_text(kind: &str, detail: Option<&str>) -> &'static str {
         ("register", Some("email_taken")) => return "Someone tried to register with your address",
         ("email_changed", Some("undone")) => return "Email change undone from the old address",
         ("login_succeeded", Some("passkey" | "passkey_mfa")) => return "Signed in with a passkey",
+        ("login_succeeded", Some("invitation")) => return "Signed in after accepting the invitation",
         ("login_failed", Some("passkey")) => return "Failed passkey sign-in",
         _ => {}
     }
@@ -254,6 +255,8 @@ fn event_kind_text(kind: &str, detail: Option<&str>) -> &'static str {
         "refresh_token_reused" => "A used sign-in token came back: that sign-in was ended",
         "consent_granted" => "An application was allowed to sign you in",
         "tokens_revoked" => "An application was signed out",
+        "invitation_sent" => "Invitation sent",
+        "invitation_accepted" => "Invitation accepted",
         _ => "Security event",
     }
 }

@@ -17,12 +17,13 @@ pub(crate) enum Flash {
     MfaDisabled,
     PasskeyRenamed,
     PasskeyRemoved,
+    InvitationAccepted,
 }
 
 impl Flash {
     /// Every message, for tests.
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 13] = [
+    pub(crate) const ALL: [Self; 14] = [
         Self::Registered,
         Self::PasswordReset,
         Self::VerificationSent,
@@ -36,6 +37,7 @@ impl Flash {
         Self::MfaDisabled,
         Self::PasskeyRenamed,
         Self::PasskeyRemoved,
+        Self::InvitationAccepted,
     ];
 
     /// The code the cookie carries.
@@ -54,6 +56,7 @@ impl Flash {
             Self::MfaDisabled => "mfa_disabled",
             Self::PasskeyRenamed => "passkey_renamed",
             Self::PasskeyRemoved => "passkey_removed",
+            Self::InvitationAccepted => "invitation_accepted",
         }
     }
 
@@ -74,6 +77,7 @@ impl Flash {
             "mfa_disabled" => Self::MfaDisabled,
             "passkey_renamed" => Self::PasskeyRenamed,
             "passkey_removed" => Self::PasskeyRemoved,
+            "invitation_accepted" => Self::InvitationAccepted,
             _ => return None,
         })
     }
@@ -100,6 +104,7 @@ impl Flash {
             Self::MfaDisabled => "Two-factor authentication is off.",
             Self::PasskeyRenamed => "The passkey was renamed.",
             Self::PasskeyRemoved => "The passkey was removed.",
+            Self::InvitationAccepted => "Welcome! Your password is set and your address is confirmed.",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Contexts of the pages around signing in: home, registration, sign-in and its
-//! second step, sign-out, password reset, and the pages of links sent by mail.
+//! second step, sign-out, password reset, and the pages of links sent by mail
+//! (accepting an invitation among them).
 
 use portcullis_core::FieldError;
 use serde::Serialize;
@@ -181,6 +182,34 @@ impl Page for ResetPasswordPage {
             Self { token: "abc".to_owned(), errors: None },
             Self {
                 token: "\"<script>".to_owned(),
+                errors: Some(PasswordErrors { password: bad(), password_confirm: bad() }),
+            },
+        ]
+    }
+}
+
+/// `accept_invitation.html`: choose the first password of an invited account.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct AcceptInvitationPage {
+    /// The emailed token: the form posts back to `/accept-invitation?token=` (its
+    /// fields are only the passwords and the CSRF token, SPEC §8).
+    pub token: String,
+    /// The invited address, shown so the user knows which account this is.
+    pub email: String,
+    /// `None` on a fresh form.
+    pub errors: Option<PasswordErrors>,
+}
+
+impl Page for AcceptInvitationPage {
+    const TEMPLATE: &'static str = "accept_invitation.html";
+
+    fn samples() -> Vec<Self> {
+        let bad = || Some("<script>bad</script>".to_owned());
+        vec![
+            Self { token: "abc".to_owned(), email: "ada@example.com".to_owned(), errors: None },
+            Self {
+                token: "\"<script>".to_owned(),
+                email: "<script>@example.com".to_owned(),
                 errors: Some(PasswordErrors { password: bad(), password_confirm: bad() }),
             },
         ]

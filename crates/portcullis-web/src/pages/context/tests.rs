@@ -67,6 +67,7 @@ fn every_page_template_renders_its_samples_with_strict_undefined() {
         render_samples::<LogoutPage>(&t),
         render_samples::<ForgotPasswordPage>(&t),
         render_samples::<ResetPasswordPage>(&t),
+        render_samples::<AcceptInvitationPage>(&t),
         render_samples::<CheckEmailPage>(&t),
         render_samples::<EmailLinkPage>(&t),
         render_samples::<UndoEmailChangePage>(&t),

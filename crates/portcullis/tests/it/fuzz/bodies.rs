@@ -188,6 +188,7 @@ const FORMS: &[(&str, &[&str])] = &[
     ("/verify-email", &["token"]),
     ("/verify-email/resend", &["email"]),
     ("/undo-email-change", &["token"]),
+    ("/accept-invitation?token={id}", &["password", "password_confirm"]),
     ("/oauth2/authorize", &["request", "decision"]),
     ("/oauth2/logout", &["request"]),
 ];
