@@ -46,9 +46,14 @@ impl Auth {
             tracing::info!(user_id = %user.id, ip = client.ip.as_deref(), "reset link not sent: per-account limit");
             return Ok(());
         }
+        self.queue_reset_link(&user).await
+    }
+
+    /// Mints a reset link for `user` and queues the mail that carries it.
+    pub(crate) async fn queue_reset_link(&self, user: &User) -> Result<(), AuthError> {
         let ttl = self.config.email.reset_ttl;
         let (token, row) = self.mint_token(TokenKind::ResetPassword, user.id, None, ttl);
-        let mail = self.mail_to(&user, &MailMessage::ResetPassword { token: &token, expires_in: ttl })?;
+        let mail = self.mail_to(user, &MailMessage::ResetPassword { token: &token, expires_in: ttl })?;
         self.store.issue_token(&row, &mail).await?;
         self.mail_queued();
         Ok(())
