@@ -231,6 +231,13 @@ fn event_kind_text(kind: &str, detail: Option<&str>) -> &'static str {
         ("email_changed", Some("undone")) => return "Email change undone from the old address",
         ("login_succeeded", Some("passkey" | "passkey_mfa")) => return "Signed in with a passkey",
         ("login_failed", Some("passkey")) => return "Failed passkey sign-in",
+        ("mfa_disabled", Some("by_admin" | "by_operator")) => {
+            return "Two-factor authentication turned off by an administrator";
+        }
+        ("email_verified", Some("by_admin" | "by_operator")) => {
+            return "Email marked verified by an administrator";
+        }
+        ("password_reset", Some("by_operator")) => return "Password set by an administrator",
         _ => {}
     }
     match kind {
@@ -254,6 +261,9 @@ fn event_kind_text(kind: &str, detail: Option<&str>) -> &'static str {
         "refresh_token_reused" => "A used sign-in token came back: that sign-in was ended",
         "consent_granted" => "An application was allowed to sign you in",
         "tokens_revoked" => "An application was signed out",
+        "signed_out_everywhere" => "Signed out everywhere by an administrator",
+        "password_reset_sent" => "An administrator sent you a password-reset link",
+        "email_unverified" => "Email marked unverified by an administrator",
         _ => "Security event",
     }
 }
