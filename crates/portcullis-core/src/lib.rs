@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod admin;
 pub mod audit;
 pub mod clock;
 pub mod error;
@@ -31,7 +32,7 @@ pub use mail::{MailComposer, MailError, MailMessage, Mailer, OutgoingMail};
 pub use service::{Auth, AuthConfig};
 pub use sessions::{Session, SessionPolicy};
 pub use store::{
-    AuditStore, ClientStore, FamilyStore, GroupStore, KeyStore, MfaStore, OutboxStore, PasskeyStore,
-    SessionStore, Store, StoreError, ThrottleStore, TokenStore, UserStore,
+    AdminStore, AuditStore, ClientStore, FamilyStore, GroupStore, KeyStore, MfaStore, OutboxStore,
+    PasskeyStore, SessionStore, Store, StoreError, ThrottleStore, TokenStore, UserStore,
 };
 pub use token::{SecretToken, TokenHash, TokenKind};

@@ -6,7 +6,8 @@
 
 use async_trait::async_trait;
 
-pub use crate::accounts::store::{NewUser, UserStore};
+pub use crate::accounts::store::{Guarded, NewUser, UserStore};
+pub use crate::admin::store::AdminStore;
 pub use crate::audit::store::AuditStore;
 pub use crate::groups::store::GroupStore;
 pub use crate::keys::store::KeyStore;
@@ -45,6 +46,7 @@ pub trait Store:
     + OutboxStore
     + AuditStore
     + ThrottleStore
+    + AdminStore
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -31,6 +31,13 @@ pub trait Backend: sqlx::Database<QueryResult: RowsAffected> {
     /// serialises writers.
     const LOCK_BUCKET: Option<&'static str>;
 
+    /// Run first in a transaction that may take an administrator away (disabling,
+    /// deleting, removing from `admin`), before it counts the enabled
+    /// administrators left, so two such changes take turns and cannot both see
+    /// the other's administrator still there; `None` where `begin_write` already
+    /// serialises writers.
+    const LOCK_ADMINS: Option<&'static str>;
+
     /// Claims due, unclaimed mails: `$1` now, `$2` lease end, `$3` limit. Returns
     /// the columns `outbox::queued_from_row` reads.
     const CLAIM_MAILS: &'static str;
@@ -49,6 +56,7 @@ impl Backend for Sqlite {
     const MIGRATION_LOCK: Option<&'static str> = None;
     const MIGRATION_UNLIMITED: Option<&'static str> = None;
     const LOCK_BUCKET: Option<&'static str> = None;
+    const LOCK_ADMINS: Option<&'static str> = None;
     const CLAIM_MAILS: &'static str = "UPDATE outbox SET locked_until = $2
          WHERE id IN (SELECT id FROM outbox
                       WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1
@@ -73,6 +81,8 @@ impl Backend for Postgres {
     /// its own transaction.
     const MIGRATION_UNLIMITED: Option<&'static str> = Some("SET LOCAL statement_timeout = 0");
     const LOCK_BUCKET: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(hashtext($1))");
+    /// A key of its own, next to the migrations' ("portcul" + 1).
+    const LOCK_ADMINS: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(7021786279601517)");
     const CLAIM_MAILS: &'static str = "UPDATE outbox SET locked_until = $2
          WHERE id IN (SELECT id FROM outbox
                       WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1

@@ -19,13 +19,14 @@ pub(crate) struct Events<DB>(std::marker::PhantomData<DB>);
 
 #[generic_sql]
 impl<DB> Events<DB> {
-    fn from_row(row: &DB::Row) -> Result<Event> {
+    pub(crate) fn from_row(row: &DB::Row) -> Result<Event> {
         let user: Option<String> = row.try_get("user_id")?;
         Ok(Event {
             id: row.try_get("id")?,
             kind: row.try_get("kind")?,
             outcome: row.try_get("outcome")?,
             user_id: user.as_deref().map(user_id).transpose()?,
+            actor_id: row.try_get("actor_id")?,
             ip: row.try_get("ip")?,
             user_agent: row.try_get("user_agent")?,
             detail: row.try_get("detail")?,
@@ -40,8 +41,8 @@ impl<DB> AuditStore for SqlStore<DB> {
     async fn insert_event(&self, e: &NewEvent) -> R<()> {
         self.run(async {
             sqlx::query(
-                "INSERT INTO events (user_id, kind, outcome, ip, user_agent, detail, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO events (user_id, kind, outcome, ip, user_agent, detail, created_at, actor_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(e.user_id.map(|u| u.to_string()))
             .bind(e.kind.as_str())
@@ -50,6 +51,7 @@ impl<DB> AuditStore for SqlStore<DB> {
             .bind(e.client.user_agent.as_deref())
             .bind(e.detail.as_deref())
             .bind(e.at.unix_timestamp())
+            .bind(e.actor.map(|a| a.to_string()))
             .execute(&self.pool)
             .await?;
             Ok(())
@@ -63,7 +65,7 @@ impl<DB> AuditStore for SqlStore<DB> {
             let rows = match user {
                 Some(user) => {
                     sqlx::query(
-                        "SELECT id, user_id, kind, outcome, ip, user_agent, detail, created_at
+                        "SELECT id, user_id, actor_id, kind, outcome, ip, user_agent, detail, created_at
                          FROM events WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
                     )
                     .bind(user.to_string())
@@ -73,7 +75,7 @@ impl<DB> AuditStore for SqlStore<DB> {
                 }
                 None => {
                     sqlx::query(
-                        "SELECT id, user_id, kind, outcome, ip, user_agent, detail, created_at
+                        "SELECT id, user_id, actor_id, kind, outcome, ip, user_agent, detail, created_at
                          FROM events ORDER BY id DESC LIMIT $1",
                     )
                     .bind(limit)

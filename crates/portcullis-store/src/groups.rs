@@ -2,8 +2,8 @@
 //! column of [`Users::from_row`]); here are the groups themselves.
 
 use async_trait::async_trait;
-use portcullis_core::groups::{Group, GroupName};
-use portcullis_core::store::GroupStore;
+use portcullis_core::groups::{ADMIN, Group, GroupName};
+use portcullis_core::store::{GroupStore, Guarded};
 use portcullis_core::{User, UserId};
 use sqlx::Row as _;
 use time::OffsetDateTime;
@@ -121,15 +121,23 @@ impl<DB> GroupStore for SqlStore<DB> {
         .await
     }
 
-    async fn remove_member(&self, group: &GroupName, user: UserId) -> R<bool> {
+    /// Removing an administrator from `admin` is refused when no other enabled
+    /// one would be left (decided in the transaction of the removal).
+    async fn remove_member(&self, group: &GroupName, user: UserId) -> R<Guarded> {
         self.run(async {
+            let user = user.to_string();
+            let mut tx = DB::begin_write(&self.pool).await?;
+            if group.as_str() == ADMIN && Users::<DB>::is_last_admin(&mut *tx, &user).await? {
+                return Ok(Guarded::LastAdmin);
+            }
             let removed = sqlx::query("DELETE FROM group_members WHERE group_name = $1 AND user_id = $2")
                 .bind(group.as_str())
-                .bind(user.to_string())
-                .execute(&self.pool)
+                .bind(&user)
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            Ok(removed > 0)
+            tx.commit().await?;
+            Ok(if removed > 0 { Guarded::Changed } else { Guarded::Unchanged })
         })
         .await
     }

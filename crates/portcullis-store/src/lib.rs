@@ -2,8 +2,8 @@
 //! and PostgreSQL (for several nodes).
 //!
 //! The SQL is written once, generic over the sqlx database: one file per area
-//! (`users`, `sessions`, `mfa`, `events`, `throttle`, `keys`, `tokens`, `outbox`,
-//! `passkeys`, `oauth/{clients,families}`), each implementing its core store trait
+//! (`users`, `groups`, `sessions`, `mfa`, `events`, `throttle`, `keys`, `tokens`, `outbox`,
+//! `passkeys`, `oauth/{clients,families}`, `admin`), each implementing its core store trait
 //! for [`SqlStore`] directly. What really differs between the backends (opening a
 //! write transaction, serialising a throttle bucket or migrations, claiming mails)
 //! is the [`Backend`] trait in `backend.rs`; the sqlx bounds every generic block
@@ -15,6 +15,7 @@
 //!
 //! `tests/conformance` runs every store operation directly on both backends.
 
+mod admin;
 mod backend;
 pub mod backup;
 pub mod circuit;
@@ -92,7 +93,8 @@ where
         + portcullis_core::KeyStore
         + portcullis_core::OutboxStore
         + portcullis_core::AuditStore
-        + portcullis_core::ThrottleStore,
+        + portcullis_core::ThrottleStore
+        + portcullis_core::AdminStore,
 {
     async fn ping(&self) -> Result<(), portcullis_core::StoreError> {
         self.run(async {

@@ -44,9 +44,12 @@ impl<DB> Sessions<DB> {
 #[async_trait]
 #[generic_sql]
 impl<DB> SessionStore for SqlStore<DB> {
+    /// A full session is a sign-in: the user's `last_sign_in_at` moves in the
+    /// same transaction. A half one (second factor owed) is only the session.
     async fn create_session(&self, new: NewSession<'_>) -> R<()> {
         self.run(async {
             let s = new.session;
+            let mut tx = DB::begin_write(&self.pool).await?;
             sqlx::query(
                 "INSERT INTO sessions (token_hash, public_id, user_id, created_at, last_seen_at, expires_at,
                      idle_timeout_secs, remember, authenticated_at, ip, user_agent, mfa_pending, two_factor)
@@ -65,10 +68,13 @@ impl<DB> SessionStore for SqlStore<DB> {
             .bind(s.user_agent.as_deref())
             .bind(s.mfa_pending)
             .bind(s.two_factor)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .conflict_on("session")?;
-            Ok(())
+            if !s.mfa_pending {
+                Users::<DB>::record_sign_in(&mut *tx, &s.user_id.to_string(), s.authenticated_at).await?;
+            }
+            Ok(tx.commit().await?)
         })
         .await
     }

@@ -1,11 +1,13 @@
 //! Accounts: creating, finding, listing, disabling and deleting users, and their
 //! passwords. Deleting a user removes every row that names it, in one transaction.
+//! Disabling or deleting the last enabled administrator is refused in the same
+//! transaction that would make the change ([`Users::is_last_admin`]).
 
 use async_trait::async_trait;
 use portcullis_core::accounts::user::{Credentials, INVITED_PASSWORD_HASH};
 use portcullis_core::mail::NewMail;
 use portcullis_core::store::UserStore;
-use portcullis_core::store::{NewToken, NewUser};
+use portcullis_core::store::{Guarded, NewToken, NewUser};
 use portcullis_core::{TokenHash, User, UserId};
 use sqlx::Row as _;
 use time::OffsetDateTime;
@@ -43,6 +45,42 @@ impl<DB> Users<DB> {
 
     fn credentials(row: &DB::Row) -> Result<Credentials> {
         Ok(Credentials { user: Self::from_row(row)?, password_hash: row.try_get("password_hash")? })
+    }
+
+    /// Records a successful sign-in of `user` at `at` (`last_sign_in_at`), inside
+    /// the transaction that stores what the sign-in gave (a session, a token family).
+    pub(crate) async fn record_sign_in(
+        conn: &mut DB::Connection,
+        user: &str,
+        at: OffsetDateTime,
+    ) -> Result<()> {
+        sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+            .bind(at.unix_timestamp())
+            .bind(user)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether taking `user` away (disabled, deleted, out of `admin`) would leave
+    /// no enabled administrator: `user` is one, and the only one. Called first in
+    /// the change's write transaction; on PostgreSQL it takes `LOCK_ADMINS`, so
+    /// the count it reads cannot change before the transaction ends, except by
+    /// changes that add administrators.
+    pub(crate) async fn is_last_admin(conn: &mut DB::Connection, user: &str) -> Result<bool> {
+        if let Some(lock) = DB::LOCK_ADMINS {
+            sqlx::query(lock).execute(&mut *conn).await?;
+        }
+        let row = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM group_members m JOIN users u ON u.id = m.user_id
+                            WHERE m.group_name = 'admin' AND m.user_id = $1 AND NOT u.disabled) AS target,
+                    EXISTS (SELECT 1 FROM group_members m JOIN users u ON u.id = m.user_id
+                            WHERE m.group_name = 'admin' AND m.user_id <> $1 AND NOT u.disabled) AS others",
+        )
+        .bind(user)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(row.try_get::<bool, _>("target")? && !row.try_get::<bool, _>("others")?)
     }
 }
 
@@ -138,33 +176,53 @@ impl<DB> UserStore for SqlStore<DB> {
         .await
     }
 
-    /// Disabling also ends the user's sessions and refresh-token families.
-    async fn set_user_disabled(&self, id: UserId, disabled: bool, now: OffsetDateTime) -> R<bool> {
+    /// Disabling also ends the user's sessions and refresh-token families, unless
+    /// it would leave no enabled administrator.
+    async fn set_user_disabled(&self, id: UserId, disabled: bool, now: OffsetDateTime) -> R<Guarded> {
         self.run(async {
+            let id = id.to_string();
             let mut tx = DB::begin_write(&self.pool).await?;
+            if disabled && Users::<DB>::is_last_admin(&mut *tx, &id).await? {
+                return Ok(Guarded::LastAdmin);
+            }
             let updated = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
                 .bind(disabled)
                 .bind(now.unix_timestamp())
-                .bind(id.to_string())
+                .bind(&id)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
             if disabled {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                    .bind(id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                Families::revoke_all_of(&mut *tx, &id.to_string()).await?;
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(&id).execute(&mut *tx).await?;
+                Families::revoke_all_of(&mut *tx, &id).await?;
             }
             tx.commit().await?;
+            Ok(if updated == 1 { Guarded::Changed } else { Guarded::Unchanged })
+        })
+        .await
+    }
+
+    async fn set_email_verified(&self, id: UserId, verified: bool, now: OffsetDateTime) -> R<bool> {
+        self.run(async {
+            let updated = sqlx::query("UPDATE users SET email_verified = $1, updated_at = $2 WHERE id = $3")
+                .bind(verified)
+                .bind(now.unix_timestamp())
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
             Ok(updated == 1)
         })
         .await
     }
 
-    async fn delete_user(&self, id: UserId, notice: Option<&NewMail>) -> R<bool> {
+    async fn delete_user(&self, id: UserId, notice: Option<&NewMail>, keep_an_admin: bool) -> R<Guarded> {
         self.run(async {
+            let id = id.to_string();
             let mut tx = DB::begin_write(&self.pool).await?;
+            if keep_an_admin && Users::<DB>::is_last_admin(&mut *tx, &id).await? {
+                return Ok(Guarded::LastAdmin);
+            }
             for sql in [
                 "DELETE FROM sessions WHERE user_id = $1",
                 "DELETE FROM token_families WHERE user_id = $1",
@@ -174,10 +232,10 @@ impl<DB> UserStore for SqlStore<DB> {
                 "DELETE FROM tokens WHERE user_id = $1",
                 "DELETE FROM outbox WHERE user_id = $1",
             ] {
-                sqlx::query(sql).bind(id.to_string()).execute(&mut *tx).await?;
+                sqlx::query(sql).bind(&id).execute(&mut *tx).await?;
             }
             let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
-                .bind(id.to_string())
+                .bind(&id)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -187,7 +245,7 @@ impl<DB> UserStore for SqlStore<DB> {
                 Outbox::insert(&mut *tx, notice).await?;
             }
             tx.commit().await?;
-            Ok(deleted == 1)
+            Ok(if deleted == 1 { Guarded::Changed } else { Guarded::Unchanged })
         })
         .await
     }

@@ -76,6 +76,12 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Not found")
     }
 
+    /// Signed in, but not in a group the route requires.
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden")
+            .detail("you are signed in, but not in a group that may use this")
+    }
+
     pub fn csrf() -> Self {
         Self::new(StatusCode::FORBIDDEN, "csrf", "Cross-site request refused")
             .detail("the request came from another origin")

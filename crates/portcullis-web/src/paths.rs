@@ -69,6 +69,15 @@ pub const API_LOGIN_PASSKEY_FINISH: &str = "/api/v1/login/passkey/finish";
 pub const API_OPENAPI: &str = "/api/openapi.json";
 pub const API_TOKENS: &str = "/api/v1/tokens";
 pub const API_TOKENS_REFRESH: &str = "/api/v1/tokens/refresh";
+pub const API_ADMIN_USERS: &str = "/api/v1/admin/users";
+pub const API_ADMIN_USER: &str = "/api/v1/admin/users/{id}";
+pub const API_ADMIN_USER_SIGN_OUT: &str = "/api/v1/admin/users/{id}/sign-out";
+pub const API_ADMIN_USER_MFA: &str = "/api/v1/admin/users/{id}/mfa";
+pub const API_ADMIN_USER_PASSWORD_RESET: &str = "/api/v1/admin/users/{id}/password-reset";
+pub const API_ADMIN_USER_GROUP: &str = "/api/v1/admin/users/{id}/groups/{name}";
+pub const API_ADMIN_GROUPS: &str = "/api/v1/admin/groups";
+pub const API_ADMIN_GROUP: &str = "/api/v1/admin/groups/{name}";
+pub const API_ADMIN_EVENTS: &str = "/api/v1/admin/events";
 
 pub const OIDC_DISCOVERY: &str = "/.well-known/openid-configuration";
 pub const OAUTH_AUTHORIZE: &str = "/oauth2/authorize";

@@ -1,13 +1,14 @@
-//! Operator actions behind the CLI.
+//! Operator actions behind the CLI, by email. The changes themselves are the
+//! admin use cases by id (`admin/users.rs`), recorded with the actor `cli`.
 
 use crate::accounts::email::Email;
 use crate::accounts::password::Password;
 use crate::accounts::user::User;
-use crate::audit::{EventKind, Outcome};
+use crate::audit::{ActedBy, EventKind};
 use crate::error::AuthError;
 use crate::mail::MailMessage;
 
-use crate::service::{Auth, ClientMeta};
+use crate::service::Auth;
 
 impl Auth {
     pub async fn find_user(&self, email: &str) -> Result<User, AuthError> {
@@ -20,33 +21,18 @@ impl Auth {
         Ok(self.store.list_users().await?)
     }
 
-    /// Disabling also ends every session of the user.
+    /// Disabling also ends every session of the user; disabling the last enabled
+    /// administrator is refused (`last_admin`).
     pub async fn set_disabled(&self, email: &str, disabled: bool) -> Result<User, AuthError> {
         let user = self.find_user(email).await?;
-        if !self.store.set_user_disabled(user.id, disabled, self.clock.now()).await? {
-            return Err(AuthError::NotFound);
-        }
-        let kind = if disabled { EventKind::UserDisabled } else { EventKind::UserEnabled };
-        self.security_state_changed();
-        self.audit(kind, Outcome::Success, Some(user.id), &ClientMeta::operator(), None).await;
+        self.set_user_disabled(user.id, disabled, &ActedBy::cli()).await?;
         Ok(User { disabled, ..user })
     }
 
+    /// Deleting the last enabled administrator is refused (`last_admin`).
     pub async fn delete_user(&self, email: &str) -> Result<User, AuthError> {
         let user = self.find_user(email).await?;
-        if !self.store.delete_user(user.id, None).await? {
-            return Err(AuthError::NotFound);
-        }
-        self.security_state_changed();
-        // The user's own events went with the account; the operator's trail keeps one.
-        self.audit(
-            EventKind::AccountDeleted,
-            Outcome::Success,
-            None,
-            &ClientMeta::operator(),
-            Some("by_operator"),
-        )
-        .await;
+        self.delete_user_by_id(user.id, &ActedBy::cli()).await?;
         Ok(user)
     }
 
@@ -62,25 +48,15 @@ impl Auth {
         let notice = self.mail_to(&user, &MailMessage::PasswordChanged)?;
         self.store.change_password(user.id, &hash, self.clock.now(), None, Some(&notice)).await?;
         self.mail_queued();
-        self.audit_operator(EventKind::PasswordReset, user.id).await;
-        Ok(user)
-    }
-}
-
-impl Auth {
-    /// Records `kind` for `user` as done by an operator from the command line.
-    async fn audit_operator(&self, kind: EventKind, user: crate::accounts::user::UserId) {
         self.security_state_changed();
-        self.audit(kind, Outcome::Success, Some(user), &ClientMeta::operator(), Some("by_operator")).await;
+        let by = ActedBy::cli();
+        self.audit_by(&by, EventKind::PasswordReset, Some(user.id), Some(by.detail())).await;
+        Ok(user)
     }
 
     /// Turns a user's MFA off (operators, for a lost device); sessions are ended.
     pub async fn mfa_reset(&self, email: &str) -> Result<User, AuthError> {
         let user = self.find_user(email).await?;
-        self.store.mfa_disable(user.id).await?;
-        self.store.delete_user_sessions(user.id).await?;
-        self.notify(&user, &crate::mail::MailMessage::MfaDisabled).await;
-        self.audit_operator(EventKind::MfaDisabled, user.id).await;
-        Ok(user)
+        self.reset_user_mfa(user.id, &ActedBy::cli()).await
     }
 }

@@ -2,6 +2,7 @@
 //! last notice is mailed.
 
 use crate::accounts::password::Password;
+use crate::accounts::store::Guarded;
 use crate::audit::{EventKind, Outcome};
 use crate::error::AuthError;
 use crate::mail::{MailMessage, NewMail};
@@ -19,7 +20,9 @@ impl Auth {
         self.confirm_identity(me, password, EventKind::AccountDeleted, client).await?;
         // Queued after the user's mails are deleted, so it must not name the user.
         let notice = NewMail { user_id: None, ..self.mail_to(&me.user, &MailMessage::AccountDeleted)? };
-        if !self.store.delete_user(me.user.id, Some(&notice)).await? {
+        // One's own account may go even if it is the last administrator's: the
+        // rule guards what others do to an account, not leaving.
+        if self.store.delete_user(me.user.id, Some(&notice), false).await? != Guarded::Changed {
             return Err(AuthError::NotFound);
         }
         self.mail_queued();

@@ -74,7 +74,7 @@ fn valid_syntax(address: &str) -> bool {
 
 /// NFKC, lower case, NFKC again (lower-casing can leave a string that is not in
 /// NFKC, e.g. after a compatibility character folds to an uppercase letter).
-fn canonical(address: &str) -> String {
+pub(crate) fn canonical(address: &str) -> String {
     let folded = address.nfkc().collect::<String>().to_lowercase();
     folded.nfkc().collect()
 }

@@ -11,7 +11,7 @@ use crate::accounts::password::Password;
 use crate::accounts::user::{INVITED_PASSWORD_HASH, User, UserId};
 use crate::audit::{EventKind, Outcome};
 use crate::error::{AuthError, FieldError};
-use crate::groups::{Actor, GroupName};
+use crate::groups::GroupName;
 use crate::mail::MailMessage;
 use crate::service::{Auth, ClientMeta};
 use crate::sessions::SignIn;
@@ -28,7 +28,14 @@ impl Auth {
     /// (else `Validation` on the field `groups`, and nothing is made); a taken
     /// address is `EmailTaken`. Audited as `invitation_sent` with the actor, and
     /// each membership as `group_member_added`, like any other.
-    pub async fn invite_user(&self, email: &str, groups: &[String], actor: Actor) -> Result<User, AuthError> {
+    pub async fn invite_user(
+        &self,
+        email: &str,
+        groups: &[String],
+        by: impl Into<crate::audit::ActedBy>,
+    ) -> Result<User, AuthError> {
+        let by = by.into();
+        let actor = by.actor;
         let email = Email::parse(email).map_err(|e| {
             AuthError::Validation(vec![FieldError::new("email", "invalid_email", e.to_string())])
         })?;
@@ -52,16 +59,14 @@ impl Auth {
             Err(e) => return Err(e.into()),
         };
         self.mail_queued();
-        let client = crate::groups::service::meta(actor);
         let detail = match groups.as_slice() {
             [] => format!("actor={actor}"),
             names => format!("actor={actor} groups={}", join(names)),
         };
-        self.audit(EventKind::InvitationSent, Outcome::Success, Some(user.id), &client, Some(&detail)).await;
+        self.audit_by(&by, EventKind::InvitationSent, Some(user.id), Some(&detail)).await;
         for group in &groups {
             let detail = format!("group={group} actor={actor}");
-            self.audit(EventKind::GroupMemberAdded, Outcome::Success, Some(user.id), &client, Some(&detail))
-                .await;
+            self.audit_by(&by, EventKind::GroupMemberAdded, Some(user.id), Some(&detail)).await;
         }
         Ok(user)
     }

@@ -20,6 +20,20 @@ pub struct NewUser<'a> {
     pub created_at: OffsetDateTime,
 }
 
+/// What a change that can take an administrator away did: disabling or deleting
+/// a user, removing a member from `admin`. It is refused when it would leave no
+/// enabled administrator, decided inside the change's own write transaction (on
+/// PostgreSQL under an advisory lock that every such change takes; SQLite has one
+/// writer at a time), so two concurrent changes cannot both pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarded {
+    Changed,
+    /// Nothing to change: no such user, or not a member.
+    Unchanged,
+    /// Refused: it would leave no enabled administrator.
+    LastAdmin,
+}
+
 /// Users and their credentials.
 #[async_trait]
 pub trait UserStore: Send + Sync + 'static {
@@ -36,16 +50,32 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> Result<Option<Credentials>, StoreError>;
     async fn find_credentials_by_id(&self, id: UserId) -> Result<Option<Credentials>, StoreError>;
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
-    /// Disables (and drops every session of) or re-enables a user; false if no such user.
+    /// Disables (and ends every session and token family of) or re-enables a user;
+    /// `Unchanged` if no such user. Disabling the last enabled administrator is
+    /// refused ([`Guarded`]).
     async fn set_user_disabled(
         &self,
         id: UserId,
         disabled: bool,
         now: OffsetDateTime,
+    ) -> Result<Guarded, StoreError>;
+    /// Marks the address verified or not; false if no such user.
+    async fn set_email_verified(
+        &self,
+        id: UserId,
+        verified: bool,
+        now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
     /// Deletes a user with everything that belongs to it (sessions, events, tokens,
-    /// mails about it), then queues `notice`; false (and no notice) if no such user.
-    async fn delete_user(&self, id: UserId, notice: Option<&NewMail>) -> Result<bool, StoreError>;
+    /// mails about it), then queues `notice`; `Unchanged` (and no notice) if no such
+    /// user. With `keep_an_admin` (an operator's or administrator's deletion, not
+    /// the user's own), deleting the last enabled administrator is refused.
+    async fn delete_user(
+        &self,
+        id: UserId,
+        notice: Option<&NewMail>,
+        keep_an_admin: bool,
+    ) -> Result<Guarded, StoreError>;
     /// Replaces the hash without touching sessions (re-hash at a new cost).
     async fn update_password_hash(&self, id: UserId, password_hash: &str) -> Result<(), StoreError>;
     /// Sets a new password, revokes every session except `keep`, deletes the unused

@@ -5,10 +5,70 @@
 pub(crate) mod service;
 pub mod store;
 
+use std::fmt;
+
 use time::OffsetDateTime;
 
 use crate::accounts::user::UserId;
 use crate::service::ClientMeta;
+
+/// Who made a change to someone else's account or to a group, as recorded in the
+/// audit trail (`events.actor_id`): the command line is `cli`, an administrator
+/// their user id. An event without an actor was caused by its user (or by nobody
+/// known, for a failed sign-in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Cli,
+    User(UserId),
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Cli => f.write_str("cli"),
+            Self::User(id) => id.fmt(f),
+        }
+    }
+}
+
+/// An actor and where the change came from (the administrator's address and
+/// browser; `portcullis-cli` for the command line).
+#[derive(Debug, Clone)]
+pub struct ActedBy {
+    pub actor: Actor,
+    pub client: ClientMeta,
+}
+
+impl ActedBy {
+    /// The command line.
+    pub fn cli() -> Self {
+        Self { actor: Actor::Cli, client: ClientMeta::operator() }
+    }
+
+    /// An administrator, through the API or the admin pages.
+    pub fn admin(id: UserId, client: ClientMeta) -> Self {
+        Self { actor: Actor::User(id), client }
+    }
+
+    /// The short `detail` of an event about a user's account: `by_operator` for
+    /// the command line, `by_admin` for an administrator (who is in `actor_id`).
+    pub fn detail(&self) -> &'static str {
+        match self.actor {
+            Actor::Cli => "by_operator",
+            Actor::User(_) => "by_admin",
+        }
+    }
+}
+
+impl From<Actor> for ActedBy {
+    /// An actor with no address known (the command line's is `portcullis-cli`).
+    fn from(actor: Actor) -> Self {
+        match actor {
+            Actor::Cli => Self::cli(),
+            Actor::User(_) => Self { actor, client: ClientMeta::default() },
+        }
+    }
+}
 
 /// The kinds of security event, each stored and logged (never with a password or token). `as_str` is the stable stored name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,10 +102,16 @@ pub enum EventKind {
     GroupMemberRemoved,
     InvitationSent,
     InvitationAccepted,
+    /// An administrator ended every session and token family of the user.
+    SignedOutEverywhere,
+    /// An administrator had a password-reset link mailed to the user.
+    PasswordResetSent,
+    /// An administrator marked the address as not verified.
+    EmailUnverified,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 29] = [
+    pub const ALL: [Self; 32] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -75,6 +141,9 @@ impl EventKind {
         Self::GroupMemberRemoved,
         Self::InvitationSent,
         Self::InvitationAccepted,
+        Self::SignedOutEverywhere,
+        Self::PasswordResetSent,
+        Self::EmailUnverified,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +177,9 @@ impl EventKind {
             Self::GroupMemberRemoved => "group_member_removed",
             Self::InvitationSent => "invitation_sent",
             Self::InvitationAccepted => "invitation_accepted",
+            Self::SignedOutEverywhere => "signed_out_everywhere",
+            Self::PasswordResetSent => "password_reset_sent",
+            Self::EmailUnverified => "email_unverified",
         }
     }
 
@@ -138,6 +210,8 @@ pub struct NewEvent {
     pub kind: EventKind,
     pub outcome: Outcome,
     pub user_id: Option<UserId>,
+    /// Who made the change, when not the user themself.
+    pub actor: Option<Actor>,
     pub client: ClientMeta,
     /// A short machine-readable reason (`wrong_password`, `unknown_email`, ...).
     pub detail: Option<String>,
@@ -151,6 +225,9 @@ pub struct Event {
     pub kind: String,
     pub outcome: String,
     pub user_id: Option<UserId>,
+    /// `cli`, or the id of the administrator who made the change; `None` when the
+    /// user did (or for a failed sign-in, nobody known).
+    pub actor_id: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub detail: Option<String>,

@@ -3,7 +3,7 @@
 //! does not fail the user's request.
 
 use crate::accounts::user::UserId;
-use crate::audit::{Event, EventKind, NewEvent, Outcome};
+use crate::audit::{ActedBy, Event, EventKind, NewEvent, Outcome};
 use crate::error::AuthError;
 
 use crate::service::{Auth, ClientMeta};
@@ -20,11 +20,38 @@ impl Auth {
         client: &ClientMeta,
         detail: Option<&str>,
     ) {
+        self.record(kind, outcome, user, None, client, detail).await;
+    }
+
+    /// Records a successful change that `by` (the command line or an administrator)
+    /// made to `user`'s account (or, with no user, to a group): the actor is
+    /// stored in `actor_id`, the address is the actor's.
+    pub(crate) async fn audit_by(
+        &self,
+        by: &ActedBy,
+        kind: EventKind,
+        user: Option<UserId>,
+        detail: Option<&str>,
+    ) {
+        self.record(kind, Outcome::Success, user, Some(by), &by.client, detail).await;
+    }
+
+    async fn record(
+        &self,
+        kind: EventKind,
+        outcome: Outcome,
+        user: Option<UserId>,
+        by: Option<&ActedBy>,
+        client: &ClientMeta,
+        detail: Option<&str>,
+    ) {
+        let actor = by.map(|b| b.actor);
         tracing::info!(
             target: "portcullis::audit",
             event = kind.as_str(),
             outcome = outcome.as_str(),
             user_id = user.map(|u| u.to_string()),
+            actor = actor.map(|a| a.to_string()),
             ip = client.ip.as_deref(),
             detail,
             "security event"
@@ -33,6 +60,7 @@ impl Auth {
             kind,
             outcome,
             user_id: user,
+            actor,
             client: client.clone(),
             detail: detail.map(str::to_owned),
             at: self.clock.now(),

@@ -3,13 +3,12 @@
 //! means everywhere.
 
 pub(crate) mod service;
+pub use service::PROTECTED;
 pub mod store;
 
 use std::fmt;
 
 use time::OffsetDateTime;
-
-use crate::accounts::user::UserId;
 
 /// A group with how many members it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,21 +19,8 @@ pub struct Group {
     pub members: u64,
 }
 
-/// Who changed a membership, as recorded in the audit trail: the CLI is `cli`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
-    Cli,
-    User(UserId),
-}
-
-impl fmt::Display for Actor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Cli => f.write_str("cli"),
-            Self::User(id) => id.fmt(f),
-        }
-    }
-}
+/// Who changed a group or a membership (the CLI is `cli`): one of the audit trail.
+pub use crate::audit::{ActedBy, Actor};
 
 /// Longest description kept.
 pub const MAX_DESCRIPTION: usize = 256;

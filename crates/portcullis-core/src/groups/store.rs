@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::accounts::store::Guarded;
 use crate::accounts::user::{User, UserId};
 use crate::groups::{Group, GroupName};
 use crate::store::StoreError;
@@ -31,8 +32,9 @@ pub trait GroupStore: Send + Sync + 'static {
         user: UserId,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
-    /// False if the user was not a member.
-    async fn remove_member(&self, group: &GroupName, user: UserId) -> Result<bool, StoreError>;
+    /// `Unchanged` if the user was not a member; removing the last enabled
+    /// administrator from `admin` is refused ([`Guarded`]).
+    async fn remove_member(&self, group: &GroupName, user: UserId) -> Result<Guarded, StoreError>;
     /// The group's members, by email.
     async fn group_members(&self, group: &GroupName) -> Result<Vec<User>, StoreError>;
 }

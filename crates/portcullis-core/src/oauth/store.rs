@@ -61,7 +61,10 @@ pub trait ClientStore: Send + Sync + 'static {
 /// Refresh-token families: one per sign-in of a client, rotated on every refresh.
 #[async_trait]
 pub trait FamilyStore: Send + Sync + 'static {
-    /// Starts a family with its first refresh token (when given).
+    /// Starts a family with its first refresh token (when given). A first-party
+    /// family (no client: `/api/v1/tokens`) begins with a sign-in, so it sets the
+    /// user's `last_sign_in_at` in the same transaction; a client's family comes
+    /// from a code, whose sign-in was a session's.
     async fn create_family(&self, family: &TokenFamily, first: Option<&NewRefresh>)
     -> Result<(), StoreError>;
     /// Spends refresh token `hash` and stores `next` in its family. A token of

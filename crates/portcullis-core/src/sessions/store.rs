@@ -24,12 +24,17 @@ pub struct SessionWithUser {
 /// Browser sessions, looked up by the hash of their cookie value.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
+    /// Stores a session. A fully authenticated one (not `mfa_pending`) is a
+    /// sign-in: the user's `last_sign_in_at` is set to its creation in the same
+    /// transaction.
     async fn create_session(&self, new: NewSession<'_>) -> Result<(), StoreError>;
     /// The session and its user, unless the user is disabled.
     async fn find_session(&self, token_hash: TokenHash) -> Result<Option<SessionWithUser>, StoreError>;
     async fn touch_session(&self, token_hash: TokenHash, now: OffsetDateTime) -> Result<(), StoreError>;
     async fn delete_session(&self, token_hash: TokenHash) -> Result<(), StoreError>;
-    /// Deletes every session of the user; returns how many.
+    /// Ends every sign-in of the user, in one transaction: sessions and
+    /// refresh-token families (so the access tokens of those families too).
+    /// Returns how many sessions.
     async fn delete_user_sessions(&self, user: UserId) -> Result<u64, StoreError>;
     /// Deletes one of the user's sessions by public id; false if it is not theirs.
     async fn delete_session_by_id(&self, user: UserId, id: Uuid) -> Result<bool, StoreError>;

@@ -51,9 +51,14 @@ impl Auth {
             // No password to reset yet (SPEC §8): the invitation again, the older link dead.
             return self.send_invitation_again(&user, client).await;
         }
+        self.queue_reset_link(&user).await
+    }
+
+    /// Mints a reset link for `user` and queues the mail that carries it.
+    pub(crate) async fn queue_reset_link(&self, user: &User) -> Result<(), AuthError> {
         let ttl = self.config.email.reset_ttl;
         let (token, row) = self.mint_token(TokenKind::ResetPassword, user.id, None, ttl);
-        let mail = self.mail_to(&user, &MailMessage::ResetPassword { token: &token, expires_in: ttl })?;
+        let mail = self.mail_to(user, &MailMessage::ResetPassword { token: &token, expires_in: ttl })?;
         self.store.issue_token(&row, &mail).await?;
         self.mail_queued();
         Ok(())

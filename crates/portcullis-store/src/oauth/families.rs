@@ -88,6 +88,10 @@ impl<DB> FamilyStore for SqlStore<DB> {
             if let Some(first) = first {
                 Families::<DB>::insert_refresh(&mut tx, &f.id.to_string(), first).await?;
             }
+            if f.client_id.is_none() {
+                // `/api/v1/tokens`: the family is a sign-in of its own.
+                Users::<DB>::record_sign_in(&mut *tx, &f.user_id.to_string(), f.auth_time).await?;
+            }
             Ok(tx.commit().await?)
         })
         .await

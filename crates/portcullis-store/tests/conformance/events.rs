@@ -13,6 +13,7 @@ fn event(kind: EventKind, user: Option<UserId>, minutes: i64) -> NewEvent {
         kind,
         outcome: if kind == EventKind::LoginFailed { Outcome::Failure } else { Outcome::Success },
         user_id: user,
+        actor: None,
         client: ClientMeta { ip: Some("192.0.2.7".into()), user_agent: Some("test".into()) },
         detail: (kind == EventKind::LoginFailed).then(|| "wrong_password".to_owned()),
         at: t0() + Duration::minutes(minutes),

@@ -5,7 +5,7 @@ use portcullis_core::StoreError;
 use portcullis_core::groups::GroupName;
 use portcullis_core::oauth::TokenFamily;
 use portcullis_core::sessions::Session;
-use portcullis_core::store::NewSession;
+use portcullis_core::store::{Guarded, NewSession};
 
 use crate::conformance;
 use crate::fixtures::{TestStore, new_user, secret, t0};
@@ -66,8 +66,12 @@ async fn memberships_are_read_with_the_user_everywhere_sorted(s: &TestStore) {
     s.create_family(&family, None).await.unwrap();
     assert_eq!(s.find_family(family.id).await.unwrap().unwrap().user.groups, sorted);
 
-    assert!(s.remove_member(&name("ops"), ada.id).await.unwrap());
-    assert!(!s.remove_member(&name("ops"), ada.id).await.unwrap(), "no longer a member");
+    assert_eq!(s.remove_member(&name("ops"), ada.id).await.unwrap(), Guarded::Changed);
+    assert_eq!(
+        s.remove_member(&name("ops"), ada.id).await.unwrap(),
+        Guarded::Unchanged,
+        "no longer a member"
+    );
     assert_eq!(s.find_session(hash).await.unwrap().unwrap().user.groups, ["a.b-c_d", "zeta"]);
     let members: Vec<_> =
         s.group_members(&name("zeta")).await.unwrap().into_iter().map(|u| u.email).collect();
@@ -80,7 +84,7 @@ async fn deleting_a_group_or_a_user_drops_the_memberships(s: &TestStore) {
     s.create_group(&name("ops"), "", t0()).await.unwrap();
     s.add_member(&name("ops"), ada.id, t0()).await.unwrap();
     s.add_member(&name("ops"), bob.id, t0()).await.unwrap();
-    assert!(s.delete_user(bob.id, None).await.unwrap());
+    assert_eq!(s.delete_user(bob.id, None, true).await.unwrap(), Guarded::Changed);
     assert_eq!(s.find_group(&name("ops")).await.unwrap().unwrap().members, 1);
     assert!(s.delete_group(&name("ops")).await.unwrap());
     assert!(!s.delete_group(&name("ops")).await.unwrap());

@@ -4,6 +4,7 @@
 
 mod fixtures;
 
+mod admin;
 mod cancellation;
 mod events;
 mod groups;

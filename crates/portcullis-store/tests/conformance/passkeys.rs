@@ -19,7 +19,7 @@ fn ceremony(challenge: u8, user: Option<UserId>, expires_in: Duration) -> Ceremo
     }
 }
 
-fn passkey(user: UserId, credential_id: &[u8]) -> PasskeyRecord {
+pub(crate) fn passkey(user: UserId, credential_id: &[u8]) -> PasskeyRecord {
     PasskeyRecord {
         id: uuid::Uuid::new_v4(),
         user_id: user,

@@ -1,6 +1,7 @@
 //! Accounts: create, find, conflicts on the canonical address, disable, delete.
 
 use portcullis_core::StoreError;
+use portcullis_core::store::Guarded;
 
 use crate::conformance;
 use crate::fixtures::{TestStore, mail, new_user, t0};
@@ -29,16 +30,20 @@ async fn users_are_listed_disabled_and_deleted(s: &TestStore) {
     let listed: Vec<_> = s.list_users().await.unwrap().into_iter().map(|u| u.email).collect();
     assert_eq!(listed, ["ada@example.com", "bob@example.com"]);
 
-    assert!(s.set_user_disabled(ada.id, true, t0()).await.unwrap());
+    assert_eq!(s.set_user_disabled(ada.id, true, t0()).await.unwrap(), Guarded::Changed);
     assert!(s.find_credentials_by_id(ada.id).await.unwrap().expect("still there").user.disabled);
 
     s.enqueue_mail(&mail(Some(bob.id), "About bob", t0())).await.unwrap();
     // The notice names no user: it must outlive the account it reports deleted.
     let notice = mail(None, "Account deleted", t0());
-    assert!(s.delete_user(bob.id, Some(&notice)).await.unwrap());
+    assert_eq!(s.delete_user(bob.id, Some(&notice), false).await.unwrap(), Guarded::Changed);
     assert!(s.find_credentials_by_id(bob.id).await.unwrap().is_none());
     assert_eq!(s.outbox_stats(t0()).await.unwrap().pending, 1, "bob's mails went, the notice is queued");
-    assert!(!s.delete_user(bob.id, None).await.unwrap(), "deleting twice finds nothing");
+    assert_eq!(
+        s.delete_user(bob.id, None, true).await.unwrap(),
+        Guarded::Unchanged,
+        "deleting twice finds nothing"
+    );
 }
 
 async fn a_password_change_is_stored(s: &TestStore) {

@@ -77,9 +77,7 @@ impl IntoResponse for GroupRejection {
     fn into_response(self) -> Response {
         match self {
             Self::SignIn(rejection) => rejection.into_response(),
-            Self::Forbidden { api: true } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden")
-                .detail("you are signed in, but not in a group that may use this")
-                .into_response(),
+            Self::Forbidden { api: true } => ApiError::forbidden().into_response(),
             Self::Forbidden { api: false } => PageError::new(
                 StatusCode::FORBIDDEN,
                 "You are signed in, but your account may not see this page.",

@@ -2,7 +2,8 @@
 //! Changes are recorded in the audit trail with the actor `cli`.
 
 use clap::Subcommand;
-use portcullis_core::groups::{ADMIN, Actor, Group};
+use portcullis_core::admin::LAST_ADMIN;
+use portcullis_core::groups::{ADMIN, Actor, Group, PROTECTED};
 use portcullis_core::{Auth, AuthError};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -59,9 +60,12 @@ fn to_group_json(g: &Group) -> GroupJson<'_> {
 fn failure(e: AuthError, group: &str, email: &str) -> Failure {
     match e {
         AuthError::NotFound if email.is_empty() => Failure::runtime(format!("no group named {group:?}")),
-        AuthError::Conflict { .. } => Failure::runtime(format!("a group named {group:?} already exists")),
-        AuthError::Validation(errors) if errors.iter().any(|e| e.code == "protected") => {
+        AuthError::Conflict { code: PROTECTED, .. } => {
             Failure::runtime(format!("the group {ADMIN:?} always exists and cannot be deleted"))
+        }
+        AuthError::Conflict { code: LAST_ADMIN, .. } => super::user::last_admin(email),
+        AuthError::Conflict { code: "conflict", .. } => {
+            Failure::runtime(format!("a group named {group:?} already exists"))
         }
         other => super::auth_failure(other),
     }

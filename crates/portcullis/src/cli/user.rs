@@ -2,6 +2,7 @@
 //! set-password.
 
 use clap::Subcommand;
+use portcullis_core::admin::LAST_ADMIN;
 use portcullis_core::groups::Actor;
 use portcullis_core::service::{Registered, Registration};
 use portcullis_core::{Auth, AuthError, User};
@@ -93,8 +94,17 @@ fn failure(e: AuthError, email: &str) -> Failure {
     match e {
         AuthError::NotFound => Failure::runtime(format!("no user with email {email:?}")),
         AuthError::EmailTaken => Failure::runtime(format!("a user with email {email:?} already exists")),
+        AuthError::Conflict { code: LAST_ADMIN, .. } => last_admin(email),
         other => super::auth_failure(other),
     }
+}
+
+/// Disabling, deleting or removing from `admin` the last enabled administrator.
+pub(super) fn last_admin(email: &str) -> Failure {
+    Failure::runtime(format!(
+        "refused: {email} is the last administrator (no enabled administrator would be left); \
+         make another user an administrator first"
+    ))
 }
 
 pub async fn run(config: &Config, cmd: UserCommand) -> Result<(), Failure> {

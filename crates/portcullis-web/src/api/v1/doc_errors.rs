@@ -88,7 +88,13 @@ async fn documented_errors_are_the_problems_the_handlers_answer() {
         ApiError::csrf(),
         ApiError::not_found(),
         ApiError::mfa_enrolment_required(),
+        ApiError::forbidden(),
     ]);
+    // The conflicts core names (a 409 may name any; these have no `_` to be found by).
+    let answered = answered.chain(
+        ["conflict", portcullis_core::groups::PROTECTED]
+            .map(|code| ApiError::from(AuthError::Conflict { code, message: "" })),
+    );
     for e in answered {
         statuses.entry(e.code).or_default().insert(e.status.as_u16());
     }

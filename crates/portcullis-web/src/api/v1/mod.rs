@@ -1,6 +1,7 @@
 //! `/api/v1`: problem+json errors, JSON bodies only, cookie requests from other
 //! origins refused.
 
+mod admin;
 mod auth;
 #[cfg(test)]
 mod doc_check;
@@ -27,6 +28,8 @@ use crate::extract::csrf_same_origin;
 use crate::state::AppState;
 use routes::Routes;
 
+pub use admin::AdminUserResponse;
+
 pub(crate) fn router(state: &AppState) -> Router<AppState> {
     routes().into_router().layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site))
 }
@@ -35,6 +38,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
 fn routes() -> Routes {
     auth::routes()
         .merge(me::routes())
+        .merge(admin::routes())
         .merge(mfa::routes())
         .merge(passkeys::routes())
         .merge(email::routes())

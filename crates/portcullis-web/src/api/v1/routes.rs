@@ -36,6 +36,14 @@ impl Routes {
         self.add(MethodFilter::GET, "get", path, handler)
     }
 
+    pub(super) fn put<H, T, M>(self, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState> + ReadsBody<M>,
+        T: 'static,
+    {
+        self.add(MethodFilter::PUT, "put", path, handler)
+    }
+
     pub(super) fn post<H, T, M>(self, path: &'static str, handler: H) -> Self
     where
         H: Handler<T, AppState> + ReadsBody<M>,

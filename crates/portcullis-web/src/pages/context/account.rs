@@ -232,6 +232,13 @@ fn event_kind_text(kind: &str, detail: Option<&str>) -> &'static str {
         ("login_succeeded", Some("passkey" | "passkey_mfa")) => return "Signed in with a passkey",
         ("login_succeeded", Some("invitation")) => return "Signed in after accepting the invitation",
         ("login_failed", Some("passkey")) => return "Failed passkey sign-in",
+        ("mfa_disabled", Some("by_admin" | "by_operator")) => {
+            return "Two-factor authentication turned off by an administrator";
+        }
+        ("email_verified", Some("by_admin" | "by_operator")) => {
+            return "Email marked verified by an administrator";
+        }
+        ("password_reset", Some("by_operator")) => return "Password set by an administrator",
         _ => {}
     }
     match kind {
@@ -257,6 +264,9 @@ fn event_kind_text(kind: &str, detail: Option<&str>) -> &'static str {
         "tokens_revoked" => "An application was signed out",
         "invitation_sent" => "Invitation sent",
         "invitation_accepted" => "Invitation accepted",
+        "signed_out_everywhere" => "Signed out everywhere by an administrator",
+        "password_reset_sent" => "An administrator sent you a password-reset link",
+        "email_unverified" => "Email marked unverified by an administrator",
         _ => "Security event",
     }
 }
