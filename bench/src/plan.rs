@@ -33,6 +33,12 @@ pub enum Scenario {
     Verify,
     /// Forward-auth with [`ACCESS_RULES`]: the request matches the last rule.
     VerifyRules,
+    /// The admin user list (SPEC §8), first page of 50.
+    AdminFirst,
+    /// A page of 50 from the middle of the list (a keyset cursor).
+    AdminDeep,
+    /// An email-prefix search.
+    AdminSearch,
     Account,
     Login,
     Flood,
@@ -233,6 +239,10 @@ async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool
         Err(e) => Outcome::Failed(format!("{e:#}")),
     };
     t.scenarios.push((Scenario::VerifyRules, outcome));
+    for (scenario, name, load) in admin_loads(&sample) {
+        let outcome = measure(ctx, &format!("{label}-{name}"), start, &load, 200, &run).await;
+        t.scenarios.push((scenario, outcome.into()));
+    }
     let account = wrk::cookie_load("/account", &sample.tokens, "text/html");
     let outcome = measure(ctx, &format!("{label}-account"), start, &account, 200, &run).await;
     t.scenarios.push((Scenario::Account, outcome.into()));
@@ -341,6 +351,25 @@ fn write_rules(ctx: &Ctx) -> anyhow::Result<PathBuf> {
     let path = std::path::absolute(ctx.work.join("access-rules.toml"))?;
     std::fs::write(&path, ACCESS_RULES).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
+}
+
+/// The admin listings as user 0 (an administrator) asks for them: the first page,
+/// a page after the middle of the id space (every seeded user has the same
+/// `created_at`, so the keyset cursor `(created_at, id)` of UUID 8000… lands
+/// half-way), and a prefix search that matches 11 users at 1,000,000.
+fn admin_loads(sample: &seed::Sample) -> Vec<(Scenario, &'static str, Load)> {
+    use base64::Engine as _;
+    let middle = format!("{}:80000000-0000-4000-8000-000000000000", sample.created_at);
+    let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(middle);
+    let admin = &sample.tokens[..1];
+    [
+        (Scenario::AdminFirst, "admin-first", "/api/v1/admin/users?limit=50".to_owned()),
+        (Scenario::AdminDeep, "admin-deep", format!("/api/v1/admin/users?limit=50&after={cursor}")),
+        (Scenario::AdminSearch, "admin-search", "/api/v1/admin/users?q=user4242&limit=50".to_owned()),
+    ]
+    .into_iter()
+    .map(|(scenario, name, path)| (scenario, name, wrk::cookie_load(&path, admin, "application/json")))
+    .collect()
 }
 
 /// `GET /auth/verify` as nginx asks it, for each sampled session.

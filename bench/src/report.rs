@@ -112,6 +112,9 @@ fn portcullis(out: &mut String, r: &Results) {
             Scenario::VerifyRules,
             "`GET /auth/verify`, cookie, 20 access rules (the last one, `groups`, matches)",
         ),
+        (Scenario::AdminFirst, "`GET /api/v1/admin/users`, first page of 50"),
+        (Scenario::AdminDeep, "`GET /api/v1/admin/users`, a page of 50 from the middle (keyset)"),
+        (Scenario::AdminSearch, "`GET /api/v1/admin/users?q=user4242` (email prefix)"),
         (Scenario::Account, "`GET /account` (HTML), cookie"),
         (Scenario::Login, "`POST /api/v1/login`"),
     ];

@@ -27,10 +27,12 @@ pub const PASSWORD: &str = "bench-Passphrase-4d1c9e";
 /// The group every seeded user is in.
 pub const GROUP: &str = "bench";
 
-/// Puts every user in [`GROUP`] (`$1`: now).
-const JOIN_GROUP: [&str; 2] = [
+/// Puts every user in [`GROUP`], and user 0 in `admin` too (`$1`: now).
+const JOIN_GROUP: [&str; 3] = [
     "INSERT INTO access_groups (name, description, created_at) VALUES ('bench', 'benchmark users', $1)",
     "INSERT INTO group_members (group_name, user_id, added_at) SELECT 'bench', id, $1 FROM users",
+    "INSERT INTO group_members (group_name, user_id, added_at)
+     SELECT 'admin', id, $1 FROM users WHERE email_canonical = 'user0@bench.example'",
 ];
 
 /// Rows per multi-row INSERT (SQLite) or per COPY (PostgreSQL).
@@ -49,8 +51,10 @@ const LAST_SEEN_AGO: i64 = 3600;
 pub struct Sample {
     /// Emails of sampled users (all with [`PASSWORD`]).
     pub emails: Vec<String>,
-    /// Cookie values of sampled sessions.
+    /// Cookie values of sampled sessions; the first is user 0's, an administrator.
     pub tokens: Vec<String>,
+    /// When the users were created (Unix seconds): all at once.
+    pub created_at: i64,
 }
 
 /// User `index` and its session.
@@ -172,7 +176,7 @@ pub async fn sqlite(
     tx.commit().await?;
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await?;
     conn.close().await?;
-    Ok(kept)
+    Ok(Sample { created_at: now, ..kept })
 }
 
 /// Seeds `count` users and sessions into the PostgreSQL database at `url` with COPY.
@@ -231,7 +235,7 @@ pub async fn postgres(url: &str, count: u64, sample: u64, hash: &str, now: i64) 
         sqlx::raw_sql(statement).execute(&mut conn).await.context(statement)?;
     }
     conn.close().await?;
-    Ok(kept)
+    Ok(Sample { created_at: now, ..kept })
 }
 
 const USERS_COPY: &str = "COPY users (id, email, email_canonical, password_hash, created_at, updated_at, \

@@ -53,6 +53,8 @@ embedded!(
     "admin_clients.html",
     "admin_client_created.html",
     "admin_keys.html",
+    "admin_users.html",
+    "admin_user.html",
     "mail/base.html",
     "mail/base.txt",
     "mail/verify_email.html",

@@ -15,6 +15,8 @@ backend_tests!(
     applications_are_registered_with_the_secret_shown_once_and_deleted,
     signing_keys_are_listed_and_rotated,
     changes_need_a_recent_sign_in_or_the_password,
+    users_are_searched_paged_and_managed_from_the_console,
+    the_console_invites_and_refuses_to_leave_no_administrator,
 );
 
 /// A signed-in member of `admin`.
@@ -196,5 +198,101 @@ async fn changes_need_a_recent_sign_in_or_the_password(backend: Backend) {
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "the right password: done");
     assert!(app.state.auth().find_group("ops").await.is_ok());
+    app.stop().await;
+}
+
+async fn users_are_searched_paged_and_managed_from_the_console(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = admin(&app, "root@example.com").await;
+    for i in 0..5 {
+        app.register(&format!("ada{i}@example.com")).await;
+        app.clock.advance(time::Duration::seconds(1));
+    }
+    app.register("bob@example.com").await;
+
+    // A case-insensitive prefix search.
+    let (status, html) = page(&app, &root, "/admin/users?q=ADA").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!((0..5).all(|i| html.contains(&format!("ada{i}@example.com"))), "every ada: {html}");
+    assert!(!html.contains("bob@example.com"), "only the prefix");
+    let (_, literal) = page(&app, &root, "/admin/users?q=ada_").await;
+    assert!(literal.contains("id=\"no-users\""), "`_` is literal, not a wildcard");
+
+    // Paging: 7 users, 50 a page by default, so one page; a bad cursor is refused.
+    let (_, html) = page(&app, &root, "/admin/users").await;
+    assert!(!html.contains("id=\"next-page\""), "one page");
+    let (status, _) = page(&app, &root, "/admin/users?after=not-a-cursor").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The user's page and its actions.
+    let ada = app.state.auth().find_user("ada0@example.com").await.unwrap();
+    let url = format!("/admin/users/{}", ada.id);
+    let (status, html) = page(&app, &root, &url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("ada0@example.com") && html.contains("id=\"user-actions\""), "{html}");
+    let ada_client = app.login("ada0@example.com").await;
+    let res = app.post_form(&root, &url, &format!("{url}/disable"), &[]).await;
+    assert_eq!((res.status(), location(&res)), (StatusCode::SEE_OTHER, url.clone()));
+    assert!(app.state.auth().find_user("ada0@example.com").await.unwrap().disabled, "disabled");
+    assert_eq!(
+        app.get(&ada_client, "/api/v1/me").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "their session ended"
+    );
+    app.post_form(&root, &url, &format!("{url}/enable"), &[]).await;
+    assert!(!app.state.auth().find_user("ada0@example.com").await.unwrap().disabled, "enabled again");
+    app.state.auth().create_group("ops", "", Actor::Cli).await.unwrap();
+    let res = app.post_form(&root, &url, &format!("{url}/add-group"), &[("group", "ops")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.state.auth().find_user("ada0@example.com").await.unwrap().groups, ["ops"]);
+    let res = app.post_form(&root, &url, &format!("{url}/delete"), &[]).await;
+    assert_eq!((res.status(), location(&res)), (StatusCode::SEE_OTHER, "/admin/users".to_owned()));
+    assert!(app.state.auth().find_user("ada0@example.com").await.is_err(), "deleted");
+    assert_eq!(app.get(&root, &url).await.status(), StatusCode::NOT_FOUND);
+    let res = app.post_form(&root, "/admin/users", &format!("{url}/no-such-action"), &[]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+async fn the_console_invites_and_refuses_to_leave_no_administrator(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = admin(&app, "root@example.com").await;
+    let me = app.state.auth().find_user("root@example.com").await.unwrap();
+    let url = format!("/admin/users/{}", me.id);
+    for action in ["disable", "delete"] {
+        let res = app.post_form(&root, &url, &format!("{url}/{action}"), &[]).await;
+        assert_eq!(res.status(), StatusCode::CONFLICT, "{action}: the last administrator");
+        assert!(res.text().await.unwrap().contains("no enabled administrator"), "{action}: says why");
+    }
+    let res = app.post_form(&root, &url, &format!("{url}/remove-group"), &[("group", "admin")]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT, "nor removed from admin");
+    assert!(app.state.auth().find_user("root@example.com").await.unwrap().is_admin());
+
+    let res = app
+        .post_form(
+            &root,
+            "/admin/users",
+            "/admin/users/invite",
+            &[("email", "new@example.com"), ("groups", "admin")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "invited");
+    let invited = app.state.auth().find_user("new@example.com").await.unwrap();
+    assert!(invited.invited && invited.is_admin(), "invited, in admin: {invited:?}");
+    let (_, html) = page(&app, &root, "/admin/users").await;
+    assert!(html.contains("invited"), "the list shows the invited user as such");
+    let res =
+        app.post_form(&root, "/admin/users", "/admin/users/invite", &[("email", "new@example.com")]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT, "a taken address");
+    let res = app
+        .post_form(
+            &root,
+            "/admin/users",
+            "/admin/users/invite",
+            &[("email", "x@example.com"), ("groups", "nope")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "an unknown group");
+    assert!(app.state.auth().find_user("x@example.com").await.is_err(), "nothing made");
     app.stop().await;
 }

@@ -194,6 +194,8 @@ impl Browser {
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+            // The console (CSP violations among it), read by `console_errors`.
+            "goog:loggingPrefs": {"browser": "ALL"},
         }}});
         let value =
             request(&self.http, reqwest::Method::POST, &format!("{}/session", self.driver_url), Some(caps))
@@ -205,6 +207,29 @@ impl Browser {
     pub(crate) async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}/session/{}{path}", self.driver_url, self.session);
         request(&self.http, method, &url, body).await
+    }
+
+    /// What the pages logged at level SEVERE since the last call (errors, CSP
+    /// violations: Chromium reports a blocked resource or script there).
+    pub(crate) async fn console_errors(&self) -> Vec<String> {
+        let log = self.cmd(reqwest::Method::POST, "/se/log", Some(json!({"type": "browser"}))).await;
+        log.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Saves a screenshot of the current page as `target/NAME.png` (kept by CI as an
+    /// artifact); returns the path.
+    pub(crate) async fn save_screenshot(&self, name: &str) -> std::path::PathBuf {
+        let png = self.screenshot().await;
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../target/{name}.png"));
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("create target/");
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        eprintln!("screenshot written to {}", path.display());
+        path
     }
 
     pub(crate) async fn goto(&self, url: &str) {

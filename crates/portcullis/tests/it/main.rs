@@ -4,6 +4,7 @@
 mod helpers;
 mod smtp_sink;
 
+mod admin_browser;
 mod admin_console;
 mod api;
 mod backup;

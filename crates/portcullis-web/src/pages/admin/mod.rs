@@ -8,6 +8,7 @@
 mod clients;
 mod groups;
 mod keys;
+mod users;
 
 use axum::Router;
 use axum::extract::State;
@@ -38,6 +39,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(groups::router())
         .merge(clients::router())
         .merge(keys::router())
+        .merge(users::router())
 }
 
 /// Whether the forms must ask for the password (the sign-in is older than ten minutes).

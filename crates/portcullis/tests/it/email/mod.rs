@@ -32,7 +32,7 @@ pub(crate) async fn with_sink(backend: Backend, tweak: impl FnOnce(&mut Config))
     (app, sink)
 }
 
-pub(super) fn smtp_to(c: &mut Config, url: &str) {
+pub(crate) fn smtp_to(c: &mut Config, url: &str) {
     c.email.transport = MailTransport::Smtp;
     c.email.smtp_url = Some(url.to_owned());
     c.email.poll_interval = Dur(Duration::from_millis(100));
