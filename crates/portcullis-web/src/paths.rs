@@ -42,6 +42,7 @@ pub const ADMIN_GROUP_ADD: &str = "/admin/groups/{name}/add";
 pub const ADMIN_GROUP_REMOVE: &str = "/admin/groups/{name}/remove";
 pub const ADMIN_CLIENTS: &str = "/admin/clients";
 pub const ADMIN_CLIENT_DELETE: &str = "/admin/clients/{id}/delete";
+pub const ADMIN_EVENTS: &str = "/admin/events";
 pub const ADMIN_KEYS: &str = "/admin/keys";
 pub const ADMIN_KEYS_ROTATE: &str = "/admin/keys/rotate";
 

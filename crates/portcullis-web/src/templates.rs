@@ -55,6 +55,7 @@ embedded!(
     "admin_keys.html",
     "admin_users.html",
     "admin_user.html",
+    "admin_events.html",
     "mail/base.html",
     "mail/base.txt",
     "mail/verify_email.html",

@@ -17,6 +17,7 @@ backend_tests!(
     changes_need_a_recent_sign_in_or_the_password,
     users_are_searched_paged_and_managed_from_the_console,
     the_console_invites_and_refuses_to_leave_no_administrator,
+    the_security_log_is_filtered_and_paged,
 );
 
 /// A signed-in member of `admin`.
@@ -294,5 +295,28 @@ async fn the_console_invites_and_refuses_to_leave_no_administrator(backend: Back
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "an unknown group");
     assert!(app.state.auth().find_user("x@example.com").await.is_err(), "nothing made");
+    app.stop().await;
+}
+
+async fn the_security_log_is_filtered_and_paged(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = admin(&app, "root@example.com").await;
+    app.register("ada@example.com").await;
+    let bad = serde_json::json!({"email": "ada@example.com", "password": "not-the-password-1"});
+    for _ in 0..3 {
+        app.post_json(&client(), "/api/v1/login", &bad).await;
+    }
+    let (status, html) = page(&app, &root, "/admin/events?kind=login_failed").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("<td>login_failed</td>").count(), 3, "only the failed sign-ins:\n{html}");
+    assert!(!html.contains("<td>register</td>"), "filtered by kind");
+    let ada = app.state.auth().find_user("ada@example.com").await.unwrap();
+    let (_, html) = page(&app, &root, &format!("/admin/events?user={}", ada.id)).await;
+    assert!(html.contains("<td>register</td>") && html.contains("<td>login_failed</td>"), "ada's events");
+    assert!(!html.contains("<td>group_member_added</td>"), "not root's");
+    let (status, _) = page(&app, &root, "/admin/events?kind=no_such_kind").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = page(&app, &root, "/admin/events?after=garbage").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     app.stop().await;
 }

@@ -6,6 +6,7 @@
 //! no script, `Cache-Control: no-store` (authenticated pages).
 
 mod clients;
+mod events;
 mod groups;
 mod keys;
 mod users;
@@ -40,6 +41,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(clients::router())
         .merge(keys::router())
         .merge(users::router())
+        .merge(events::router())
 }
 
 /// Whether the forms must ask for the password (the sign-in is older than ten minutes).

@@ -202,6 +202,8 @@ async fn user_page(
             .items
             .into_iter()
             .map(|e| AdminEventRow {
+                user_url: None,
+                actor: e.actor_id,
                 kind: e.kind,
                 outcome: e.outcome,
                 at: machine_time(e.created_at),

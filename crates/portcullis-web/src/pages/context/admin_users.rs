@@ -77,9 +77,13 @@ impl Page for AdminUsersPage {
     }
 }
 
-/// An event on a user's page.
+/// An event on a user's page or in the security log.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct AdminEventRow {
+    /// The page of the user it is about, if any (the log links to it).
+    pub user_url: Option<String>,
+    /// `cli`, or the id of the administrator who made the change.
+    pub actor: Option<String>,
     pub kind: String,
     pub outcome: String,
     pub at: String,
@@ -114,6 +118,8 @@ impl Page for AdminUserPage {
 
     fn samples() -> Vec<Self> {
         let event = AdminEventRow {
+            user_url: Some("/admin/users/0".to_owned()),
+            actor: Some("cli".to_owned()),
             kind: "login_failed".to_owned(),
             outcome: "failure".to_owned(),
             at: "2026-01-01T00:00:00Z".to_owned(),
@@ -154,5 +160,45 @@ impl Page for AdminUserPage {
             ..full.clone()
         };
         vec![full, bare]
+    }
+}
+
+/// `admin_events.html`: the security log with its filters.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct AdminEventsPage {
+    /// The user id filtered on ("" for everyone).
+    pub user: String,
+    /// The kind filtered on ("" for every kind).
+    pub kind: String,
+    /// Every kind, for the filter's choices.
+    pub kinds: Vec<String>,
+    pub events: Vec<AdminEventRow>,
+    pub next_url: Option<String>,
+}
+
+impl Page for AdminEventsPage {
+    const TEMPLATE: &'static str = "admin_events.html";
+    const AUDIENCE: Audience = Audience::SignedIn;
+
+    fn samples() -> Vec<Self> {
+        let event = AdminEventRow {
+            user_url: None,
+            actor: None,
+            kind: "login_failed".to_owned(),
+            outcome: "failure".to_owned(),
+            at: "2026-01-01T00:00:00Z".to_owned(),
+            ip: None,
+            detail: Some("<b>unknown_email</b>".to_owned()),
+        };
+        vec![
+            Self {
+                user: "<x>".to_owned(),
+                kind: "login_failed".to_owned(),
+                kinds: vec!["login_failed".to_owned(), "register".to_owned()],
+                events: vec![event],
+                next_url: Some("/admin/events?after=x".to_owned()),
+            },
+            Self { user: String::new(), kind: String::new(), kinds: vec![], events: vec![], next_url: None },
+        ]
     }
 }

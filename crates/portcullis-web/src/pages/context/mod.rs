@@ -25,7 +25,7 @@ pub(crate) use admin::{
     AdminClientCreatedPage, AdminClientRow, AdminClientsPage, AdminGroupPage, AdminGroupRow, AdminGroupsPage,
     AdminKeyRow, AdminKeysPage, AdminMemberRow, AdminOverviewPage,
 };
-pub(crate) use admin_users::{AdminEventRow, AdminUserPage, AdminUserRow, AdminUsersPage};
+pub(crate) use admin_users::{AdminEventRow, AdminEventsPage, AdminUserPage, AdminUserRow, AdminUsersPage};
 pub(crate) use flash::Flash;
 pub(crate) use mfa::MfaPage;
 pub(crate) use oauth::{ConsentPage, FormField, FormPostPage, OAuthLogoutPage, ScopeItem};

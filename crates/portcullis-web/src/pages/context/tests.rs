@@ -85,6 +85,7 @@ fn every_page_template_renders_its_samples_with_strict_undefined() {
         render_samples::<AdminKeysPage>(&t),
         render_samples::<AdminUsersPage>(&t),
         render_samples::<AdminUserPage>(&t),
+        render_samples::<AdminEventsPage>(&t),
     ];
     rendered.sort_unstable();
     let mut pages: Vec<_> = TEMPLATE_NAMES
