@@ -28,6 +28,8 @@ struct EventJson<'a> {
     kind: &'a str,
     outcome: &'a str,
     user_id: Option<String>,
+    /// `cli` or the administrator who made the change, when not the user.
+    actor_id: Option<&'a str>,
     ip: Option<&'a str>,
     user_agent: Option<&'a str>,
     detail: Option<&'a str>,
@@ -40,6 +42,7 @@ fn to_json(e: &Event) -> EventJson<'_> {
         kind: &e.kind,
         outcome: &e.outcome,
         user_id: e.user_id.map(|u| u.to_string()),
+        actor_id: e.actor_id.as_deref(),
         ip: e.ip.as_deref(),
         user_agent: e.user_agent.as_deref(),
         detail: e.detail.as_deref(),

@@ -4,6 +4,7 @@
 mod helpers;
 mod smtp_sink;
 
+mod admin;
 mod admin_browser;
 mod admin_console;
 mod api;

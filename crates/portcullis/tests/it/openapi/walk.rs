@@ -125,6 +125,31 @@ async fn every_operation_answers_as_documented() {
 
     w.call(&c, "delete", "/api/v1/me", None, Some(json!({"password": PASSWORD}))).await;
 
+    // Administration, on a user of its own.
+    let root = crate::admin::admin(&app, "root@walk.example").await;
+    let target = "target@walk.example";
+    app.register(target).await;
+    let id = crate::admin::id_of(&app, target).await;
+    let user = format!("/api/v1/admin/users/{id}");
+    w.call(&root, "get", "/api/v1/admin/users", Some("/api/v1/admin/users?q=TARGET&limit=1"), None).await;
+    w.call(&root, "get", "/api/v1/admin/users/{id}", Some(&user), None).await;
+    let patch = json!({"email_verified": true, "disabled": false});
+    w.call(&root, "patch", "/api/v1/admin/users/{id}", Some(&user), Some(patch)).await;
+    w.call(&root, "post", "/api/v1/admin/users/{id}/sign-out", Some(&format!("{user}/sign-out")), None).await;
+    w.call(&root, "delete", "/api/v1/admin/users/{id}/mfa", Some(&format!("{user}/mfa")), None).await;
+    let reset = format!("{user}/password-reset");
+    w.call(&root, "post", "/api/v1/admin/users/{id}/password-reset", Some(&reset), None).await;
+    w.call(&root, "get", "/api/v1/admin/groups", None, None).await;
+    let group = json!({"name": "ops", "description": "Operations"});
+    w.call(&root, "post", "/api/v1/admin/groups", None, Some(group)).await;
+    let member = format!("{user}/groups/ops");
+    w.call(&root, "put", "/api/v1/admin/users/{id}/groups/{name}", Some(&member), None).await;
+    w.call(&root, "delete", "/api/v1/admin/users/{id}/groups/{name}", Some(&member), None).await;
+    w.call(&root, "delete", "/api/v1/admin/groups/{name}", Some("/api/v1/admin/groups/ops"), None).await;
+    let events = format!("/api/v1/admin/events?user={id}&kind=signed_out_everywhere&limit=5");
+    w.call(&root, "get", "/api/v1/admin/events", Some(&events), None).await;
+    w.call(&root, "delete", "/api/v1/admin/users/{id}", Some(&user), None).await;
+
     // Where an address must be confirmed first, registering answers 202.
     let (strict, _sink) = with_sink(Backend::Sqlite, |c| c.email.require_verification = true).await;
     let mut w = Walk { app: &strict, calls: w.calls };
