@@ -78,18 +78,14 @@ impl EmailRange {
         // The smallest string after every one that starts with `from`: its last
         // character that has a successor, incremented, with what followed dropped.
         loop {
-            match to.pop() {
-                Some(c) => {
-                    if let Some(next) = successor(c) {
-                        to.push(next);
-                        break;
-                    }
-                }
+            let Some(c) = to.pop() else {
                 // Only U+10FFFF: no stored address (254 bytes at most) reaches this.
-                None => {
-                    to = char::MAX.to_string().repeat(255);
-                    break;
-                }
+                to = char::MAX.to_string().repeat(255);
+                break;
+            };
+            if let Some(next) = successor(c) {
+                to.push(next);
+                break;
             }
         }
         Self { from, to }
@@ -158,7 +154,7 @@ impl EventQuery {
         let kind = kind.filter(|k| !k.is_empty()).and_then(|k| {
             EventKind::parse(k)
                 .ok_or_else(|| {
-                    errors.push(FieldError::new("kind", "invalid", "an event kind, e.g. login_failed"))
+                    errors.push(FieldError::new("kind", "invalid", "an event kind, e.g. login_failed"));
                 })
                 .ok()
         });

@@ -130,31 +130,23 @@ async fn invite(
     chrome: Chrome,
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Response {
-    let again = |status, error: String| (status, Some(error));
-    let refused = match confirm(&state, &me.0, &form.password, &client).await {
-        Err((status, error)) => again(status, error),
-        Ok(()) => {
-            let groups: Vec<String> = form
-                .groups
-                .split([',', ' '])
-                .map(str::trim)
-                .filter(|g| !g.is_empty())
-                .map(str::to_owned)
-                .collect();
-            let by = ActedBy::admin(me.0.user.id, client.clone());
-            match state.auth().invite_user(&form.email, &groups, by).await {
-                Ok(user) => return Redirect::to(&user_url(user.id)).into_response(),
-                Err(AuthError::EmailTaken) => {
-                    again(StatusCode::CONFLICT, "An account with this email exists already.".to_owned())
-                }
-                Err(e) => match validation_text(&e) {
-                    Some(error) => again(StatusCode::UNPROCESSABLE_ENTITY, error),
-                    None => return PageError::from(e).into_response(),
-                },
-            }
+    if let Err((status, error)) = confirm(&state, &me.0, &form.password, &client).await {
+        return list_page(&state, &me, chrome, ListQuery::default(), status, Some(error)).await;
+    }
+    let groups: Vec<String> =
+        form.groups.split([',', ' ']).map(str::trim).filter(|g| !g.is_empty()).map(str::to_owned).collect();
+    let by = ActedBy::admin(me.0.user.id, client.clone());
+    let (status, error) = match state.auth().invite_user(&form.email, &groups, by).await {
+        Ok(user) => return Redirect::to(&user_url(user.id)).into_response(),
+        Err(AuthError::EmailTaken) => {
+            (StatusCode::CONFLICT, "An account with this email exists already.".to_owned())
         }
+        Err(e) => match validation_text(&e) {
+            Some(error) => (StatusCode::UNPROCESSABLE_ENTITY, error),
+            None => return PageError::from(e).into_response(),
+        },
     };
-    list_page(&state, &me, chrome, ListQuery::default(), refused.0, refused.1).await
+    list_page(&state, &me, chrome, ListQuery::default(), status, Some(error)).await
 }
 
 /// A user's page, with `error` (and its status) when a change was refused.

@@ -246,7 +246,7 @@ async fn a_password_reset_mails_a_link(backend: Backend) {
 
     let resets = || -> Vec<Received> {
         let files =
-            std::fs::read_dir(&mail_dir).map(|d| d.filter_map(Result::ok).collect()).unwrap_or(Vec::new());
+            std::fs::read_dir(&mail_dir).map_or_else(|_| Vec::new(), |d| d.filter_map(Result::ok).collect());
         files
             .into_iter()
             .filter_map(|f| std::fs::read_to_string(f.path()).ok())
