@@ -74,24 +74,17 @@ impl EmailRange {
     /// lower case): case-insensitive, and literal (no character is a wildcard).
     fn prefix(prefix: &str) -> Self {
         let from = crate::accounts::email::canonical(prefix);
-        let mut to = from.clone();
+        let mut rest = from.clone();
         // The smallest string after every one that starts with `from`: its last
         // character that has a successor, incremented, with what followed dropped.
-        loop {
-            match to.pop() {
-                Some(c) => {
-                    if let Some(next) = successor(c) {
-                        to.push(next);
-                        break;
-                    }
-                }
-                // Only U+10FFFF: no stored address (254 bytes at most) reaches this.
-                None => {
-                    to = char::MAX.to_string().repeat(255);
-                    break;
-                }
+        let to = loop {
+            // Only U+10FFFF: no stored address (254 bytes at most) reaches this.
+            let Some(c) = rest.pop() else { break char::MAX.to_string().repeat(255) };
+            if let Some(next) = successor(c) {
+                rest.push(next);
+                break rest;
             }
-        }
+        };
         Self { from, to }
     }
 }
@@ -122,8 +115,7 @@ impl UserQuery {
             errors.push(FieldError::new("q", "too_long", "search with at most 254 bytes"));
         }
         let limit = parse_limit(limit, &mut errors);
-        let after =
-            after.and_then(|a| UserCursor::decode(a).ok_or_else(|| errors.push(invalid_cursor())).ok());
+        let after = parsed(after, UserCursor::decode, invalid_cursor, &mut errors);
         if !errors.is_empty() {
             return Err(AuthError::Validation(errors));
         }
@@ -150,21 +142,10 @@ impl EventQuery {
         after: Option<&str>,
     ) -> Result<Self, AuthError> {
         let mut errors = Vec::new();
-        let user = user.filter(|u| !u.is_empty()).and_then(|u| {
-            UserId::parse(u)
-                .ok_or_else(|| errors.push(FieldError::new("user", "invalid", "a user id (UUID)")))
-                .ok()
-        });
-        let kind = kind.filter(|k| !k.is_empty()).and_then(|k| {
-            EventKind::parse(k)
-                .ok_or_else(|| {
-                    errors.push(FieldError::new("kind", "invalid", "an event kind, e.g. login_failed"))
-                })
-                .ok()
-        });
+        let user = parsed(user.filter(|u| !u.is_empty()), UserId::parse, invalid_user, &mut errors);
+        let kind = parsed(kind.filter(|k| !k.is_empty()), EventKind::parse, invalid_kind, &mut errors);
         let limit = parse_limit(limit, &mut errors);
-        let after =
-            after.and_then(|a| EventCursor::decode(a).ok_or_else(|| errors.push(invalid_cursor())).ok());
+        let after = parsed(after, EventCursor::decode, invalid_cursor, &mut errors);
         if !errors.is_empty() {
             return Err(AuthError::Validation(errors));
         }
@@ -186,6 +167,28 @@ fn parse_limit(raw: Option<&str>, errors: &mut Vec<FieldError>) -> u32 {
             DEFAULT_LIMIT
         }
     }
+}
+
+/// `raw` read by `parse` when given; one that does not parse is `error`, recorded.
+fn parsed<T>(
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Option<T>,
+    error: fn() -> FieldError,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    let value = parse(raw?);
+    if value.is_none() {
+        errors.push(error());
+    }
+    value
+}
+
+fn invalid_user() -> FieldError {
+    FieldError::new("user", "invalid", "a user id (UUID)")
+}
+
+fn invalid_kind() -> FieldError {
+    FieldError::new("kind", "invalid", "an event kind, e.g. login_failed")
 }
 
 fn invalid_cursor() -> FieldError {

@@ -245,8 +245,7 @@ async fn a_password_reset_mails_a_link(backend: Backend) {
     assert!(res.json::<Value>().await.unwrap()["detail"].is_string());
 
     let resets = || -> Vec<Received> {
-        let files =
-            std::fs::read_dir(&mail_dir).map(|d| d.filter_map(Result::ok).collect()).unwrap_or(Vec::new());
+        let files = std::fs::read_dir(&mail_dir).map_or(Vec::new(), |d| d.filter_map(Result::ok).collect());
         files
             .into_iter()
             .filter_map(|f| std::fs::read_to_string(f.path()).ok())
