@@ -28,6 +28,16 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.connect_timeout)
+            // A connection that comes back still "in a transaction" is closed, not
+            // reused: when a COMMIT fails because the disk is full, SQLite rolls the
+            // transaction back itself, sqlx's own ROLLBACK then fails, and its count
+            // of open transactions stays at one, so every later `BEGIN IMMEDIATE` on
+            // that connection would fail (found by the full-disk fault test).
+            .after_release(|conn, _| {
+                use sqlx::Connection as _;
+                let clean = !conn.is_in_transaction();
+                Box::pin(async move { Ok(clean) })
+            })
             .connect_with(connect)
             .await
             .map_err(|e| fail(describe(&e)))?;

@@ -85,6 +85,7 @@ embedded!(
 fn builtin_static(name: &str) -> Option<(&'static str, &'static str)> {
     match name {
         "style.css" => Some((include_str!("../static/style.css"), "text/css; charset=utf-8")),
+        "favicon.svg" => Some((include_str!("../static/favicon.svg"), "image/svg+xml")),
         "passkeys.js" => Some((include_str!("../static/passkeys.js"), "text/javascript; charset=utf-8")),
         "form_post.js" => Some((include_str!("../static/form_post.js"), "text/javascript; charset=utf-8")),
         _ => None,
@@ -210,6 +211,10 @@ mod tests {
     fn static_files_are_served_and_unknown_names_are_not() {
         let t = Templates::new(None);
         assert!(t.static_file("style.css").is_some());
+        assert!(
+            t.static_file("favicon.svg").is_some_and(|(_, mime)| mime == "image/svg+xml"),
+            "no favicon 404 in the console"
+        );
         assert!(t.static_file("passkeys.js").is_some_and(|(_, mime)| mime.starts_with("text/javascript")));
         assert!(t.static_file("form_post.js").is_some_and(|(_, mime)| mime.starts_with("text/javascript")));
         assert!(t.static_file("../Cargo.toml").is_none());
