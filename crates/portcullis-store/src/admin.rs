@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use portcullis_core::UserId;
 use portcullis_core::accounts::user::INVITED_PASSWORD_HASH;
-use portcullis_core::admin::{AdminUser, EmailRange, EventCursor, UserCursor};
+use portcullis_core::admin::{AdminUser, EmailRange, EventCursor, Overview, UserCursor};
 use portcullis_core::audit::{Event, EventKind};
 use portcullis_core::store::AdminStore;
 use sqlx::Row as _;
@@ -98,6 +98,20 @@ pub(crate) const EVENTS_BY_KIND: &str =
 pub(crate) const EVENTS_BY_USER_AND_KIND: &str =
     "SELECT id, user_id, actor_id, kind, outcome, ip, user_agent, detail, created_at
      FROM events WHERE user_id = $1 AND kind = $2 AND id < $3 ORDER BY id DESC LIMIT $4";
+
+/// The overview's counts, one statement: users (the smallest index, counted),
+/// active sessions (as `Session::is_active` decides, second factor not owed),
+/// sign-in events since `$2` (the range of `events_created_at`), and per-account
+/// lockouts running at `$1`.
+pub(crate) const OVERVIEW: &str = "SELECT
+        (SELECT COUNT(*) FROM users) AS users,
+        (SELECT COUNT(*) FROM sessions s WHERE NOT s.mfa_pending
+            AND s.expires_at > $1 AND s.last_seen_at + s.idle_timeout_secs >= $1) AS sessions,
+        (SELECT COUNT(*) FROM events WHERE created_at >= $2 AND kind = $3) AS sign_ins,
+        (SELECT COUNT(*) FROM events WHERE created_at >= $2 AND kind IN ($4, $5)) AS failed,
+        (SELECT COUNT(*) FROM events WHERE created_at >= $2 AND kind = $6) AS throttled,
+        (SELECT COUNT(*) FROM throttle_state
+            WHERE bucket LIKE 'login:account:%' AND locked_until > $1) AS locked";
 
 /// Where a page starts when no cursor is given: before every row.
 fn start(after: Option<UserCursor>) -> (i64, String) {
@@ -212,6 +226,31 @@ impl<DB> AdminStore for SqlStore<DB> {
                 }
             };
             rows.iter().map(Events::<DB>::from_row).collect()
+        })
+        .await
+    }
+
+    async fn admin_overview(&self, since: OffsetDateTime, now: OffsetDateTime) -> R<Overview> {
+        self.run(async {
+            let row = sqlx::query(OVERVIEW)
+                .bind(now.unix_timestamp())
+                .bind(since.unix_timestamp())
+                .bind(EventKind::LoginSucceeded.as_str())
+                .bind(EventKind::LoginFailed.as_str())
+                .bind(EventKind::MfaFailed.as_str())
+                .bind(EventKind::LoginThrottled.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+            let count =
+                |name: &str| -> Result<u64> { Ok(u64::try_from(row.try_get::<i64, _>(name)?).unwrap_or(0)) };
+            Ok(Overview {
+                users: count("users")?,
+                active_sessions: count("sessions")?,
+                sign_ins: count("sign_ins")?,
+                failed_sign_ins: count("failed")?,
+                throttled: count("throttled")?,
+                locked_accounts: count("locked")?,
+            })
         })
         .await
     }

@@ -6,6 +6,7 @@
 
 mod cursor;
 mod events;
+mod overview;
 pub mod store;
 mod users;
 
@@ -16,6 +17,7 @@ use crate::audit::EventKind;
 use crate::error::{AuthError, FieldError};
 
 pub use cursor::{EventCursor, UserCursor};
+pub use overview::OVERVIEW_WINDOW;
 
 /// Rows a listing returns when the request names no `limit`.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -39,6 +41,24 @@ pub struct AdminUser {
     pub invited: bool,
     /// The user's id in the application it was imported from (SPEC §9).
     pub external_id: Option<String>,
+}
+
+/// What the console's first page shows: accounts, and sign-ins of the last day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overview {
+    /// Every account, invited and disabled ones included.
+    pub users: u64,
+    /// Browser sessions active now.
+    pub active_sessions: u64,
+    /// Successful sign-ins (`login_succeeded`) since `since`.
+    pub sign_ins: u64,
+    /// Refused sign-ins since `since`: a wrong password or unknown address
+    /// (`login_failed`) or a wrong second factor (`mfa_failed`).
+    pub failed_sign_ins: u64,
+    /// Attempts refused by the sign-in throttle since `since` (`login_throttled`).
+    pub throttled: u64,
+    /// Accounts whose sign-in is locked out now (the escalating per-account lockout).
+    pub locked_accounts: u64,
 }
 
 /// One page of a listing and the cursor of the next (`None` on the last page).

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::accounts::user::UserId;
-use crate::admin::{AdminUser, EmailRange, EventCursor, UserCursor};
+use crate::admin::{AdminUser, EmailRange, EventCursor, Overview, UserCursor};
 use crate::audit::{Event, EventKind};
 use crate::store::StoreError;
 
@@ -33,4 +33,11 @@ pub trait AdminStore: Send + Sync + 'static {
         after: Option<EventCursor>,
         limit: u32,
     ) -> Result<Vec<Event>, StoreError>;
+    /// The overview's counts: accounts and active sessions now, sign-in events
+    /// since `since`, per-account lockouts still running at `now`.
+    async fn admin_overview(
+        &self,
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Overview, StoreError>;
 }

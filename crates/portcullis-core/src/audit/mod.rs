@@ -108,10 +108,16 @@ pub enum EventKind {
     PasswordResetSent,
     /// An administrator marked the address as not verified.
     EmailUnverified,
+    /// An OAuth client was registered (`detail`: `client=ID`).
+    ClientCreated,
+    /// An OAuth client was deleted with everything issued to it.
+    ClientDeleted,
+    /// A new token signing key replaced the current one (`detail`: `kid=KID`).
+    SigningKeyRotated,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 32] = [
+    pub const ALL: [Self; 35] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -144,6 +150,9 @@ impl EventKind {
         Self::SignedOutEverywhere,
         Self::PasswordResetSent,
         Self::EmailUnverified,
+        Self::ClientCreated,
+        Self::ClientDeleted,
+        Self::SigningKeyRotated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -180,6 +189,9 @@ impl EventKind {
             Self::SignedOutEverywhere => "signed_out_everywhere",
             Self::PasswordResetSent => "password_reset_sent",
             Self::EmailUnverified => "email_unverified",
+            Self::ClientCreated => "client_created",
+            Self::ClientDeleted => "client_deleted",
+            Self::SigningKeyRotated => "signing_key_rotated",
         }
     }
 

@@ -137,3 +137,18 @@ impl Keys {
         }
     }
 }
+
+impl crate::service::Auth {
+    /// Rotates the signing key (see [`Keys::rotate`]), audited with `by` as actor.
+    pub async fn rotate_signing_key(&self, by: &crate::audit::ActedBy) -> Result<StoredKey, AuthError> {
+        let key = self.keys().rotate().await?;
+        self.audit_by(
+            by,
+            crate::audit::EventKind::SigningKeyRotated,
+            None,
+            Some(&format!("kid={}", key.kid)),
+        )
+        .await;
+        Ok(key)
+    }
+}

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{ActedBy, EventKind};
 use crate::error::{AuthError, FieldError, OAuthError};
 use crate::oauth::{self, AuthorizeReply, Client, ClientFlags, ResponseMode, Scope};
 use crate::token::SecretToken;
@@ -136,12 +137,14 @@ pub struct UserInfo {
 pub(crate) const MAX_PARAM: usize = 512;
 
 impl Auth {
-    /// Registers a client. Confidential clients get a secret, shown once.
+    /// Registers a client, audited with `by` as actor. Confidential clients get a
+    /// secret, shown once.
     pub async fn create_client(
         &self,
         name: &str,
         redirect_uris: &[String],
         flags: ClientFlags,
+        by: &ActedBy,
     ) -> Result<NewClientSecret, AuthError> {
         let mut errors = Vec::new();
         let name = name.trim();
@@ -184,6 +187,7 @@ impl Auth {
             created_at: self.clock.now(),
         };
         self.store.create_client(&client).await?;
+        self.audit_by(by, EventKind::ClientCreated, None, Some(&format!("client={}", client.id))).await;
         Ok(NewClientSecret { client, secret })
     }
 
@@ -191,12 +195,13 @@ impl Auth {
         Ok(self.store.list_clients().await?)
     }
 
-    /// Deletes a client and everything issued to it.
-    pub async fn delete_client(&self, id: &str) -> Result<bool, AuthError> {
+    /// Deletes a client and everything issued to it, audited with `by` as actor.
+    pub async fn delete_client(&self, id: &str, by: &ActedBy) -> Result<bool, AuthError> {
         let deleted = self.store.delete_client(id).await?;
         if deleted {
             // Its token families went with it.
             self.security_state_changed();
+            self.audit_by(by, EventKind::ClientDeleted, None, Some(&format!("client={id}"))).await;
         }
         Ok(deleted)
     }

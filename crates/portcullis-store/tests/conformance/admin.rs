@@ -247,7 +247,70 @@ async fn events_are_paged_by_id_and_filtered_by_user_and_kind_with_their_actor(s
     assert!(s.admin_events(Some(UserId::new()), None, None, 10).await.unwrap().is_empty());
 }
 
+async fn the_overview_counts_users_live_sessions_last_day_sign_ins_and_running_lockouts(s: &TestStore) {
+    use portcullis_core::throttle::Limit;
+    let now = t0() + Duration::hours(30);
+    let since = now - portcullis_core::admin::OVERVIEW_WINDOW;
+    assert_eq!(s.admin_overview(since, now).await.unwrap(), portcullis_core::admin::Overview::default());
+
+    let ada = user_at(s, "ada@example.com", 0, &[], "$argon2id$fake").await;
+    user_at(s, "bob@example.com", 1, &[], portcullis_core::accounts::user::INVITED_PASSWORD_HASH).await;
+    // Live, second factor owed, expired: one counts.
+    let live = |session: portcullis_core::Session| portcullis_core::Session {
+        expires_at: now + Duration::hours(1),
+        last_seen_at: now,
+        ..session
+    };
+    let full = live(crate::sessions::session(ada.id));
+    let pending = portcullis_core::Session { mfa_pending: true, ..live(crate::sessions::session(ada.id)) };
+    let expired = crate::sessions::session(ada.id);
+    for session in [&full, &pending, &expired] {
+        s.create_session(NewSession { token_hash: secret().1, session }).await.unwrap();
+    }
+    // Events inside the last 24 hours count; the one a minute before does not.
+    let at = |kind: EventKind, minutes_before_now: i64| NewEvent {
+        at: now - Duration::minutes(minutes_before_now),
+        ..event(kind, Some(ada.id), None, 0)
+    };
+    for e in [
+        at(EventKind::LoginSucceeded, 1),
+        at(EventKind::LoginSucceeded, 60 * 24),
+        at(EventKind::LoginSucceeded, 60 * 24 + 1),
+        at(EventKind::LoginFailed, 5),
+        at(EventKind::MfaFailed, 5),
+        at(EventKind::LoginFailed, 60 * 25),
+        at(EventKind::LoginThrottled, 2),
+        at(EventKind::Register, 3),
+    ] {
+        s.insert_event(&e).await.unwrap();
+    }
+    // An account bucket locked out now, one whose lockout ended, and an address
+    // bucket (never locked: no escalation) over its limit.
+    let once = Limit::new(1, Duration::minutes(15));
+    for bucket in ["login:account:ada@example.com", "login:account:old@example.com"] {
+        let then = if bucket.contains("old") { now - Duration::hours(2) } else { now };
+        s.throttle(bucket, once, true, then).await.unwrap();
+        s.throttle(bucket, once, true, then).await.unwrap();
+    }
+    s.throttle("login:ip:192.0.2.1", once, false, now).await.unwrap();
+    s.throttle("login:ip:192.0.2.1", once, false, now).await.unwrap();
+
+    let o = s.admin_overview(since, now).await.unwrap();
+    assert_eq!(
+        o,
+        portcullis_core::admin::Overview {
+            users: 2,
+            active_sessions: 1,
+            sign_ins: 2,
+            failed_sign_ins: 2,
+            throttled: 1,
+            locked_accounts: 1,
+        }
+    );
+}
+
 conformance!(
+    the_overview_counts_users_live_sessions_last_day_sign_ins_and_running_lockouts,
     users_are_paged_newest_first_by_key_without_gaps_or_repeats,
     an_email_prefix_is_case_insensitive_and_literal,
     a_user_shows_active_sessions_passkeys_sign_in_time_and_invitation,

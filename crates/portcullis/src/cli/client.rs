@@ -2,6 +2,7 @@
 //! clients. A confidential client's secret is printed once and stored hashed.
 
 use clap::Subcommand;
+use portcullis_core::audit::ActedBy;
 use portcullis_core::oauth::{Client, ClientFlags};
 use portcullis_core::{Auth, AuthError};
 use serde::Serialize;
@@ -89,7 +90,8 @@ async fn dispatch(auth: &Auth, cmd: ClientCommand) -> Result<(), Failure> {
     match cmd {
         ClientCommand::Create { name, redirect_uris, public, first_party, resource_server, json } => {
             let flags = ClientFlags { public, first_party, resource_server };
-            let created = auth.create_client(&name, &redirect_uris, flags).await.map_err(failure)?;
+            let created =
+                auth.create_client(&name, &redirect_uris, flags, &ActedBy::cli()).await.map_err(failure)?;
             let secret = created.secret.as_ref().map(portcullis_core::SecretToken::expose);
             if json {
                 println!(
@@ -128,7 +130,7 @@ async fn dispatch(auth: &Auth, cmd: ClientCommand) -> Result<(), Failure> {
             }
         }
         ClientCommand::Delete { client_id } => {
-            if !auth.delete_client(&client_id).await.map_err(failure)? {
+            if !auth.delete_client(&client_id, &ActedBy::cli()).await.map_err(failure)? {
                 return Err(Failure::runtime(format!("no client with id {client_id:?}")));
             }
             println!("deleted client {client_id}");

@@ -1,6 +1,7 @@
 //! `portcullis keys ...`: token signing keys.
 
 use clap::Subcommand;
+use portcullis_core::audit::ActedBy;
 use time::format_description::well_known::Rfc3339;
 
 use super::Failure;
@@ -21,7 +22,7 @@ pub async fn run(config: &Config, cmd: KeysCommand) -> Result<(), Failure> {
         startup::load_signing_keys(auth).await?;
         match cmd {
             KeysCommand::Rotate => {
-                let key = auth.keys().rotate().await.map_err(super::auth_failure)?;
+                let key = auth.rotate_signing_key(&ActedBy::cli()).await.map_err(super::auth_failure)?;
                 println!("new signing key {} ({}); running nodes use it within 60 s", key.kid, key.alg);
             }
             KeysCommand::List => {

@@ -18,6 +18,7 @@ backend_tests!(
     users_are_searched_paged_and_managed_from_the_console,
     the_console_invites_and_refuses_to_leave_no_administrator,
     the_security_log_is_filtered_and_paged,
+    the_overview_counts_users_sign_ins_failures_and_lockouts,
 );
 
 /// A signed-in member of `admin`.
@@ -25,6 +26,20 @@ async fn admin(app: &TestApp, email: &str) -> reqwest::Client {
     app.register(email).await;
     app.state.auth().add_to_group("admin", email, Actor::Cli).await.expect("admin");
     app.login(email).await
+}
+
+/// The events of `kind` in the security log, newest first.
+async fn events_of(app: &TestApp, kind: &str) -> Vec<portcullis_core::audit::Event> {
+    let query = portcullis_core::admin::EventQuery::parse(None, Some(kind), None, None).unwrap();
+    app.state.auth().admin_events(&query).await.unwrap().items
+}
+
+/// The number shown in the overview's `<dd id="overview-NAME">`.
+fn shown(html: &str, name: &str) -> u64 {
+    let cell =
+        html.split(&format!("id=\"overview-{name}\">")).nth(1).unwrap_or_else(|| panic!("{name}: {html}"));
+    let text: String = cell.split("</dd>").next().unwrap().chars().filter(char::is_ascii_digit).collect();
+    text.parse().unwrap_or_else(|_| panic!("{name}: {cell}"))
 }
 
 async fn page(app: &TestApp, c: &reqwest::Client, path: &str) -> (StatusCode, String) {
@@ -153,6 +168,19 @@ async fn applications_are_registered_with_the_secret_shown_once_and_deleted(back
     assert!(app.state.auth().list_clients().await.unwrap().is_empty());
     let res = app.post_form(&root, "/admin/clients", &delete, &[]).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // Both changes are in the security log with the administrator as actor.
+    let root_id = app.state.auth().find_user("root@example.com").await.unwrap().id.to_string();
+    let detail = format!("client={}", clients[0].id);
+    for kind in ["client_created", "client_deleted"] {
+        let events = events_of(&app, kind).await;
+        assert_eq!(events.len(), 1, "{kind}: one event (the refused delete is none)");
+        assert_eq!(
+            (events[0].actor_id.as_deref(), events[0].detail.as_deref()),
+            (Some(root_id.as_str()), Some(detail.as_str())),
+            "{kind}"
+        );
+    }
     app.stop().await;
 }
 
@@ -166,6 +194,12 @@ async fn signing_keys_are_listed_and_rotated(backend: Backend) {
     assert_eq!((res.status(), location(&res)), (StatusCode::SEE_OTHER, "/admin/keys".to_owned()));
     let after = app.state.auth().keys().list().await.unwrap();
     assert_eq!(after.len(), before.len() + 1, "a new key");
+    let rotated = events_of(&app, "signing_key_rotated").await;
+    let root_id = app.state.auth().find_user("root@example.com").await.unwrap().id.to_string();
+    let newest = after.iter().find(|k| before.iter().all(|b| b.kid != k.kid)).unwrap();
+    assert_eq!(rotated.len(), 1, "audited");
+    assert_eq!(rotated[0].actor_id.as_deref(), Some(root_id.as_str()), "with the administrator as actor");
+    assert_eq!(rotated[0].detail, Some(format!("kid={}", newest.kid)));
     let (_, html) = page(&app, &root, "/admin/keys").await;
     assert!(after.iter().all(|k| html.contains(&k.kid)), "every key listed");
     assert!(!html.contains("sealed") && !html.contains("private"), "no key material");
@@ -318,5 +352,35 @@ async fn the_security_log_is_filtered_and_paged(backend: Backend) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, _) = page(&app, &root, "/admin/events?after=garbage").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    app.stop().await;
+}
+
+async fn the_overview_counts_users_sign_ins_failures_and_lockouts(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = admin(&app, "root@example.com").await;
+    let (status, html) = page(&app, &root, "/admin").await;
+    assert_eq!(status, StatusCode::OK);
+    let before =
+        ["users", "sessions", "sign-ins", "failures", "throttled", "locked"].map(|n| shown(&html, n));
+    assert_eq!(before, [1, 1, 1, 0, 0, 0], "one administrator, signed in once: {html}");
+
+    // Bob signs in once, then gets his password wrong until his account locks.
+    app.register("bob@example.com").await;
+    let _bob = app.login("bob@example.com").await;
+    let wrong = serde_json::json!({"email": "bob@example.com", "password": "not the password"});
+    let mut failures = 0;
+    loop {
+        let res = app.post_json(&client(), "/api/v1/login", &wrong).await;
+        match res.status() {
+            StatusCode::UNAUTHORIZED => failures += 1,
+            StatusCode::TOO_MANY_REQUESTS => break,
+            other => panic!("unexpected {other}"),
+        }
+        assert!(failures <= 10, "the account locks within its limit");
+    }
+    let (_, html) = page(&app, &root, "/admin").await;
+    let after = ["users", "sessions", "sign-ins", "failures", "throttled", "locked"].map(|n| shown(&html, n));
+    assert_eq!(after, [2, 2, 2, failures, 1, 1], "{html}");
+    assert!(html.contains("href=\"/admin/events?kind=login_failed\""), "the failures link to the log");
     app.stop().await;
 }

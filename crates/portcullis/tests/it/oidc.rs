@@ -45,7 +45,7 @@ pub(crate) async fn register_with(app: &TestApp, flags: ClientFlags) -> Rp {
     let created = app
         .state
         .auth()
-        .create_client("Test app", &[REDIRECT.to_owned()], flags)
+        .create_client("Test app", &[REDIRECT.to_owned()], flags, &portcullis_core::audit::ActedBy::cli())
         .await
         .expect("client created");
     Rp { id: created.client.id, secret: created.secret.map(|s| s.expose().to_owned()) }

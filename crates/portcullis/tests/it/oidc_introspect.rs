@@ -132,7 +132,16 @@ async fn a_resource_server_introspects_every_token(backend: Backend) {
     assert_eq!(introspect(&app, &rs, "garbage").await, json!({"active": false}));
     // A public client cannot be one: it has no secret to introspect with.
     let public = ClientFlags { public: true, resource_server: true, ..ClientFlags::default() };
-    let refused = app.state.auth().create_client("SPA", &["https://spa.example/cb".to_owned()], public).await;
+    let refused = app
+        .state
+        .auth()
+        .create_client(
+            "SPA",
+            &["https://spa.example/cb".to_owned()],
+            public,
+            &portcullis_core::audit::ActedBy::cli(),
+        )
+        .await;
     assert!(
         matches!(&refused, Err(portcullis_core::AuthError::Validation(e)) if e[0].field == "resource_server"),
         "{refused:?}"

@@ -55,6 +55,7 @@ async fn a_browser_sign_in_returns_to_an_allowed_origin_and_to_an_oauth_client()
             "Browser app",
             std::slice::from_ref(&redirect),
             ClientFlags { public: false, first_party: true, resource_server: false },
+            &portcullis_core::audit::ActedBy::cli(),
         )
         .await
         .unwrap();

@@ -5,12 +5,13 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use portcullis_core::audit::ActedBy;
 use portcullis_core::oauth::ClientFlags;
 use serde::Deserialize;
 
-use super::{Admin, asks_password, confirm, validation_text};
+use super::{Admin, PasswordForm, Refused, answer, asks_password, confirm};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
 use crate::pages::Chrome;
@@ -34,12 +35,6 @@ struct CreateForm {
     public: String,
     first_party: String,
     resource_server: String,
-    password: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct PasswordForm {
     password: String,
 }
 
@@ -85,19 +80,21 @@ async fn create(
     chrome: Chrome,
     CsrfForm(form): CsrfForm<CreateForm>,
 ) -> Response {
-    if let Err((status, error)) = confirm(&state, &me.0, &form.password, &client).await {
-        return list_page(&state, &me, chrome, status, Some(error)).await;
+    let created = async {
+        confirm(&state, &me.0, &form.password, &client).await?;
+        let uris: Vec<String> =
+            form.redirect_uris.lines().map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned).collect();
+        let flags = ClientFlags {
+            public: form.public == "on",
+            first_party: form.first_party == "on",
+            resource_server: form.resource_server == "on",
+        };
+        let by = ActedBy::admin(me.0.user.id, client.clone());
+        Ok::<_, Refused>(state.auth().create_client(&form.name, &uris, flags, &by).await?)
     }
-    let uris: Vec<String> =
-        form.redirect_uris.lines().map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned).collect();
-    let flags = ClientFlags {
-        public: form.public == "on",
-        first_party: form.first_party == "on",
-        resource_server: form.resource_server == "on",
-    };
-    match state.auth().create_client(&form.name, &uris, flags).await {
+    .await;
+    match created {
         Ok(created) => {
-            tracing::info!(target: "portcullis::audit", admin = %me.0.user.id, client_id = %created.client.id, "client registered from the admin console");
             let page = AdminClientCreatedPage {
                 id: created.client.id,
                 name: created.client.name,
@@ -105,12 +102,12 @@ async fn create(
             };
             chrome.render(&state, StatusCode::CREATED, &page)
         }
-        Err(e) => match validation_text(&e) {
-            Some(error) => {
-                list_page(&state, &me, chrome, StatusCode::UNPROCESSABLE_ENTITY, Some(error)).await
-            }
-            None => PageError::from(e).into_response(),
-        },
+        Err(refused) => {
+            answer(Err(refused), async |status, error| {
+                list_page(&state, &me, chrome, status, Some(error)).await
+            })
+            .await
+        }
     }
 }
 
@@ -122,12 +119,12 @@ async fn delete(
     chrome: Chrome,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
-    if let Err((status, error)) = confirm(&state, &me.0, &form.password, &client).await {
-        return list_page(&state, &me, chrome, status, Some(error)).await;
+    let done = async {
+        confirm(&state, &me.0, &form.password, &client).await?;
+        let by = ActedBy::admin(me.0.user.id, client.clone());
+        let deleted = state.auth().delete_client(&id, &by).await?;
+        deleted.then(|| paths::ADMIN_CLIENTS.to_owned()).ok_or(Refused::NotFound)
     }
-    match state.auth().delete_client(&id).await {
-        Ok(true) => Redirect::to(paths::ADMIN_CLIENTS).into_response(),
-        Ok(false) => PageError::not_found().into_response(),
-        Err(e) => PageError::from(e).into_response(),
-    }
+    .await;
+    answer(done, async |status, error| list_page(&state, &me, chrome, status, Some(error)).await).await
 }

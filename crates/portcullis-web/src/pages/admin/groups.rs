@@ -4,13 +4,13 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use portcullis_core::AuthError;
 use portcullis_core::groups::{ADMIN, Actor};
 use serde::Deserialize;
 
-use super::{Admin, asks_password, confirm, validation_text};
+use super::{Admin, PasswordForm, Refused, answer, asks_password, confirm};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
 use crate::pages::Chrome;
@@ -32,12 +32,6 @@ pub(super) fn router() -> Router<AppState> {
 struct CreateForm {
     name: String,
     description: String,
-    password: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct PasswordForm {
     password: String,
 }
 
@@ -92,22 +86,19 @@ async fn create(
     chrome: Chrome,
     CsrfForm(form): CsrfForm<CreateForm>,
 ) -> Response {
-    if let Err((status, error)) = confirm(&state, &me.0, &form.password, &client).await {
-        return list_page(&state, &me, chrome, status, Some(error)).await;
-    }
-    match state.auth().create_group(&form.name, &form.description, Actor::User(me.0.user.id)).await {
-        Ok(_) => Redirect::to(paths::ADMIN_GROUPS).into_response(),
-        Err(AuthError::Conflict { .. }) => {
-            let error = format!("A group named {:?} exists already.", form.name);
-            list_page(&state, &me, chrome, StatusCode::CONFLICT, Some(error)).await
+    let done = async {
+        confirm(&state, &me.0, &form.password, &client).await?;
+        match state.auth().create_group(&form.name, &form.description, Actor::User(me.0.user.id)).await {
+            Ok(_) => Ok(paths::ADMIN_GROUPS.to_owned()),
+            Err(AuthError::Conflict { .. }) => Err(Refused::Show(
+                StatusCode::CONFLICT,
+                format!("A group named {:?} exists already.", form.name),
+            )),
+            Err(e) => Err(e.into()),
         }
-        Err(e) => match validation_text(&e) {
-            Some(error) => {
-                list_page(&state, &me, chrome, StatusCode::UNPROCESSABLE_ENTITY, Some(error)).await
-            }
-            None => PageError::from(e).into_response(),
-        },
     }
+    .await;
+    answer(done, async |status, error| list_page(&state, &me, chrome, status, Some(error)).await).await
 }
 
 async fn delete(
@@ -118,17 +109,13 @@ async fn delete(
     chrome: Chrome,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
-    if let Err((status, error)) = confirm(&state, &me.0, &form.password, &client).await {
-        return list_page(&state, &me, chrome, status, Some(error)).await;
+    let done = async {
+        confirm(&state, &me.0, &form.password, &client).await?;
+        state.auth().delete_group(&name, Actor::User(me.0.user.id)).await?;
+        Ok::<_, Refused>(paths::ADMIN_GROUPS.to_owned())
     }
-    match state.auth().delete_group(&name, Actor::User(me.0.user.id)).await {
-        Ok(()) => Redirect::to(paths::ADMIN_GROUPS).into_response(),
-        Err(AuthError::NotFound) => PageError::not_found().into_response(),
-        Err(e) => match validation_text(&e) {
-            Some(error) => list_page(&state, &me, chrome, StatusCode::CONFLICT, Some(error)).await,
-            None => PageError::from(e).into_response(),
-        },
-    }
+    .await;
+    answer(done, async |status, error| list_page(&state, &me, chrome, status, Some(error)).await).await
 }
 
 /// One group's page, with `error` (and its status) when a change was refused.
@@ -203,27 +190,26 @@ async fn change(
     form: MemberForm,
     add: bool,
 ) -> Response {
-    if let Err((status, error)) = confirm(state, &me.0, &form.password, client).await {
-        return group_page(state, &me, name, chrome, status, Some(error)).await;
+    let done = async {
+        confirm(state, &me.0, &form.password, client).await?;
+        let actor = Actor::User(me.0.user.id);
+        let done = if add {
+            state.auth().add_to_group(name, &form.email, actor).await.map(|_| ())
+        } else {
+            state.auth().remove_from_group(name, &form.email, actor).await.map(|_| ())
+        };
+        match done {
+            Ok(()) => Ok(group_url(name)),
+            Err(AuthError::NotFound) if state.auth().find_group(name).await.is_err() => {
+                Err(Refused::NotFound)
+            }
+            Err(AuthError::NotFound) => Err(Refused::Show(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("There is no account with the email {:?}.", form.email),
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
-    let actor = Actor::User(me.0.user.id);
-    let done = if add {
-        state.auth().add_to_group(name, &form.email, actor).await
-    } else {
-        state.auth().remove_from_group(name, &form.email, actor).await
-    };
-    match done {
-        Ok(_) => Redirect::to(&group_url(name)).into_response(),
-        Err(AuthError::NotFound) if state.auth().find_group(name).await.is_err() => {
-            PageError::not_found().into_response()
-        }
-        Err(AuthError::NotFound) => {
-            let error = format!("There is no account with the email {:?}.", form.email);
-            group_page(state, &me, name, chrome, StatusCode::UNPROCESSABLE_ENTITY, Some(error)).await
-        }
-        Err(e @ AuthError::Conflict { .. }) => {
-            group_page(state, &me, name, chrome, StatusCode::CONFLICT, Some(e.to_string())).await
-        }
-        Err(e) => PageError::from(e).into_response(),
-    }
+    .await;
+    answer(done, async |status, error| group_page(state, &me, name, chrome, status, Some(error)).await).await
 }

@@ -4,11 +4,11 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
+use portcullis_core::audit::ActedBy;
 
-use super::{Admin, asks_password, confirm};
+use super::{Admin, PasswordForm, Refused, answer, asks_password, confirm};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
 use crate::pages::Chrome;
@@ -18,12 +18,6 @@ use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route(paths::ADMIN_KEYS, get(list)).route(paths::ADMIN_KEYS_ROTATE, post(rotate))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct PasswordForm {
-    password: String,
 }
 
 async fn list_page(
@@ -64,14 +58,11 @@ async fn rotate(
     chrome: Chrome,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
-    if let Err((status, error)) = confirm(&state, &me.0, &form.password, &client).await {
-        return list_page(&state, &me, chrome, status, Some(error)).await;
+    let done = async {
+        confirm(&state, &me.0, &form.password, &client).await?;
+        state.auth().rotate_signing_key(&ActedBy::admin(me.0.user.id, client.clone())).await?;
+        Ok::<_, Refused>(paths::ADMIN_KEYS.to_owned())
     }
-    match state.auth().keys().rotate().await {
-        Ok(key) => {
-            tracing::info!(target: "portcullis::audit", admin = %me.0.user.id, kid = %key.kid, "signing key rotated from the admin console");
-            Redirect::to(paths::ADMIN_KEYS).into_response()
-        }
-        Err(e) => PageError::from(e).into_response(),
-    }
+    .await;
+    answer(done, async |status, error| list_page(&state, &me, chrome, status, Some(error)).await).await
 }

@@ -14,7 +14,7 @@ mod users;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use portcullis_core::service::{Authenticated, ClientMeta, Confirmation};
 use portcullis_core::{AuthError, Password};
@@ -50,18 +50,21 @@ fn asks_password(state: &AppState, me: &Authenticated) -> bool {
 }
 
 /// An administrator's change goes ahead only after a recent sign-in or the right
-/// password; else the status and the message to show on the re-rendered page.
+/// password; else the refusal to show on the re-rendered page.
 async fn confirm(
     state: &AppState,
     me: &Authenticated,
     password: &str,
     client: &ClientMeta,
-) -> Result<(), (StatusCode, String)> {
+) -> Result<(), Refused> {
     if !asks_password(state, me) {
         return Ok(());
     }
     if password.is_empty() {
-        return Err((StatusCode::FORBIDDEN, "Confirm with your password to make this change.".into()));
+        return Err(Refused::Show(
+            StatusCode::FORBIDDEN,
+            "Confirm with your password to make this change.".into(),
+        ));
     }
     let password = Password::new(password);
     match state
@@ -71,14 +74,56 @@ async fn confirm(
     {
         Ok(()) => Ok(()),
         Err(AuthError::InvalidCredentials) => {
-            Err((StatusCode::UNAUTHORIZED, "The password is wrong.".into()))
+            Err(Refused::Show(StatusCode::UNAUTHORIZED, "The password is wrong.".into()))
         }
-        Err(AuthError::RateLimited { retry_after }) => Err((
+        Err(AuthError::RateLimited { retry_after }) => Err(Refused::Show(
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many attempts. Try again in {}.", crate::error::wait_text(retry_after)),
         )),
-        Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, crate::error::PageError::from(e).message)),
+        Err(e) => Err(Refused::Fail(e)),
     }
+}
+
+/// Why a change did not happen: nothing there (a 404 page), a refusal shown on the
+/// form's page again (its status and message), or a failure (an error page).
+enum Refused {
+    NotFound,
+    Show(StatusCode, String),
+    Fail(AuthError),
+}
+
+impl From<AuthError> for Refused {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::NotFound => Self::NotFound,
+            AuthError::Conflict { message, .. } => Self::Show(StatusCode::CONFLICT, message.to_owned()),
+            e @ AuthError::Validation(_) => {
+                Self::Show(StatusCode::UNPROCESSABLE_ENTITY, validation_text(&e).unwrap_or_default())
+            }
+            e => Self::Fail(e),
+        }
+    }
+}
+
+/// The answer to a form: a redirect to `Ok`'s address, or the refusal (`again`
+/// renders the form's page with the message and status).
+async fn answer(
+    done: Result<String, Refused>,
+    again: impl AsyncFnOnce(StatusCode, String) -> Response,
+) -> Response {
+    match done {
+        Ok(to) => Redirect::to(&to).into_response(),
+        Err(Refused::NotFound) => crate::error::PageError::not_found().into_response(),
+        Err(Refused::Show(status, message)) => again(status, message).await,
+        Err(Refused::Fail(e)) => crate::error::PageError::from(e).into_response(),
+    }
+}
+
+/// The form of a change that needs nothing but the confirmation.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct PasswordForm {
+    password: String,
 }
 
 /// A field's problem as one line for the page.
@@ -91,15 +136,15 @@ fn validation_text(e: &AuthError) -> Option<String> {
     }
 }
 
-/// `/admin`: what there is, and where to manage it.
+/// `/admin`: accounts, sign-ins of the last 24 hours, lockouts, and where to
+/// manage the rest.
 async fn overview(State(state): State<AppState>, _admin: Admin, chrome: Chrome) -> Response {
     let auth = state.auth();
-    let (sessions, groups, clients) =
-        (auth.count_active_sessions().await, auth.list_groups().await, auth.list_clients().await);
-    match (sessions, groups, clients) {
-        (Ok(sessions), Ok(groups), Ok(clients)) => {
-            let page =
-                AdminOverviewPage { active_sessions: sessions, groups: groups.len(), clients: clients.len() };
+    let (overview, groups, clients) =
+        tokio::join!(auth.admin_overview(), auth.list_groups(), auth.list_clients());
+    match (overview, groups, clients) {
+        (Ok(overview), Ok(groups), Ok(clients)) => {
+            let page = AdminOverviewPage::new(&overview, groups.len(), clients.len());
             chrome.render(&state, StatusCode::OK, &page)
         }
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => crate::error::PageError::from(e).into_response(),

@@ -7,14 +7,14 @@
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use portcullis_core::admin::{AdminUser, EventQuery, UserChanges, UserQuery};
 use portcullis_core::audit::ActedBy;
 use portcullis_core::{AuthError, UserId};
 use serde::Deserialize;
 
-use super::{Admin, asks_password, confirm, validation_text};
+use super::{Admin, Refused, answer, asks_password, confirm, validation_text};
 use crate::error::PageError;
 use crate::extract::{ClientInfo, CsrfForm};
 use crate::pages::Chrome;
@@ -130,23 +130,30 @@ async fn invite(
     chrome: Chrome,
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Response {
-    if let Err((status, error)) = confirm(&state, &me.0, &form.password, &client).await {
-        return list_page(&state, &me, chrome, ListQuery::default(), status, Some(error)).await;
-    }
-    let groups: Vec<String> =
-        form.groups.split([',', ' ']).map(str::trim).filter(|g| !g.is_empty()).map(str::to_owned).collect();
-    let by = ActedBy::admin(me.0.user.id, client.clone());
-    let (status, error) = match state.auth().invite_user(&form.email, &groups, by).await {
-        Ok(user) => return Redirect::to(&user_url(user.id)).into_response(),
-        Err(AuthError::EmailTaken) => {
-            (StatusCode::CONFLICT, "An account with this email exists already.".to_owned())
+    let done = async {
+        confirm(&state, &me.0, &form.password, &client).await?;
+        let groups: Vec<String> = form
+            .groups
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let by = ActedBy::admin(me.0.user.id, client.clone());
+        match state.auth().invite_user(&form.email, &groups, by).await {
+            Ok(user) => Ok(user_url(user.id)),
+            Err(AuthError::EmailTaken) => Err(Refused::Show(
+                StatusCode::CONFLICT,
+                "An account with this email exists already.".to_owned(),
+            )),
+            Err(e) => Err(e.into()),
         }
-        Err(e) => match validation_text(&e) {
-            Some(error) => (StatusCode::UNPROCESSABLE_ENTITY, error),
-            None => return PageError::from(e).into_response(),
-        },
-    };
-    list_page(&state, &me, chrome, ListQuery::default(), status, Some(error)).await
+    }
+    .await;
+    answer(done, async |status, error| {
+        list_page(&state, &me, chrome, ListQuery::default(), status, Some(error)).await
+    })
+    .await
 }
 
 /// A user's page, with `error` (and its status) when a change was refused.
@@ -224,53 +231,23 @@ async fn act(
     CsrfForm(form): CsrfForm<ActionForm>,
 ) -> Response {
     let Some(id) = UserId::parse(&id) else { return PageError::not_found().into_response() };
-    if let Err((status, error)) = confirm(&state, &me.0, &form.password, &client).await {
-        return user_page(&state, &me, id, chrome, status, Some(error)).await;
+    let done = async {
+        confirm(&state, &me.0, &form.password, &client).await?;
+        let by = ActedBy::admin(me.0.user.id, client.clone());
+        run(&state, id, &action, &form, &by).await
     }
-    let by = ActedBy::admin(me.0.user.id, client.clone());
-    match run(&state, id, &action, &form, &by).await {
-        Ok(Done::Stay) => Redirect::to(&user_url(id)).into_response(),
-        Ok(Done::Gone) => Redirect::to(paths::ADMIN_USERS).into_response(),
-        Err(Refused::NotFound) => PageError::not_found().into_response(),
-        Err(Refused::Show(status, error)) => user_page(&state, &me, id, chrome, status, Some(error)).await,
-        Err(Refused::Fail(e)) => PageError::from(e).into_response(),
-    }
+    .await;
+    answer(done, async |status, error| user_page(&state, &me, id, chrome, status, Some(error)).await).await
 }
 
-enum Done {
-    /// Back to the user's page.
-    Stay,
-    /// The user is gone: back to the list.
-    Gone,
-}
-
-enum Refused {
-    NotFound,
-    /// Shown on the user's page.
-    Show(StatusCode, String),
-    Fail(AuthError),
-}
-
-impl From<AuthError> for Refused {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::NotFound => Self::NotFound,
-            AuthError::Conflict { message, .. } => Self::Show(StatusCode::CONFLICT, message.to_owned()),
-            e @ AuthError::Validation(_) => {
-                Self::Show(StatusCode::UNPROCESSABLE_ENTITY, validation_text(&e).unwrap_or_default())
-            }
-            e => Self::Fail(e),
-        }
-    }
-}
-
+/// Runs `action`; where to go after it.
 async fn run(
     state: &AppState,
     id: UserId,
     action: &str,
     form: &ActionForm,
     by: &ActedBy,
-) -> Result<Done, Refused> {
+) -> Result<String, Refused> {
     let auth = state.auth();
     let change =
         |disabled: Option<bool>, email_verified: Option<bool>| UserChanges { disabled, email_verified };
@@ -291,7 +268,8 @@ async fn run(
         "password-reset" => auth.send_password_reset(id, by).await?,
         "delete" => {
             auth.delete_user_by_id(id, by).await?;
-            return Ok(Done::Gone);
+            // The user is gone: back to the list.
+            return Ok(paths::ADMIN_USERS.to_owned());
         }
         "add-group" => {
             auth.add_user_to_group(id, &form.group, by).await?;
@@ -301,5 +279,5 @@ async fn run(
         }
         _ => return Err(Refused::NotFound),
     }
-    Ok(Done::Stay)
+    Ok(user_url(id))
 }

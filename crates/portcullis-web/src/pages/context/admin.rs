@@ -2,6 +2,7 @@
 //! administrator's sign-in is older than ten minutes: every form then asks for the
 //! password, and `error` says why a change was refused.
 
+use portcullis_core::admin::Overview;
 use serde::Serialize;
 
 use super::{Audience, Page};
@@ -9,9 +10,29 @@ use super::{Audience, Page};
 /// `admin_overview.html`: counts and where to go.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct AdminOverviewPage {
-    pub active_sessions: i64,
+    pub users: u64,
+    pub active_sessions: u64,
+    pub sign_ins: u64,
+    pub failed_sign_ins: u64,
+    pub throttled: u64,
+    pub locked_accounts: u64,
     pub groups: usize,
     pub clients: usize,
+}
+
+impl AdminOverviewPage {
+    pub(crate) fn new(o: &Overview, groups: usize, clients: usize) -> Self {
+        Self {
+            users: o.users,
+            active_sessions: o.active_sessions,
+            sign_ins: o.sign_ins,
+            failed_sign_ins: o.failed_sign_ins,
+            throttled: o.throttled,
+            locked_accounts: o.locked_accounts,
+            groups,
+            clients,
+        }
+    }
 }
 
 impl Page for AdminOverviewPage {
@@ -19,7 +40,15 @@ impl Page for AdminOverviewPage {
     const AUDIENCE: Audience = Audience::SignedIn;
 
     fn samples() -> Vec<Self> {
-        vec![Self { active_sessions: 3, groups: 2, clients: 0 }]
+        let busy = Overview {
+            users: 1_000_000,
+            active_sessions: 3,
+            sign_ins: 120,
+            failed_sign_ins: 7,
+            throttled: 2,
+            locked_accounts: 1,
+        };
+        vec![Self::new(&Overview::default(), 1, 0), Self::new(&busy, 2, 3)]
     }
 }
 

@@ -25,7 +25,12 @@ struct Fixture {
 async fn app() -> Fixture {
     let app = TestApp::spawn_with(Backend::Sqlite, |c| c.rate_limit.enabled = false).await;
     let flags = ClientFlags { public: false, first_party: true, resource_server: false };
-    let created = app.state.auth().create_client("Fuzz app", &[REDIRECT.to_owned()], flags).await.unwrap();
+    let created = app
+        .state
+        .auth()
+        .create_client("Fuzz app", &[REDIRECT.to_owned()], flags, &portcullis_core::audit::ActedBy::cli())
+        .await
+        .unwrap();
     let browser = app.signed_in("oauth@example.com").await;
     Fixture {
         app,
