@@ -59,6 +59,10 @@ async fn an_administrator_manages_users_and_invites_someone_in_chromium() {
     let link = sink
         .link("newcomer@example.com", "You are invited: choose your password", "/accept-invitation")
         .await;
+    // The overview counts the accounts: root, the three users, Ada with MFA, the newcomer.
+    browser.goto(&app.url("/admin")).await;
+    browser.wait_for_text("#overview-users", "6").await;
+    browser.save_screenshot("e2e-admin-overview").await;
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "no console error or CSP violation on the admin pages: {errors:?}");
 
