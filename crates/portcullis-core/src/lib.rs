@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod store;
 pub mod throttle;
 pub mod token;
+pub mod upstream;
 
 pub use accounts::email::Email;
 pub use accounts::password::{Password, PasswordHasher, PasswordPolicy};
@@ -32,7 +33,7 @@ pub use mail::{MailComposer, MailError, MailMessage, Mailer, OutgoingMail};
 pub use service::{Auth, AuthConfig};
 pub use sessions::{Session, SessionPolicy};
 pub use store::{
-    AdminStore, AuditStore, ClientStore, FamilyStore, GroupStore, KeyStore, MfaStore, OutboxStore,
-    PasskeyStore, SessionStore, Store, StoreError, ThrottleStore, TokenStore, UserStore,
+    AdminStore, AuditStore, ClientStore, FamilyStore, GroupStore, IdentityStore, KeyStore, MfaStore,
+    OutboxStore, PasskeyStore, SessionStore, Store, StoreError, ThrottleStore, TokenStore, UserStore,
 };
 pub use token::{SecretToken, TokenHash, TokenKind};

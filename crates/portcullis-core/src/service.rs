@@ -142,6 +142,8 @@ pub struct Auth {
     pub(crate) composer: Arc<dyn MailComposer>,
     /// Woken whenever a mail is queued, so the outbox worker sends it at once.
     pub(crate) outbox: Arc<Notify>,
+    /// Upstream identity providers (SPEC §10), in the configuration's order.
+    pub(crate) providers: Arc<Vec<Arc<dyn crate::upstream::IdentityProvider>>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -200,6 +202,7 @@ impl Auth {
             secret_box: crate::mfa::SecretBox::new(&sealing.totp),
             webauthn: passkeys,
             hot: Arc::new(crate::sessions::hot::HotCache::new()),
+            providers: Arc::new(Vec::new()),
         }
     }
 

@@ -18,6 +18,7 @@ pub use crate::passkeys::store::PasskeyStore;
 pub use crate::sessions::store::{NewSession, SessionStore, SessionWithUser};
 pub use crate::throttle::store::ThrottleStore;
 pub use crate::token::store::{NewAddress, NewToken, StoredToken, TokenStore};
+pub use crate::upstream::store::IdentityStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -47,6 +48,7 @@ pub trait Store:
     + AuditStore
     + ThrottleStore
     + AdminStore
+    + IdentityStore
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -38,6 +38,11 @@ pub trait Backend: sqlx::Database<QueryResult: RowsAffected> {
     /// serialises writers.
     const LOCK_ADMINS: Option<&'static str>;
 
+    /// Run first in a transaction that decides on what a user has left (a
+    /// sign-in method), with the user's id as `$1`, so two such changes to one
+    /// user take turns; `None` where `begin_write` already serialises writers.
+    const LOCK_USER: Option<&'static str>;
+
     /// Claims due, unclaimed mails: `$1` now, `$2` lease end, `$3` limit. Returns
     /// the columns `outbox::queued_from_row` reads.
     const CLAIM_MAILS: &'static str;
@@ -57,6 +62,7 @@ impl Backend for Sqlite {
     const MIGRATION_UNLIMITED: Option<&'static str> = None;
     const LOCK_BUCKET: Option<&'static str> = None;
     const LOCK_ADMINS: Option<&'static str> = None;
+    const LOCK_USER: Option<&'static str> = None;
     const CLAIM_MAILS: &'static str = "UPDATE outbox SET locked_until = $2
          WHERE id IN (SELECT id FROM outbox
                       WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1
@@ -83,6 +89,7 @@ impl Backend for Postgres {
     const LOCK_BUCKET: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(hashtext($1))");
     /// A key of its own, next to the migrations' ("portcul" + 1).
     const LOCK_ADMINS: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(7021786279601517)");
+    const LOCK_USER: Option<&'static str> = Some("SELECT 1 FROM users WHERE id = $1 FOR UPDATE");
     const CLAIM_MAILS: &'static str = "UPDATE outbox SET locked_until = $2
          WHERE id IN (SELECT id FROM outbox
                       WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1

@@ -62,6 +62,44 @@ impl<DB> Users<DB> {
         Ok(())
     }
 
+    /// Inserts a user and its memberships, inside the caller's transaction; a
+    /// taken address is `Conflict("email")`.
+    pub(crate) async fn insert(conn: &mut DB::Connection, u: &NewUser<'_>) -> Result<User> {
+        let at = u.created_at.unix_timestamp();
+        sqlx::query(
+            "INSERT INTO users (id, email, email_canonical, password_hash, email_verified,
+                 created_at, updated_at, password_changed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $6)",
+        )
+        .bind(u.id.to_string())
+        .bind(u.email)
+        .bind(u.email_canonical)
+        .bind(u.password_hash)
+        .bind(u.email_verified)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .conflict_on("email")?;
+        for group in u.groups {
+            sqlx::query("INSERT INTO group_members (group_name, user_id, added_at) VALUES ($1, $2, $3)")
+                .bind(group.as_str())
+                .bind(u.id.to_string())
+                .bind(at)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(User {
+            id: u.id,
+            email: u.email.to_owned(),
+            email_verified: u.email_verified,
+            disabled: false,
+            mfa_enabled: false,
+            created_at: ts(at)?,
+            groups: sorted(u.groups.iter().map(|g| g.as_str().to_owned()).collect()),
+            invited: u.password_hash == INVITED_PASSWORD_HASH,
+        })
+    }
+
     /// Whether taking `user` away (disabled, deleted, out of `admin`) would leave
     /// no enabled administrator: `user` is one, and the only one. Called first in
     /// the change's write transaction; on PostgreSQL it takes `LOCK_ADMINS`, so
@@ -89,45 +127,14 @@ impl<DB> Users<DB> {
 impl<DB> UserStore for SqlStore<DB> {
     async fn create_user(&self, u: NewUser<'_>, verification: Option<(&NewToken, &NewMail)>) -> R<User> {
         self.run(async {
-            let at = u.created_at.unix_timestamp();
             let mut tx = DB::begin_write(&self.pool).await?;
-            sqlx::query(
-                "INSERT INTO users (id, email, email_canonical, password_hash, email_verified,
-                     created_at, updated_at, password_changed_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6, $6)",
-            )
-            .bind(u.id.to_string())
-            .bind(u.email)
-            .bind(u.email_canonical)
-            .bind(u.password_hash)
-            .bind(u.email_verified)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .conflict_on("email")?;
-            for group in u.groups {
-                sqlx::query("INSERT INTO group_members (group_name, user_id, added_at) VALUES ($1, $2, $3)")
-                    .bind(group.as_str())
-                    .bind(u.id.to_string())
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let user = Users::<DB>::insert(&mut tx, &u).await?;
             if let Some((token, mail)) = verification {
                 Tokens::insert(&mut *tx, token).await?;
                 Outbox::insert(&mut *tx, mail).await?;
             }
             tx.commit().await.conflict_on("email")?;
-            Ok(User {
-                id: u.id,
-                email: u.email.to_owned(),
-                email_verified: u.email_verified,
-                disabled: false,
-                mfa_enabled: false,
-                created_at: ts(at)?,
-                groups: sorted(u.groups.iter().map(|g| g.as_str().to_owned()).collect()),
-                invited: u.password_hash == INVITED_PASSWORD_HASH,
-            })
+            Ok(user)
         })
         .await
     }

@@ -68,6 +68,15 @@ impl User {
 /// and the account shows as `invited` until the invitation is accepted.
 pub const INVITED_PASSWORD_HASH: &str = "!invited";
 
+/// The stored "password hash" of an account made through an upstream identity
+/// provider (SPEC §10): no password signs in until a reset sets one.
+pub const NO_PASSWORD_HASH: &str = "!none";
+
+/// Whether a stored hash is one of the markers above (no password set), not a hash.
+pub fn is_password_marker(stored: &str) -> bool {
+    stored.starts_with('!')
+}
+
 /// A user together with the stored password hash, for the login use case only.
 #[derive(Clone)]
 pub struct Credentials {

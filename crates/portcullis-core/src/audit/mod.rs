@@ -114,10 +114,14 @@ pub enum EventKind {
     ClientDeleted,
     /// A new token signing key replaced the current one (`detail`: `kid=KID`).
     SigningKeyRotated,
+    /// An upstream identity was linked to the account (`detail`: `provider=ID`).
+    IdentityLinked,
+    /// An upstream identity was unlinked from the account.
+    IdentityUnlinked,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 37] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -153,6 +157,8 @@ impl EventKind {
         Self::ClientCreated,
         Self::ClientDeleted,
         Self::SigningKeyRotated,
+        Self::IdentityLinked,
+        Self::IdentityUnlinked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -192,6 +198,8 @@ impl EventKind {
             Self::ClientCreated => "client_created",
             Self::ClientDeleted => "client_deleted",
             Self::SigningKeyRotated => "signing_key_rotated",
+            Self::IdentityLinked => "identity_linked",
+            Self::IdentityUnlinked => "identity_unlinked",
         }
     }
 

@@ -264,7 +264,7 @@ impl Auth {
     }
 
     /// Refuses disabled accounts, and unverified ones when verification is required.
-    fn may_sign_in(&self, user: &User) -> Result<(), AuthError> {
+    pub(crate) fn may_sign_in(&self, user: &User) -> Result<(), AuthError> {
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }

@@ -93,14 +93,16 @@ impl Auth {
             return Err(fail(None, "unknown_email", AuthError::InvalidCredentials));
         };
         let user = Some(&creds.user);
-        if creds.password_hash == INVITED_PASSWORD_HASH {
-            // No password yet (SPEC §8): the answer of a wrong password, after the
-            // same work (the marker is no PHC string, so verifying it would cost nothing).
+        if crate::accounts::user::is_password_marker(&creds.password_hash) {
+            // No password yet (invited, SPEC §8; made through an upstream provider,
+            // §10): the answer of a wrong password, after the same work (the marker
+            // is no PHC string, so verifying it would cost nothing).
             self.hasher
                 .verify_dummy(password)
                 .await
                 .map_err(|e| fail(user, "hash", AuthError::internal(e)))?;
-            return Err(fail(user, "invited", AuthError::InvalidCredentials));
+            let reason = if creds.password_hash == INVITED_PASSWORD_HASH { "invited" } else { "no_password" };
+            return Err(fail(user, reason, AuthError::InvalidCredentials));
         }
         let verified = self
             .hasher
