@@ -68,9 +68,10 @@ impl<DB> Identities<DB> {
 
     /// Drops flows and pending links that died before `now`.
     async fn purge(conn: &mut DB::Connection, now: OffsetDateTime) -> Result<()> {
-        for sql in
-            ["DELETE FROM upstream_flows WHERE expires_at < $1", "DELETE FROM upstream_links WHERE expires_at < $1"]
-        {
+        for sql in [
+            "DELETE FROM upstream_flows WHERE expires_at < $1",
+            "DELETE FROM upstream_links WHERE expires_at < $1",
+        ] {
             sqlx::query(sql).bind(now.unix_timestamp()).execute(&mut *conn).await?;
         }
         Ok(())
@@ -185,11 +186,8 @@ impl<DB> IdentityStore for SqlStore<DB> {
 
     async fn find_identity(&self, issuer: &str, subject: &str) -> R<Option<(LinkedIdentity, User)>> {
         self.run(async {
-            let row = sqlx::query(IDENTITY_WITH_USER)
-                .bind(issuer)
-                .bind(subject)
-                .fetch_optional(&self.pool)
-                .await?;
+            let row =
+                sqlx::query(IDENTITY_WITH_USER).bind(issuer).bind(subject).fetch_optional(&self.pool).await?;
             let Some(row) = row else { return Ok(None) };
             Ok(Some((Identities::<DB>::from_row(&row)?, Users::<DB>::from_row(&row)?)))
         })

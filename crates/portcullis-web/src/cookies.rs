@@ -12,6 +12,10 @@ pub struct CookieNames {
     pub flash: String,
     /// Binds an anonymous passkey sign-in to the browser that started it.
     pub passkey: String,
+    /// Binds an upstream sign-in flow to the browser that started it (SPEC §10).
+    pub upstream: String,
+    /// An upstream identity waiting for this browser to sign in to its account.
+    pub link: String,
     secure: bool,
 }
 
@@ -23,6 +27,8 @@ impl CookieNames {
             csrf: format!("{prefix}portcullis_csrf"),
             flash: format!("{prefix}portcullis_flash"),
             passkey: format!("{prefix}portcullis_passkey"),
+            upstream: format!("{prefix}portcullis_upstream"),
+            link: format!("{prefix}portcullis_link"),
             secure,
         }
     }

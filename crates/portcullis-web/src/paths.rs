@@ -18,6 +18,12 @@ pub const ACCOUNT_EMAIL: &str = "/account/email";
 pub const ACCOUNT_DELETE: &str = "/account/delete";
 pub const ACCOUNT_PASSKEY_RENAME: &str = "/account/passkeys/{id}/rename";
 pub const ACCOUNT_PASSKEY_DELETE: &str = "/account/passkeys/{id}/delete";
+/// Starts a flow through an upstream identity provider (SPEC §10).
+pub const LOGIN_UPSTREAM: &str = "/login/{provider}";
+pub const LOGIN_UPSTREAM_CALLBACK: &str = "/login/{provider}/callback";
+/// Links another upstream identity to the signed-in account.
+pub const ACCOUNT_IDENTITY_LINK: &str = "/account/identities/link/{provider}";
+pub const ACCOUNT_IDENTITY_UNLINK: &str = "/account/identities/{id}/unlink";
 pub const CHECK_EMAIL: &str = "/check-email";
 pub const FORGOT_PASSWORD: &str = "/forgot-password";
 pub const RESET_PASSWORD: &str = "/reset-password";
@@ -60,6 +66,8 @@ pub const API_MFA_TOTP_CONFIRM: &str = "/api/v1/mfa/totp/confirm";
 pub const API_MFA_RECOVERY_CODES: &str = "/api/v1/mfa/recovery-codes";
 pub const API_ME_EMAIL: &str = "/api/v1/me/email";
 pub const API_ME_EXPORT: &str = "/api/v1/me/export";
+pub const API_ME_IDENTITIES: &str = "/api/v1/me/identities";
+pub const API_ME_IDENTITY: &str = "/api/v1/me/identities/{id}";
 pub const API_PASSWORD_FORGOT: &str = "/api/v1/password/forgot";
 pub const API_PASSWORD_RESET: &str = "/api/v1/password/reset";
 pub const API_EMAIL_VERIFY: &str = "/api/v1/email/verify";

@@ -29,6 +29,8 @@ pub struct AccountExport {
     pub recovery_codes_left: i64,
     /// Passkeys (names, counters, dates; the web layer leaves out the key material).
     pub passkeys: Vec<crate::passkeys::PasskeyRecord>,
+    /// Upstream identities linked to the account (SPEC §10).
+    pub identities: Vec<crate::upstream::LinkedIdentity>,
 }
 
 impl Auth {
@@ -43,6 +45,7 @@ impl Auth {
             token_families: self.store.list_families(user.id).await?,
             recovery_codes_left: self.store.recovery_codes_left(user.id).await?,
             passkeys: self.store.list_passkeys(user.id).await?,
+            identities: self.store.list_identities(user.id).await?,
         })
     }
 }

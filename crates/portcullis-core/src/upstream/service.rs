@@ -126,8 +126,12 @@ impl Auth {
         link_to: Option<UserId>,
     ) -> Result<UpstreamStart, UpstreamFailure> {
         let upstream = self.provider(provider)?;
-        let (state, nonce, verifier, browser) =
-            (SecretToken::generate(), SecretToken::generate(), SecretToken::generate(), SecretToken::generate());
+        let (state, nonce, verifier, browser) = (
+            SecretToken::generate(),
+            SecretToken::generate(),
+            SecretToken::generate(),
+            SecretToken::generate(),
+        );
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose().as_bytes()));
         let authorize_url = upstream
             .authorize_url(AuthorizeInput {
@@ -167,7 +171,8 @@ impl Auth {
         signed_in: Option<&Authenticated>,
         client: &ClientMeta,
     ) -> Result<Finished, UpstreamFailure> {
-        let result = self.finish(provider, redirect_uri, state, browser, code, error, signed_in, client).await;
+        let result =
+            self.finish(provider, redirect_uri, state, browser, code, error, signed_in, client).await;
         if let Err(e) = &result {
             let reason = match e {
                 UpstreamFailure::UnknownProvider | UpstreamFailure::Auth(_) => None,
@@ -282,8 +287,14 @@ impl Auth {
         let outcome = self.open_session(user, false, client, stage).await?;
         if stage != SignIn::Pending {
             let detail = format!("upstream={}", settings.id);
-            self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(outcome.user.id), client, Some(&detail))
-                .await;
+            self.audit(
+                EventKind::LoginSucceeded,
+                Outcome::Success,
+                Some(outcome.user.id),
+                client,
+                Some(&detail),
+            )
+            .await;
             self.observe(|o| o.login("success"));
         }
         Ok(outcome)
@@ -410,7 +421,8 @@ impl Auth {
             }
         }
         let detail = format!("upstream={}", provider.unwrap_or_default());
-        self.audit(EventKind::IdentityUnlinked, Outcome::Success, Some(me.user.id), client, Some(&detail)).await;
+        self.audit(EventKind::IdentityUnlinked, Outcome::Success, Some(me.user.id), client, Some(&detail))
+            .await;
         Ok(())
     }
 }

@@ -110,6 +110,12 @@ pub(super) async fn render(
         Ok(p) => p,
         Err(e) => return PageError::from(e).into_response(),
     };
+    let identities = match state.auth().list_identities(user.id).await {
+        Ok(i) => i,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let providers: Vec<(String, String)> =
+        state.auth().identity_providers().map(|p| (p.id.clone(), p.name.clone())).collect();
     let data = AccountData {
         user,
         session_id: me.0.session.id,
@@ -118,6 +124,8 @@ pub(super) async fn render(
         events: &events,
         passkeys: &passkeys,
         passkeys_enabled: state.auth().passkeys_enabled(),
+        identities: &identities,
+        providers: &providers,
     };
     let page =
         AccountPage { errors: AccountErrors::from_fields(errors), new_email, ..AccountPage::new(&data) };

@@ -42,8 +42,9 @@ fn safe_next<'a>(state: &AppState, next: &'a str) -> &'a str {
 
 async fn get_login(State(state): State<AppState>, chrome: Chrome, Query(q): Query<LoginQuery>) -> Response {
     let passkeys_enabled = state.auth().passkeys_enabled();
-    let page =
-        LoginPage { next: safe_next(&state, &q.next).to_owned(), passkeys_enabled, ..LoginPage::default() };
+    let next = safe_next(&state, &q.next).to_owned();
+    let providers = super::upstream::sign_in_buttons(&state, &next);
+    let page = LoginPage { next, passkeys_enabled, providers, ..LoginPage::default() };
     let target = form_target_after(&state, &q.next).await;
     with_form_target(chrome.render(&state, StatusCode::OK, &page), target)
 }
@@ -51,6 +52,7 @@ async fn get_login(State(state): State<AppState>, chrome: Chrome, Query(q): Quer
 async fn post_login(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
+    headers: axum::http::HeaderMap,
     chrome: Chrome,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Response {
@@ -73,7 +75,9 @@ async fn post_login(
             }
             let max_age = remember.then_some(outcome.session.expires_at - outcome.session.created_at);
             let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
-            return ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response();
+            let mut res = ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response();
+            super::upstream::link_pending(&state, &headers, &outcome.user, &client, &mut res).await;
+            return res;
         }
         Err(AuthError::InvalidCredentials) => {
             (StatusCode::UNAUTHORIZED, "Invalid email or password.".to_owned(), None, false)
@@ -106,7 +110,16 @@ async fn post_login(
     let passkeys_enabled = state.auth().passkeys_enabled();
     let next = safe_next(&state, &form.next).to_owned();
     let target = form_target_after(&state, &form.next).await;
-    let page = LoginPage { email: form.email, next, error: Some(error), unverified, passkeys_enabled };
+    let providers = super::upstream::sign_in_buttons(&state, &next);
+    let page = LoginPage {
+        email: form.email,
+        next,
+        error: Some(error),
+        unverified,
+        passkeys_enabled,
+        notice: None,
+        providers,
+    };
     let mut res = with_form_target(chrome.render(&state, status, &page), target);
     if let Some(secs) = retry_after {
         res.headers_mut().insert(header::RETRY_AFTER, secs.into());

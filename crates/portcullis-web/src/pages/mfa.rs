@@ -84,6 +84,7 @@ async fn get_login_mfa(
 async fn post_login_mfa(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
+    headers: axum::http::HeaderMap,
     PendingUser(pending): PendingUser,
     chrome: Chrome,
     CsrfForm(form): CsrfForm<CodeForm>,
@@ -96,7 +97,10 @@ async fn post_login_mfa(
             let max_age =
                 outcome.session.remember.then_some(outcome.session.expires_at - outcome.session.created_at);
             let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
-            ([(header::SET_COOKIE, cookie)], Redirect::to(safe_next(&state, &form.next))).into_response()
+            let mut res =
+                ([(header::SET_COOKIE, cookie)], Redirect::to(safe_next(&state, &form.next))).into_response();
+            super::upstream::link_pending(&state, &headers, &outcome.user, &client, &mut res).await;
+            res
         }
         Err(e) => match code_error(&e) {
             Some((status, error)) => {

@@ -14,6 +14,7 @@ mod mfa;
 mod passkeys;
 mod password;
 mod register;
+pub(crate) mod upstream;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -43,6 +44,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(email::router())
         .merge(admin::router())
         .merge(invitation::router())
+        .merge(upstream::router())
 }
 
 /// What every page needs from the request.

@@ -132,6 +132,7 @@ impl Config {
             return err("log.level", format!("{:?} is not a log level or filter", self.log.level));
         }
         self.access.parse()?;
+        super::providers::build(&self.identity_providers)?;
         Ok(())
     }
 

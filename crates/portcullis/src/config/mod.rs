@@ -3,6 +3,7 @@
 //! Loaded and validated in one place; tests build a `Config` in code.
 
 mod load;
+pub mod providers;
 mod values;
 
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ pub struct Config {
     pub security: SecurityConfig,
     pub tokens: TokensConfig,
     pub access: AccessConfig,
+    /// `[[identity_providers]]`: upstream sign-in (SPEC §10).
+    pub identity_providers: Vec<providers::IdentityProviderConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

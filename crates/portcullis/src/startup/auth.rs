@@ -79,7 +79,11 @@ pub async fn build_auth(
     };
     let composer = Arc::new(MailTemplates::new(public_url.clone(), config.ui.templates_dir.clone()));
     let parts = AuthParts { store, clock, hasher, config: auth_config, composer, sealing, passkeys };
-    Ok(Auth::new(parts).with_observer(Arc::new(crate::metrics::MetricsObserver)))
+    let providers =
+        crate::config::providers::build(&config.identity_providers).map_err(|e| StartupError::Config(e.0))?;
+    Ok(Auth::new(parts)
+        .with_observer(Arc::new(crate::metrics::MetricsObserver))
+        .with_identity_providers(providers))
 }
 
 /// Token lifetimes and per-account mail limits. Reset links use

@@ -64,6 +64,7 @@ async fn login(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
     MaybeUser(previous): MaybeUser,
+    headers: axum::http::HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let password = Password::new(&req.password);
@@ -80,7 +81,9 @@ async fn login(
     let max_age = req.remember_me.then_some(outcome.session.expires_at - outcome.session.created_at);
     let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
     let body = Json(UserEnvelope { user: UserResponse::from(&outcome.user) });
-    Ok(([(header::SET_COOKIE, cookie)], body).into_response())
+    let mut res = ([(header::SET_COOKIE, cookie)], body).into_response();
+    crate::pages::upstream::link_pending(&state, &headers, &outcome.user, &client, &mut res).await;
+    Ok(res)
 }
 
 async fn logout(

@@ -9,7 +9,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::Routes;
-use super::me::{EventResponse, SessionResponse};
+use super::me::{EventResponse, IdentityResponse, SessionResponse};
 use super::passkeys::PasskeyResponse;
 use crate::error::ApiError;
 use crate::extract::CurrentUser;
@@ -70,6 +70,8 @@ struct Export {
     /// Names, counters and dates; never the key material.
     passkeys: Vec<PasskeyResponse>,
     token_grants: Vec<TokenGrant>,
+    /// Upstream sign-in providers linked to the account.
+    identities: Vec<IdentityResponse>,
 }
 
 /// A refresh-token family: which client holds tokens, since when (never a token).
@@ -128,6 +130,7 @@ async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> 
             .collect(),
         mfa: MfaExport { totp: u.mfa_enabled, recovery_codes_left: data.recovery_codes_left },
         passkeys: data.passkeys.iter().map(PasskeyResponse::from).collect(),
+        identities: data.identities.into_iter().map(|i| IdentityResponse::new(&state, i)).collect(),
         token_grants: data
             .token_families
             .into_iter()

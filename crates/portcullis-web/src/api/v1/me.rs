@@ -24,6 +24,61 @@ pub(super) fn routes() -> Routes {
         .delete(paths::API_ME_SESSION, revoke_session)
         .post(paths::API_ME_PASSWORD, change_password)
         .get(paths::API_ME_EVENTS, events)
+        .get(paths::API_ME_IDENTITIES, identities)
+        .delete(paths::API_ME_IDENTITY, unlink_identity)
+}
+
+/// An upstream identity linked to the account (SPEC §10).
+#[derive(Serialize)]
+pub(crate) struct IdentityResponse {
+    id: String,
+    /// The provider id it was linked through.
+    provider: String,
+    /// The provider's label (its id when no longer configured).
+    name: String,
+    /// The address the provider gave when it was linked.
+    email: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    linked_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    last_used_at: Option<OffsetDateTime>,
+}
+
+impl IdentityResponse {
+    pub(crate) fn new(state: &AppState, i: portcullis_core::upstream::LinkedIdentity) -> Self {
+        let name = state
+            .auth()
+            .identity_providers()
+            .find(|p| p.id == i.provider)
+            .map_or_else(|| i.provider.clone(), |p| p.name.clone());
+        Self {
+            id: i.id.to_string(),
+            provider: i.provider,
+            name,
+            email: i.email,
+            linked_at: i.created_at,
+            last_used_at: i.last_used_at,
+        }
+    }
+}
+
+async fn identities(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> Result<Json<Vec<IdentityResponse>>, ApiError> {
+    let list = state.auth().list_identities(me.user.id).await?;
+    Ok(Json(list.into_iter().map(|i| IdentityResponse::new(&state, i)).collect()))
+}
+
+async fn unlink_identity(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    state.auth().unlink_identity(&me, id, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn me(CurrentUser(me): CurrentUser) -> Json<UserResponse> {

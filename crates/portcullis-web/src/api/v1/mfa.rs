@@ -61,6 +61,7 @@ struct RecoveryCodes {
 async fn login_mfa(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
+    headers: axum::http::HeaderMap,
     PendingUser(pending): PendingUser,
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<Response, ApiError> {
@@ -68,8 +69,11 @@ async fn login_mfa(
     let outcome = state.auth().complete_mfa_login(&pending, &req.code, &client).await?;
     let max_age = outcome.session.remember.then_some(outcome.session.expires_at - outcome.session.created_at);
     let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
-    Ok(([(header::SET_COOKIE, cookie)], Json(UserEnvelope { user: UserResponse::from(&outcome.user) }))
-        .into_response())
+    let mut res =
+        ([(header::SET_COOKIE, cookie)], Json(UserEnvelope { user: UserResponse::from(&outcome.user) }))
+            .into_response();
+    crate::pages::upstream::link_pending(&state, &headers, &outcome.user, &client, &mut res).await;
+    Ok(res)
 }
 
 async fn begin(

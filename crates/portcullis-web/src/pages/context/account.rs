@@ -3,6 +3,7 @@
 
 use portcullis_core::oauth::TokenFamily;
 use portcullis_core::passkeys::PasskeyRecord;
+use portcullis_core::upstream::LinkedIdentity;
 use portcullis_core::{Event, FieldError, Session, User};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -37,6 +38,30 @@ pub(crate) struct AccountPage {
     pub errors: Option<AccountErrors>,
     /// The new address typed into the change-of-address form, kept after an error.
     pub new_email: Option<String>,
+    /// Upstream identities linked to the account (SPEC §10).
+    pub identities: Vec<IdentityRow>,
+    /// Providers the account has no identity of yet: each a button that links one.
+    pub linkable: Vec<ProviderButton>,
+}
+
+/// A linked upstream identity.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct IdentityRow {
+    pub id: String,
+    /// The provider's label (its id when it is no longer configured).
+    pub provider: String,
+    pub email: Option<String>,
+    pub linked_at: String,
+    pub linked_text: String,
+}
+
+/// An upstream provider's button: its label and the address its form posts to
+/// (or its link goes to, on the sign-in page).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ProviderButton {
+    pub id: String,
+    pub name: String,
+    pub url: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,6 +130,8 @@ pub(crate) struct AccountErrors {
     pub confirm: Option<String>,
     /// Renaming or removing a passkey.
     pub passkey: Option<String>,
+    /// Unlinking an upstream identity.
+    pub identity: Option<String>,
 }
 
 impl AccountErrors {
@@ -120,6 +147,7 @@ impl AccountErrors {
             delete_password: first("delete_password"),
             confirm: first("confirm"),
             passkey: first("passkey"),
+            identity: first("identity"),
         })
     }
 }
@@ -134,6 +162,9 @@ pub(crate) struct AccountData<'a> {
     pub events: &'a [Event],
     pub passkeys: &'a [PasskeyRecord],
     pub passkeys_enabled: bool,
+    pub identities: &'a [LinkedIdentity],
+    /// The configured providers: id and label.
+    pub providers: &'a [(String, String)],
 }
 
 impl AccountPage {
@@ -155,6 +186,31 @@ impl AccountPage {
             events: data.events.iter().map(EventRow::new).collect(),
             errors: None,
             new_email: None,
+            identities: data
+                .identities
+                .iter()
+                .map(|i| IdentityRow {
+                    id: i.id.to_string(),
+                    provider: data
+                        .providers
+                        .iter()
+                        .find(|(id, _)| *id == i.provider)
+                        .map_or_else(|| i.provider.clone(), |(_, name)| name.clone()),
+                    email: i.email.clone(),
+                    linked_at: machine(i.created_at),
+                    linked_text: human(i.created_at),
+                })
+                .collect(),
+            linkable: data
+                .providers
+                .iter()
+                .filter(|(id, _)| !data.identities.iter().any(|i| i.provider == *id))
+                .map(|(id, name)| ProviderButton {
+                    id: id.clone(),
+                    name: name.clone(),
+                    url: crate::paths::ACCOUNT_IDENTITY_LINK.replace("{provider}", id),
+                })
+                .collect(),
         }
     }
 }
@@ -267,6 +323,8 @@ fn event_kind_text(kind: &str, detail: Option<&str>) -> &'static str {
         "signed_out_everywhere" => "Signed out everywhere by an administrator",
         "password_reset_sent" => "An administrator sent you a password-reset link",
         "email_unverified" => "Email marked unverified by an administrator",
+        "identity_linked" => "Sign-in provider linked",
+        "identity_unlinked" => "Sign-in provider unlinked",
         _ => "Security event",
     }
 }
@@ -294,6 +352,8 @@ impl Page for AccountPage {
             events: Vec::new(),
             errors: None,
             new_email: None,
+            identities: Vec::new(),
+            linkable: Vec::new(),
         };
         let passkey = |last_used: Option<String>| PasskeyRow {
             id: "p1".to_owned(),
@@ -345,8 +405,21 @@ impl Page for AccountPage {
                 delete_password: hostile(),
                 confirm: hostile(),
                 passkey: hostile(),
+                identity: hostile(),
             }),
             new_email: hostile(),
+            identities: vec![IdentityRow {
+                id: "i1".to_owned(),
+                provider: "<script>".to_owned(),
+                email: hostile(),
+                linked_at: at.clone(),
+                linked_text: text.clone(),
+            }],
+            linkable: vec![ProviderButton {
+                id: "corp".to_owned(),
+                name: "<script>".to_owned(),
+                url: "/account/identities/link/corp".to_owned(),
+            }],
         };
         vec![empty, full]
     }

@@ -18,12 +18,14 @@ pub(crate) enum Flash {
     PasskeyRenamed,
     PasskeyRemoved,
     InvitationAccepted,
+    IdentityLinked,
+    IdentityUnlinked,
 }
 
 impl Flash {
     /// Every message, for tests.
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 14] = [
+    pub(crate) const ALL: [Self; 16] = [
         Self::Registered,
         Self::PasswordReset,
         Self::VerificationSent,
@@ -38,6 +40,8 @@ impl Flash {
         Self::PasskeyRenamed,
         Self::PasskeyRemoved,
         Self::InvitationAccepted,
+        Self::IdentityLinked,
+        Self::IdentityUnlinked,
     ];
 
     /// The code the cookie carries.
@@ -57,6 +61,8 @@ impl Flash {
             Self::PasskeyRenamed => "passkey_renamed",
             Self::PasskeyRemoved => "passkey_removed",
             Self::InvitationAccepted => "invitation_accepted",
+            Self::IdentityLinked => "identity_linked",
+            Self::IdentityUnlinked => "identity_unlinked",
         }
     }
 
@@ -78,6 +84,8 @@ impl Flash {
             "passkey_renamed" => Self::PasskeyRenamed,
             "passkey_removed" => Self::PasskeyRemoved,
             "invitation_accepted" => Self::InvitationAccepted,
+            "identity_linked" => Self::IdentityLinked,
+            "identity_unlinked" => Self::IdentityUnlinked,
             _ => return None,
         })
     }
@@ -105,6 +113,10 @@ impl Flash {
             Self::PasskeyRenamed => "The passkey was renamed.",
             Self::PasskeyRemoved => "The passkey was removed.",
             Self::InvitationAccepted => "Welcome! Your password is set and your address is confirmed.",
+            Self::IdentityLinked => {
+                "The sign-in provider is linked to your account: you can sign in with it."
+            }
+            Self::IdentityUnlinked => "The sign-in provider was unlinked from your account.",
         }
     }
 }

@@ -20,7 +20,7 @@ use portcullis_core::FieldError;
 use portcullis_core::service::Authenticated;
 use serde::Serialize;
 
-pub(crate) use account::{AccountData, AccountErrors, AccountPage, machine as machine_time};
+pub(crate) use account::{AccountData, AccountErrors, AccountPage, ProviderButton, machine as machine_time};
 pub(crate) use admin::{
     AdminClientCreatedPage, AdminClientRow, AdminClientsPage, AdminGroupPage, AdminGroupRow, AdminGroupsPage,
     AdminKeyRow, AdminKeysPage, AdminMemberRow, AdminOverviewPage,

@@ -74,6 +74,10 @@ pub(crate) struct LoginPage {
     pub unverified: bool,
     /// Offer passkey sign-in (the service is reached by a host name).
     pub passkeys_enabled: bool,
+    /// Why the page is shown (an upstream identity waits for this account's sign-in).
+    pub notice: Option<String>,
+    /// A button per upstream identity provider (SPEC §10).
+    pub providers: Vec<super::account::ProviderButton>,
 }
 
 impl Page for LoginPage {
@@ -88,6 +92,12 @@ impl Page for LoginPage {
                 error: Some("<script>Invalid email or password.".to_owned()),
                 unverified: true,
                 passkeys_enabled: true,
+                notice: Some("<script>notice".to_owned()),
+                providers: vec![super::account::ProviderButton {
+                    id: "corp".to_owned(),
+                    name: "<script>Corp".to_owned(),
+                    url: "/login/corp?next=%2F".to_owned(),
+                }],
             },
         ]
     }
