@@ -7,9 +7,8 @@
 //
 // {
 //   "port": 0,                            // 0: any free port
-//   "clients": [{ "client_id": "rp", "client_secret": "s3cret",
-//                 "redirect_uris": ["http://127.0.0.1:8080/login/corp/callback"],
-//                 "token_endpoint_auth_method": "client_secret_basic" }],  // or _post
+//   "clients": [{ "client_id": "rp", "client_secret": "s3cret",   // basic or post auth
+//                 "redirect_uris": ["http://127.0.0.1:8080/login/corp/callback"] }],
 //   "accounts": [{ "sub": "alice", "email": "alice@example.com", "email_verified": true,
 //                  "name": "Alice", "amr": ["pwd", "mfa"] }],
 //   "email_in_id_token": true             // false: email claims only from userinfo
@@ -36,6 +35,13 @@ import fs from 'node:fs';
 import http from 'node:http';
 
 import Provider from 'oidc-provider';
+
+// stdout carries the issuer line only: oidc-provider's notices go to stderr, and a
+// reader that stopped listening never crashes the provider.
+const toStderr = (...args) => console.error(...args);
+console.log = toStderr;
+console.info = toStderr;
+process.stdout.on('error', () => {});
 
 const config = JSON.parse(
   process.argv[2] ? fs.readFileSync(process.argv[2], 'utf8') : (process.env.PROVIDER_CONFIG ?? '{}'),
@@ -66,7 +72,8 @@ const provider = new Provider(issuer, {
     redirect_uris: c.redirect_uris,
     grant_types: ['authorization_code'],
     response_types: ['code'],
-    token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
+    // oidc-provider takes client_secret_post as well for a client_secret_basic client.
+    token_endpoint_auth_method: 'client_secret_basic',
     id_token_signed_response_alg: 'RS256',
   })),
   jwks: { keys: [jwk] },
