@@ -16,7 +16,7 @@ use crate::helpers::{Backend, TestApp, location};
 use crate::oidc::{REDIRECT, query, register_client};
 
 #[derive(Debug)]
-struct HttpError(String);
+pub(crate) struct HttpError(String);
 
 impl std::fmt::Display for HttpError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27,7 +27,7 @@ impl std::fmt::Display for HttpError {
 impl std::error::Error for HttpError {}
 
 /// openidconnect's HTTP client trait, carried by our reqwest (no redirects followed).
-async fn http(req: openidconnect::HttpRequest) -> Result<openidconnect::HttpResponse, HttpError> {
+pub(crate) async fn http(req: openidconnect::HttpRequest) -> Result<openidconnect::HttpResponse, HttpError> {
     let err = |e: &dyn std::fmt::Display| HttpError(e.to_string());
     let c = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -35,3 +35,4 @@ mod sign_in_redirects;
 mod throttle;
 mod tokens;
 mod upgrade;
+mod upstream;
