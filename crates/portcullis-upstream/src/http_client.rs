@@ -9,10 +9,17 @@ use portcullis_core::upstream::UpstreamError;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub(crate) fn client() -> Result<reqwest::Client, String> {
-    // reqwest is built without a crypto provider of its own: use ring's, which
-    // the server's TLS already uses. Installing twice is harmless.
+/// Makes ring the process's TLS crypto provider, as the rest of Portcullis uses.
+/// reqwest is built without a provider of its own (`rustls-no-provider`, so that
+/// no second crypto library is compiled), and panics when it builds a client
+/// before one is installed: every program of the workspace that builds a reqwest
+/// client calls this first. Calling it again does nothing.
+pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+pub(crate) fn client() -> Result<reqwest::Client, String> {
+    install_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(REQUEST_TIMEOUT)

@@ -14,6 +14,7 @@ mod http_client;
 mod oidc;
 
 pub use github::GithubProvider;
+pub use http_client::install_crypto_provider;
 pub use oidc::OidcProvider;
 
 /// How to reach one provider, as configured.

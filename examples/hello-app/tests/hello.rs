@@ -45,6 +45,8 @@ impl TestApp {
                 .expect("serve");
         });
 
+        // reqwest has no TLS crypto provider of its own in this workspace.
+        portcullis_upstream::install_crypto_provider();
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())

@@ -52,7 +52,7 @@ pub struct UpstreamStart {
 #[derive(Debug)]
 pub enum Finished {
     /// Signed in: a full session, or one that owes the second factor.
-    SignedIn { outcome: LoginOutcome, next: Option<String>, created: bool },
+    SignedIn { outcome: Box<LoginOutcome>, next: Option<String>, created: bool },
     /// Linked to the signed-in account (a flow started from the account page).
     Linked { provider: String, next: Option<String> },
     /// The address belongs to an account: its owner must sign in to it, in this
@@ -237,7 +237,7 @@ impl Auth {
             self.may_sign_in(&user)?;
             self.store.identity_used(link.id, self.clock.now()).await?;
             let outcome = self.sign_in_upstream(settings, user, &identity, client).await?;
-            return Ok(Finished::SignedIn { outcome, next: flow.next, created: false });
+            return Ok(Finished::SignedIn { outcome: Box::new(outcome), next: flow.next, created: false });
         }
         let email = match (&identity.email, identity.email_verified) {
             (Some(email), true) => Email::parse(email).map_err(|_| UpstreamFailure::NoVerifiedEmail)?,
@@ -265,7 +265,7 @@ impl Auth {
         }
         let user = self.sign_up_upstream(provider, &email, &identity, client).await?;
         let outcome = self.sign_in_upstream(settings, user, &identity, client).await?;
-        Ok(Finished::SignedIn { outcome, next: flow.next, created: true })
+        Ok(Finished::SignedIn { outcome: Box::new(outcome), next: flow.next, created: true })
     }
 
     /// A session for `user` after the upstream vouched for them: owing the second

@@ -143,8 +143,14 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
-        let http =
-            reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().expect("client");
+        let http = {
+            portcullis_upstream::install_crypto_provider();
+            reqwest::Client::builder()
+        }
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client");
         let mut browser = Self {
             http,
             driver_url: format!("http://127.0.0.1:{port}"),
@@ -343,7 +349,13 @@ impl Drop for Browser {
             let _ = std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 rt.block_on(async {
-                    let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build();
+                    let http = {
+                        portcullis_upstream::install_crypto_provider();
+                        reqwest::Client::builder()
+                    }
+                    .no_proxy()
+                    .timeout(Duration::from_secs(10))
+                    .build();
                     if let Ok(http) = http {
                         let _ = http.delete(url).send().await;
                     }

@@ -534,7 +534,10 @@ async fn keys_rotate_is_published_at_once_and_used_by_a_running_node_within_60_s
     cli.create_user("keys@example.com", &[]).await;
     let url = cli.vars.iter().find(|(k, _)| k == "PORTCULLIS_DATABASE__URL").unwrap().1.clone();
     let node = crate::helpers::Node::start(&url, &[]).await;
-    let c = reqwest::Client::new();
+    let c = {
+        portcullis_upstream::install_crypto_provider();
+        reqwest::Client::new()
+    };
     let token = || async {
         let body = json!({"email": "keys@example.com", "password": PASSWORD});
         let t: Value =

@@ -300,6 +300,7 @@ impl Drop for TestApp {
 
 /// A client that keeps cookies and does not follow redirects.
 pub fn client() -> reqwest::Client {
+    portcullis_upstream::install_crypto_provider();
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

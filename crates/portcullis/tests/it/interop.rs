@@ -29,10 +29,13 @@ impl std::error::Error for HttpError {}
 /// openidconnect's HTTP client trait, carried by our reqwest (no redirects followed).
 pub(crate) async fn http(req: openidconnect::HttpRequest) -> Result<openidconnect::HttpResponse, HttpError> {
     let err = |e: &dyn std::fmt::Display| HttpError(e.to_string());
-    let c = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| err(&e))?;
+    let c = {
+        portcullis_upstream::install_crypto_provider();
+        reqwest::Client::builder()
+    }
+    .redirect(reqwest::redirect::Policy::none())
+    .build()
+    .map_err(|e| err(&e))?;
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).map_err(|e| err(&e))?;
     let mut out = c.request(method, req.uri().to_string());
     for (name, value) in req.headers() {

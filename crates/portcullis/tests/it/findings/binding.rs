@@ -11,7 +11,13 @@ backend_tests!(a_csrf_token_minted_for_another_cookie_pair_does_not_pass_with_a_
 
 /// A client that sends exactly the cookies it is given.
 fn bare() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    {
+        portcullis_upstream::install_crypto_provider();
+        reqwest::Client::builder()
+    }
+    .redirect(reqwest::redirect::Policy::none())
+    .build()
+    .expect("client")
 }
 
 async fn a_csrf_token_minted_for_another_cookie_pair_does_not_pass_with_a_victims_session(backend: Backend) {

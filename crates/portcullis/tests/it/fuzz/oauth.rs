@@ -209,10 +209,13 @@ fn the_token_endpoint_answers_any_form_with_an_oauth_error_or_tokens() {
     check(file!(), 96, app(), inputs, |a, (pairs, auth, right_basic, path)| async move {
         use base64::Engine as _;
         let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
-        let mut req = reqwest::Client::new()
-            .post(a.app.url(path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
+        let mut req = {
+            portcullis_upstream::install_crypto_provider();
+            reqwest::Client::new()
+        }
+        .post(a.app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
         match auth {
             Some(Some(h)) => req = req.header("authorization", h),
             Some(None) if right_basic => {

@@ -318,7 +318,13 @@ async fn a_membership_change_reaches_every_node_of_a_cluster_within_a_second() {
     let body = json!({"email": "ada@example.com", "password": PASSWORD});
     let res = client().post(a.url("/api/v1/register")).json(&body).send().await.expect("register");
     assert_eq!(res.status(), StatusCode::CREATED);
-    let browser = reqwest::Client::builder().cookie_store(true).build().expect("client");
+    let browser = {
+        portcullis_upstream::install_crypto_provider();
+        reqwest::Client::builder()
+    }
+    .cookie_store(true)
+    .build()
+    .expect("client");
     let res = browser.post(a.url("/api/v1/login")).json(&body).send().await.expect("login");
     assert_eq!(res.status(), StatusCode::OK);
     let cookie = crate::helpers::set_cookie(res.headers(), "portcullis_session").expect("session cookie");

@@ -6,3 +6,4 @@
 pub mod github;
 mod harness;
 pub mod node_provider;
+mod oidc_signin;

@@ -253,12 +253,15 @@ impl NodeProvider {
 
     /// Makes the provider err as `fault` says from now on (`None`: behave again).
     pub async fn set_fault(&self, fault: Option<Fault>) {
-        let res = reqwest::Client::new()
-            .post(format!("{}/__test/fault", self.issuer))
-            .body(json!({ "fault": fault.map(Fault::name) }).to_string())
-            .send()
-            .await
-            .expect("the provider answers");
+        let res = {
+            portcullis_upstream::install_crypto_provider();
+            reqwest::Client::new()
+        }
+        .post(format!("{}/__test/fault", self.issuer))
+        .body(json!({ "fault": fault.map(Fault::name) }).to_string())
+        .send()
+        .await
+        .expect("the provider answers");
         assert_eq!(res.status(), reqwest::StatusCode::NO_CONTENT);
     }
 
