@@ -13,6 +13,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use crate::helpers::{Backend, PASSWORD, TestApp, backend_tests, listening_addr, within_one_second};
 
 mod access;
+mod providers;
 
 /// Longest a single command may take before the test fails instead of hanging.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);

@@ -4,6 +4,7 @@
 //! proves both work on their own, without Portcullis.
 
 pub mod github;
+mod github_signin;
 mod harness;
 pub mod node_provider;
 mod oidc_signin;
