@@ -8,3 +8,4 @@ mod github_signin;
 mod harness;
 pub mod node_provider;
 mod oidc_signin;
+mod portcullis_upstream;
