@@ -20,8 +20,8 @@ pub enum ProviderKind {
     Github,
 }
 
-/// One `[[identity_providers]]` table, as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One `[[identity_providers]]` table, as written (its `Debug` hides the secret).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityProviderConfig {
     /// `[a-z0-9-]`: the routes `/login/{id}` and `/login/{id}/callback`.
@@ -48,6 +48,20 @@ pub struct IdentityProviderConfig {
     pub allow_signup: bool,
     #[serde(default = "yes")]
     pub trust_upstream_mfa: bool,
+}
+
+impl std::fmt::Debug for IdentityProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityProviderConfig")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("issuer", &self.issuer)
+            .field("base_url", &self.base_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "[redacted]"))
+            .field("client_secret_file", &self.client_secret_file)
+            .finish_non_exhaustive()
+    }
 }
 
 fn yes() -> bool {

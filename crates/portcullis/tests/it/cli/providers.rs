@@ -66,7 +66,7 @@ async fn config_check_refuses_each_kind_of_bad_provider_with_one_line_naming_it(
             "identity_providers[1].issuer: kind = \"github\" takes no issuer",
         ),
         (format!("id = \"corp\"\n{oidc}issuer = \"https://sso.example.com\"\ncolour = \"red\""), "identity_providers[1].colour: unknown configuration key"),
-        (format!("id = \"corp\"\nname = \"Corp\"\nkind = \"saml\"\nclient_id = \"c\"\nclient_secret = \"s\""), "identity_providers[1].kind: "),
+        ("id = \"corp\"\nname = \"Corp\"\nkind = \"saml\"\nclient_id = \"c\"\nclient_secret = \"s\"".into(), "identity_providers[1].kind: "),
     ] {
         let toml = format!(
             "[[identity_providers]]\nid = \"github\"\nname = \"GitHub\"\nkind = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\n[[identity_providers]]\n{entry}\n"

@@ -144,6 +144,13 @@ async fn a_new_verified_address_gets_an_account_and_the_identity_signs_it_in_aga
         return;
     };
     let browser = client();
+    let html = s.app.get(&browser, "/login?next=%2Fwiki").await.text().await.unwrap();
+    assert!(
+        html.contains(r#"id="provider-corp""#)
+            && html.contains("corp?next=%2Fwiki")
+            && html.contains("Corp SSO"),
+        "a button on the sign-in page, carrying next: {html}"
+    );
     let res = s.sign_in(&browser, "u-ada").await;
     assert_eq!((res.status(), location(&res)), (StatusCode::SEE_OTHER, "/wiki".to_owned()), "to next");
     let user = me(&s.app, &browser).await;
