@@ -74,6 +74,22 @@ async fn every_operation_answers_as_documented() {
     w.call(&c, "delete", "/api/v1/me/sessions/{id}", Some(&at), None).await;
     w.call(&c, "get", "/api/v1/me/events", None, None).await;
     w.call(&c, "get", "/api/v1/me/export", None, None).await;
+    // An upstream identity (SPEC §10), linked in the store as a callback would.
+    let me = app.state.auth().find_user(a).await.unwrap();
+    let identity = portcullis_core::upstream::LinkedIdentity {
+        id: uuid::Uuid::new_v4(),
+        user_id: me.id,
+        provider: "corp".into(),
+        issuer: "https://sso.example.com".into(),
+        subject: "walk".into(),
+        email: Some(a.into()),
+        created_at: portcullis_core::Clock::now(app.clock.as_ref()),
+        last_used_at: None,
+    };
+    app.store.link_identity(&identity).await.unwrap();
+    w.call(&c, "get", "/api/v1/me/identities", None, None).await;
+    let at = format!("/api/v1/me/identities/{}", identity.id);
+    w.call(&c, "delete", "/api/v1/me/identities/{id}", Some(&at), None).await;
 
     // Links from mails.
     let verify = sink.link(a, "Confirm your email address", "/verify-email").await;
