@@ -46,6 +46,23 @@ fn token_of(link: &str) -> String {
     link.split("token=").nth(1).expect("a token in the link").to_owned()
 }
 
+/// An upstream identity (SPEC §10) of `email`, linked in the store as a callback would.
+async fn linked_identity(app: &crate::helpers::TestApp, email: &str) -> uuid::Uuid {
+    let me = app.state.auth().find_user(email).await.unwrap();
+    let identity = portcullis_core::upstream::LinkedIdentity {
+        id: uuid::Uuid::new_v4(),
+        user_id: me.id,
+        provider: "corp".into(),
+        issuer: "https://sso.example.com".into(),
+        subject: "walk".into(),
+        email: Some(email.into()),
+        created_at: portcullis_core::Clock::now(app.clock.as_ref()),
+        last_used_at: None,
+    };
+    app.store.link_identity(&identity).await.unwrap();
+    identity.id
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_answers_as_documented() {
     // WebAuthn needs a host name as relying-party id, not an IP address.
@@ -74,21 +91,9 @@ async fn every_operation_answers_as_documented() {
     w.call(&c, "delete", "/api/v1/me/sessions/{id}", Some(&at), None).await;
     w.call(&c, "get", "/api/v1/me/events", None, None).await;
     w.call(&c, "get", "/api/v1/me/export", None, None).await;
-    // An upstream identity (SPEC §10), linked in the store as a callback would.
-    let me = app.state.auth().find_user(a).await.unwrap();
-    let identity = portcullis_core::upstream::LinkedIdentity {
-        id: uuid::Uuid::new_v4(),
-        user_id: me.id,
-        provider: "corp".into(),
-        issuer: "https://sso.example.com".into(),
-        subject: "walk".into(),
-        email: Some(a.into()),
-        created_at: portcullis_core::Clock::now(app.clock.as_ref()),
-        last_used_at: None,
-    };
-    app.store.link_identity(&identity).await.unwrap();
+    let identity = linked_identity(&app, a).await;
     w.call(&c, "get", "/api/v1/me/identities", None, None).await;
-    let at = format!("/api/v1/me/identities/{}", identity.id);
+    let at = format!("/api/v1/me/identities/{identity}");
     w.call(&c, "delete", "/api/v1/me/identities/{id}", Some(&at), None).await;
 
     // Links from mails.
