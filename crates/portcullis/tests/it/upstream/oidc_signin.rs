@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use portcullis::config::providers::{IdentityProviderConfig, ProviderKind};
 
-use super::node_provider::{Fault, NodeProvider, OidcAccount, OidcClient};
+use super::node_provider::{Fault, NodeProvider, OidcAccount, OidcClient, ProviderConfig};
 use crate::helpers::{Backend, PASSWORD, TestApp, backend_tests, client, location};
 
 backend_tests!(
@@ -19,6 +19,7 @@ backend_tests!(
     the_link_waits_for_the_second_factor_and_never_goes_to_another_account,
     the_second_factor_is_owed_unless_the_upstream_used_one_and_is_trusted,
     an_identity_without_a_verified_address_creates_and_links_nothing,
+    the_address_is_read_from_userinfo_when_the_id_token_has_none,
     upstream_errors_are_pages_and_create_nothing,
     a_callback_is_finished_once_in_the_browser_that_started_it_within_ten_minutes,
     identities_are_listed_linked_from_the_account_page_and_unlinked_unless_last,
@@ -69,9 +70,21 @@ impl Setup {
         allow_signup: bool,
         trust_upstream_mfa: bool,
     ) -> Option<Self> {
+        Self::start_config(backend, accounts, true, allow_signup, trust_upstream_mfa).await
+    }
+
+    /// With `email_in_id_token = false`, the address is only in userinfo.
+    pub(crate) async fn start_config(
+        backend: Backend,
+        accounts: Vec<OidcAccount>,
+        email_in_id_token: bool,
+        allow_signup: bool,
+        trust_upstream_mfa: bool,
+    ) -> Option<Self> {
         let port = free_port();
         let callback = format!("http://127.0.0.1:{port}/login/corp/callback");
-        let op = NodeProvider::start(OidcClient::new(CLIENT_ID, CLIENT_SECRET, &callback), accounts).await?;
+        let clients = vec![OidcClient::new(CLIENT_ID, CLIENT_SECRET, &callback)];
+        let op = NodeProvider::start_with(ProviderConfig { clients, accounts, email_in_id_token }).await?;
         let issuer = op.issuer().to_owned();
         let app = TestApp::spawn_with(backend, |c| {
             c.server.bind = format!("127.0.0.1:{port}");
@@ -450,5 +463,20 @@ async fn identities_are_listed_linked_from_the_account_page_and_unlinked_unless_
     assert!(kinds(&s.app, "bob@example.com").await.contains(&"identity_unlinked".to_owned()));
     let export: Value = s.app.get(&newcomer, "/api/v1/me/export").await.json().await.unwrap();
     assert_eq!(export["identities"].as_array().map(Vec::len), Some(1), "in the export");
+    s.stop().await;
+}
+
+async fn the_address_is_read_from_userinfo_when_the_id_token_has_none(backend: Backend) {
+    let accounts = vec![
+        OidcAccount::new("u-ada", "ada@example.com", true),
+        OidcAccount::new("u-eve", "eve@example.com", false),
+    ];
+    let Some(s) = Setup::start_config(backend, accounts, false, true, true).await else { return };
+    let browser = client();
+    assert_eq!(s.sign_in(&browser, "u-ada").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(me(&s.app, &browser).await["email"], "ada@example.com");
+    // userinfo's email_verified counts the same way.
+    assert_eq!(s.sign_in(&client(), "u-eve").await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(s.users().await, ["ada@example.com"]);
     s.stop().await;
 }
