@@ -9,6 +9,7 @@
 //! numeric user id). It is never linked to an account because the addresses
 //! match: the owner of the account must sign in to it first.
 
+mod link;
 pub(crate) mod service;
 pub mod store;
 
@@ -19,7 +20,8 @@ use uuid::Uuid;
 use crate::accounts::user::UserId;
 use crate::token::TokenHash;
 
-pub use service::{Finished, LAST_SIGN_IN_METHOD, UpstreamFailure, UpstreamStart};
+pub use link::LAST_SIGN_IN_METHOD;
+pub use service::{Finished, UpstreamFailure, UpstreamStart};
 
 /// How long a started flow, and a link waiting for its account's sign-in, last.
 pub const FLOW_TTL: Duration = Duration::minutes(10);

@@ -20,7 +20,6 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
-use uuid::Uuid;
 
 use crate::accounts::email::Email;
 use crate::accounts::user::{NO_PASSWORD_HASH, User, UserId};
@@ -32,13 +31,9 @@ use crate::sessions::login::LoginOutcome;
 use crate::store::{NewUser, StoreError};
 use crate::token::{SecretToken, TokenHash};
 use crate::upstream::{
-    AuthorizeInput, CallbackInput, FLOW_TTL, FlowState, IdentityProvider, LinkedIdentity, PendingLink,
-    ProviderSettings, Unlinked, UpstreamError, UpstreamIdentity,
+    AuthorizeInput, CallbackInput, FLOW_TTL, FlowState, IdentityProvider, PendingLink, ProviderSettings,
+    UpstreamError, UpstreamIdentity,
 };
-
-/// The code of the conflict an unlink answers when it would leave the account
-/// no way to sign in.
-pub const LAST_SIGN_IN_METHOD: &str = "last_sign_in_method";
 
 /// A started flow: where to send the browser, and the cookie that binds the flow
 /// to it.
@@ -330,99 +325,5 @@ impl Auth {
         self.audit(EventKind::Register, Outcome::Success, Some(user.id), client, Some(&detail)).await;
         self.audit(EventKind::IdentityLinked, Outcome::Success, Some(user.id), client, Some(&detail)).await;
         Ok(user)
-    }
-
-    fn linked(&self, provider: &str, user: UserId, identity: &UpstreamIdentity) -> LinkedIdentity {
-        LinkedIdentity {
-            id: Uuid::new_v4(),
-            user_id: user,
-            provider: provider.to_owned(),
-            issuer: identity.issuer.clone(),
-            subject: identity.subject.clone(),
-            email: identity.email.clone(),
-            created_at: self.clock.now(),
-            last_used_at: None,
-        }
-    }
-
-    /// Links the identity to `user`; one linked to another account is refused,
-    /// one linked to `user` already is fine.
-    async fn link(
-        &self,
-        provider: &str,
-        user: UserId,
-        identity: &UpstreamIdentity,
-        client: &ClientMeta,
-    ) -> Result<(), UpstreamFailure> {
-        if let Some((link, _)) = self.store.find_identity(&identity.issuer, &identity.subject).await? {
-            return if link.user_id == user { Ok(()) } else { Err(UpstreamFailure::LinkedElsewhere) };
-        }
-        match self.store.link_identity(&self.linked(provider, user, identity)).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(UpstreamFailure::LinkedElsewhere),
-            Err(e) => return Err(e.into()),
-        }
-        let detail = format!("upstream={provider}");
-        self.audit(EventKind::IdentityLinked, Outcome::Success, Some(user), client, Some(&detail)).await;
-        Ok(())
-    }
-
-    /// After a full sign-in (password or passkey, and the second factor) in the
-    /// browser that holds a pending link's cookie: links the identity when the
-    /// account signed in to is the one whose address the upstream gave. The link
-    /// is used up either way. The provider's label when linked.
-    pub async fn complete_pending_link(
-        &self,
-        cookie: &str,
-        user: &User,
-        client: &ClientMeta,
-    ) -> Result<Option<String>, AuthError> {
-        let Some(token) = SecretToken::parse(cookie) else { return Ok(None) };
-        let Some(pending) = self.store.take_pending_link(&token.hash()).await? else { return Ok(None) };
-        if pending.user_id != user.id || pending.expires_at <= self.clock.now() {
-            return Ok(None);
-        }
-        match self.link(&pending.provider, user.id, &pending.identity, client).await {
-            Ok(()) => {}
-            Err(UpstreamFailure::Auth(e)) => return Err(e),
-            Err(_) => return Ok(None),
-        }
-        let name = self
-            .providers
-            .iter()
-            .find(|p| p.settings().id == pending.provider)
-            .map_or(pending.provider, |p| p.settings().name.clone());
-        Ok(Some(name))
-    }
-
-    /// The user's linked identities, oldest first.
-    pub async fn list_identities(&self, user: UserId) -> Result<Vec<LinkedIdentity>, AuthError> {
-        Ok(self.store.list_identities(user).await?)
-    }
-
-    /// Unlinks one of the signed-in user's identities; refused (409
-    /// `last_sign_in_method`) when the account would have no way to sign in left.
-    pub async fn unlink_identity(
-        &self,
-        me: &Authenticated,
-        id: Uuid,
-        client: &ClientMeta,
-    ) -> Result<(), AuthError> {
-        let identities = self.store.list_identities(me.user.id).await?;
-        let provider = identities.iter().find(|i| i.id == id).map(|i| i.provider.clone());
-        match self.store.unlink_identity(me.user.id, id).await? {
-            Unlinked::Done => {}
-            Unlinked::NotFound => return Err(AuthError::NotFound),
-            Unlinked::LastSignInMethod => {
-                return Err(AuthError::Conflict {
-                    code: LAST_SIGN_IN_METHOD,
-                    message: "this is the account's only way to sign in: set a password or add a passkey first",
-                });
-            }
-        }
-        let detail = format!("upstream={}", provider.unwrap_or_default());
-        self.audit(EventKind::IdentityUnlinked, Outcome::Success, Some(me.user.id), client, Some(&detail))
-            .await;
-        Ok(())
     }
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::upstream::{IdentityRow, ProviderButton};
 use super::{Audience, Page, first_error};
 
 /// For `<time datetime>`.
@@ -17,7 +18,7 @@ pub(crate) fn machine(t: OffsetDateTime) -> String {
 }
 
 /// What the reader sees.
-fn human(t: OffsetDateTime) -> String {
+pub(super) fn human(t: OffsetDateTime) -> String {
     t.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
         .unwrap_or_default()
 }
@@ -42,26 +43,6 @@ pub(crate) struct AccountPage {
     pub identities: Vec<IdentityRow>,
     /// Providers the account has no identity of yet: each a button that links one.
     pub linkable: Vec<ProviderButton>,
-}
-
-/// A linked upstream identity.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct IdentityRow {
-    pub id: String,
-    /// The provider's label (its id when it is no longer configured).
-    pub provider: String,
-    pub email: Option<String>,
-    pub linked_at: String,
-    pub linked_text: String,
-}
-
-/// An upstream provider's button: its label and the address its form posts to
-/// (or its link goes to, on the sign-in page).
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct ProviderButton {
-    pub id: String,
-    pub name: String,
-    pub url: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -186,31 +167,8 @@ impl AccountPage {
             events: data.events.iter().map(EventRow::new).collect(),
             errors: None,
             new_email: None,
-            identities: data
-                .identities
-                .iter()
-                .map(|i| IdentityRow {
-                    id: i.id.to_string(),
-                    provider: data
-                        .providers
-                        .iter()
-                        .find(|(id, _)| *id == i.provider)
-                        .map_or_else(|| i.provider.clone(), |(_, name)| name.clone()),
-                    email: i.email.clone(),
-                    linked_at: machine(i.created_at),
-                    linked_text: human(i.created_at),
-                })
-                .collect(),
-            linkable: data
-                .providers
-                .iter()
-                .filter(|(id, _)| !data.identities.iter().any(|i| i.provider == *id))
-                .map(|(id, name)| ProviderButton {
-                    id: id.clone(),
-                    name: name.clone(),
-                    url: crate::paths::ACCOUNT_IDENTITY_LINK.replace("{provider}", id),
-                })
-                .collect(),
+            identities: IdentityRow::list(data.identities, data.providers),
+            linkable: ProviderButton::linkable(data.identities, data.providers),
         }
     }
 }

@@ -15,12 +15,13 @@ mod oauth;
 mod sign_in;
 #[cfg(test)]
 mod tests;
+mod upstream;
 
 use portcullis_core::FieldError;
 use portcullis_core::service::Authenticated;
 use serde::Serialize;
 
-pub(crate) use account::{AccountData, AccountErrors, AccountPage, ProviderButton, machine as machine_time};
+pub(crate) use account::{AccountData, AccountErrors, AccountPage, machine as machine_time};
 pub(crate) use admin::{
     AdminClientCreatedPage, AdminClientRow, AdminClientsPage, AdminGroupPage, AdminGroupRow, AdminGroupsPage,
     AdminKeyRow, AdminKeysPage, AdminMemberRow, AdminOverviewPage,
@@ -34,6 +35,7 @@ pub(crate) use sign_in::{
     LoginPage, LogoutPage, PasswordErrors, RegisterErrors, RegisterPage, ResetPasswordPage,
     UndoEmailChangePage,
 };
+pub(crate) use upstream::ProviderButton;
 
 /// The context of one template.
 pub(crate) trait Page: Serialize + Sized {

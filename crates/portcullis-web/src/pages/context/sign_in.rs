@@ -77,7 +77,7 @@ pub(crate) struct LoginPage {
     /// Why the page is shown (an upstream identity waits for this account's sign-in).
     pub notice: Option<String>,
     /// A button per upstream identity provider (SPEC §10).
-    pub providers: Vec<super::account::ProviderButton>,
+    pub providers: Vec<super::upstream::ProviderButton>,
 }
 
 impl Page for LoginPage {
@@ -93,7 +93,7 @@ impl Page for LoginPage {
                 unverified: true,
                 passkeys_enabled: true,
                 notice: Some("<script>notice".to_owned()),
-                providers: vec![super::account::ProviderButton {
+                providers: vec![super::upstream::ProviderButton {
                     id: "corp".to_owned(),
                     name: "<script>Corp".to_owned(),
                     url: "/login/corp?next=%2F".to_owned(),
