@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 
-pub use crate::accounts::store::{Guarded, NewUser, UserStore};
+pub use crate::accounts::store::{Guarded, NewUser, Rehash, UserStore};
 pub use crate::admin::store::AdminStore;
 pub use crate::audit::store::AuditStore;
 pub use crate::groups::store::GroupStore;

@@ -8,6 +8,7 @@ mod delete_account;
 pub mod email;
 pub(crate) mod export;
 pub mod invite;
+pub mod legacy_hash;
 pub mod password;
 pub(crate) mod reauth;
 pub(crate) mod register;

@@ -68,6 +68,17 @@ impl User {
 /// and the account shows as `invited` until the invitation is accepted.
 pub const INVITED_PASSWORD_HASH: &str = "!invited";
 
+/// The stored "password hash" of an account imported without one (SPEC §9): no
+/// password verifies against it; a reset or an invitation sets one.
+pub const NO_PASSWORD_HASH: &str = "!none";
+
+/// Whether a stored hash is a marker ([`INVITED_PASSWORD_HASH`],
+/// [`NO_PASSWORD_HASH`]) rather than a hash: every marker starts with `!`, which
+/// no hash format does.
+pub fn has_no_password(stored: &str) -> bool {
+    stored.starts_with('!')
+}
+
 /// A user together with the stored password hash, for the login use case only.
 #[derive(Clone)]
 pub struct Credentials {
