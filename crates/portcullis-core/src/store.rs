@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 
+pub use crate::accounts::import::store::{AddressCheck, ImportStore, ImportedUser, UserImport};
 pub use crate::accounts::store::{Guarded, NewUser, Rehash, UserStore};
 pub use crate::admin::store::AdminStore;
 pub use crate::audit::store::AuditStore;
@@ -47,6 +48,7 @@ pub trait Store:
     + AuditStore
     + ThrottleStore
     + AdminStore
+    + ImportStore
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -22,6 +22,7 @@ pub mod circuit;
 mod error;
 mod events;
 mod groups;
+mod import;
 mod keys;
 mod mfa;
 mod migrations;
@@ -94,7 +95,8 @@ where
         + portcullis_core::OutboxStore
         + portcullis_core::AuditStore
         + portcullis_core::ThrottleStore
-        + portcullis_core::AdminStore,
+        + portcullis_core::AdminStore
+        + portcullis_core::store::ImportStore,
 {
     async fn ping(&self) -> Result<(), portcullis_core::StoreError> {
         self.run(async {

@@ -6,6 +6,7 @@ mod change_password;
 pub mod common_passwords;
 mod delete_account;
 pub mod email;
+pub mod import;
 pub(crate) mod export;
 pub mod invite;
 pub mod legacy_hash;

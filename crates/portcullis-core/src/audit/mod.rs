@@ -108,10 +108,12 @@ pub enum EventKind {
     PasswordResetSent,
     /// An administrator marked the address as not verified.
     EmailUnverified,
+    /// The command line imported users (SPEC §9); the detail holds the counts.
+    UsersImported,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 32] = [
+    pub const ALL: [Self; 33] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -144,6 +146,7 @@ impl EventKind {
         Self::SignedOutEverywhere,
         Self::PasswordResetSent,
         Self::EmailUnverified,
+        Self::UsersImported,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -180,6 +183,7 @@ impl EventKind {
             Self::SignedOutEverywhere => "signed_out_everywhere",
             Self::PasswordResetSent => "password_reset_sent",
             Self::EmailUnverified => "email_unverified",
+            Self::UsersImported => "users_imported",
         }
     }
 
