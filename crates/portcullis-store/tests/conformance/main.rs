@@ -8,6 +8,7 @@ mod admin;
 mod cancellation;
 mod events;
 mod groups;
+mod import;
 mod invitations;
 mod mfa;
 mod oauth;
