@@ -70,15 +70,24 @@ impl<DB> UserImport for SqlImport<DB> {
             .await
     }
 
-    async fn add(&mut self, rows: &[ImportedUser], insert: bool, now: OffsetDateTime) -> R<Vec<AddressCheck>> {
+    async fn add(
+        &mut self,
+        rows: &[ImportedUser],
+        insert: bool,
+        now: OffsetDateTime,
+    ) -> R<Vec<AddressCheck>> {
         let tx = &mut self.tx;
         self.circuit
             .run(async {
                 let mut checks = check_in_file::<DB>(tx, rows).await?;
                 check_existing::<DB>(tx, rows, &mut checks).await?;
                 if insert {
-                    let new: Vec<&ImportedUser> =
-                        rows.iter().zip(&checks).filter(|(_, c)| **c == AddressCheck::New).map(|(r, _)| r).collect();
+                    let new: Vec<&ImportedUser> = rows
+                        .iter()
+                        .zip(&checks)
+                        .filter(|(_, c)| **c == AddressCheck::New)
+                        .map(|(r, _)| r)
+                        .collect();
                     insert_users::<DB>(tx, &new, now).await?;
                 }
                 Ok(checks)
@@ -118,7 +127,10 @@ fn list(n: usize) -> String {
 /// Records each row's address with its line; an address already recorded (by an
 /// earlier batch or an earlier row of this one) is a duplicate of that line.
 #[generic_sql]
-async fn check_in_file<DB>(tx: &mut Transaction<'static, DB>, rows: &[ImportedUser]) -> Result<Vec<AddressCheck>> {
+async fn check_in_file<DB>(
+    tx: &mut Transaction<'static, DB>,
+    rows: &[ImportedUser],
+) -> Result<Vec<AddressCheck>> {
     let mut checks = vec![AddressCheck::New; rows.len()];
     let mut first_here: HashMap<&str, u64> = HashMap::new();
     let mut fresh: Vec<&ImportedUser> = Vec::new();
@@ -147,7 +159,8 @@ async fn check_in_file<DB>(tx: &mut Transaction<'static, DB>, rows: &[ImportedUs
         let line: i64 = found.try_get("line")?;
         earlier.insert(found.try_get("email_canonical")?, u64::try_from(line).unwrap_or(0));
     }
-    let record: Vec<&ImportedUser> = fresh.into_iter().filter(|r| !earlier.contains_key(&r.email_canonical)).collect();
+    let record: Vec<&ImportedUser> =
+        fresh.into_iter().filter(|r| !earlier.contains_key(&r.email_canonical)).collect();
     for (i, row) in rows.iter().enumerate() {
         if let Some(&first_line) = earlier.get(&row.email_canonical)
             && checks[i] == AddressCheck::New
@@ -156,10 +169,14 @@ async fn check_in_file<DB>(tx: &mut Transaction<'static, DB>, rows: &[ImportedUs
         }
     }
     if !record.is_empty() {
-        let sql = format!("INSERT INTO import_addresses (email_canonical, line) VALUES {}", placeholders(record.len(), 2));
+        let sql = format!(
+            "INSERT INTO import_addresses (email_canonical, line) VALUES {}",
+            placeholders(record.len(), 2)
+        );
         let mut insert = sqlx::query(AssertSqlSafe(sql));
         for row in &record {
-            insert = insert.bind(row.email_canonical.as_str()).bind(i64::try_from(row.line).unwrap_or(i64::MAX));
+            insert =
+                insert.bind(row.email_canonical.as_str()).bind(i64::try_from(row.line).unwrap_or(i64::MAX));
         }
         insert.execute(&mut **tx).await?;
     }
@@ -179,7 +196,8 @@ async fn check_existing<DB>(
     if candidates.is_empty() {
         return Ok(());
     }
-    let sql = format!("SELECT email_canonical FROM users WHERE email_canonical IN ({})", list(candidates.len()));
+    let sql =
+        format!("SELECT email_canonical FROM users WHERE email_canonical IN ({})", list(candidates.len()));
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for row in &candidates {
         query = query.bind(row.email_canonical.as_str());
@@ -198,7 +216,11 @@ async fn check_existing<DB>(
 
 /// One multi-row INSERT for the users, one for their memberships.
 #[generic_sql]
-async fn insert_users<DB>(tx: &mut Transaction<'static, DB>, users: &[&ImportedUser], now: OffsetDateTime) -> Result<()> {
+async fn insert_users<DB>(
+    tx: &mut Transaction<'static, DB>,
+    users: &[&ImportedUser],
+    now: OffsetDateTime,
+) -> Result<()> {
     if users.is_empty() {
         return Ok(());
     }

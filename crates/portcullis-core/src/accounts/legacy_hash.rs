@@ -126,7 +126,9 @@ fn werkzeug_pbkdf2(rest: &str) -> Result<Legacy, HashFormatError> {
     let digest = match digest {
         "sha256" => Digest::Sha256,
         "sha512" => Digest::Sha512,
-        other => return Err(refuse(format!("Werkzeug pbkdf2 digest {other:?} is not supported (sha256, sha512)"))),
+        other => {
+            return Err(refuse(format!("Werkzeug pbkdf2 digest {other:?} is not supported (sha256, sha512)")));
+        }
     };
     let iterations = pbkdf2_iterations(iterations)?;
     let expected = decode_hex(hex)?;
@@ -225,13 +227,18 @@ fn bcrypt_hash(hash: &str) -> Result<Legacy, HashFormatError> {
 }
 
 fn check_argon2(hash: &str) -> Result<(), HashFormatError> {
-    let parsed = argon2::PasswordHash::new(hash).map_err(|e| refuse(format!("malformed Argon2 PHC string: {e}")))?;
+    let parsed =
+        argon2::PasswordHash::new(hash).map_err(|e| refuse(format!("malformed Argon2 PHC string: {e}")))?;
     if parsed.algorithm != argon2::ARGON2ID_IDENT && parsed.algorithm != argon2::ARGON2I_IDENT {
         return Err(refuse("only $argon2id$ and $argon2i$ are accepted"));
     }
-    let params = argon2::Params::try_from(&parsed).map_err(|e| refuse(format!("invalid Argon2 parameters: {e}")))?;
+    let params =
+        argon2::Params::try_from(&parsed).map_err(|e| refuse(format!("invalid Argon2 parameters: {e}")))?;
     if u64::from(params.m_cost()) * 1024 > MAX_MEMORY_BYTES {
-        return Err(refuse(format!("Argon2 memory over {} MiB is refused", MAX_MEMORY_BYTES / (1024 * 1024))));
+        return Err(refuse(format!(
+            "Argon2 memory over {} MiB is refused",
+            MAX_MEMORY_BYTES / (1024 * 1024)
+        )));
     }
     if params.t_cost() > MAX_ARGON2_ITERATIONS || params.p_cost() > MAX_PARALLELISM {
         return Err(refuse(format!(
@@ -244,11 +251,13 @@ fn check_argon2(hash: &str) -> Result<(), HashFormatError> {
     Ok(())
 }
 
-/// `a$b$c`, where only the last part may not contain `$`... and none may be empty.
+/// `a$b$c`, none empty, the last without a `$`.
 fn three_parts<'a>(rest: &'a str, shape: &str) -> Result<(&'a str, &'a str, &'a str), HashFormatError> {
     let mut parts = rest.splitn(3, '$');
     match (parts.next(), parts.next(), parts.next()) {
-        (Some(a), Some(b), Some(c)) if !a.is_empty() && !b.is_empty() && !c.is_empty() && !c.contains('$') => {
+        (Some(a), Some(b), Some(c))
+            if !a.is_empty() && !b.is_empty() && !c.is_empty() && !c.contains('$') =>
+        {
             Ok((a, b, c))
         }
         _ => Err(refuse(format!("malformed hash (expected {shape})"))),
@@ -270,12 +279,12 @@ fn decode_hex(hex: &str) -> Result<Vec<u8>, HashFormatError> {
         b'A'..=b'F' => Some(c - b'A' + 10),
         _ => None,
     };
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(refuse("the hash is not hex"));
     }
     hex.as_bytes()
         .chunks(2)
-        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .map(|pair| Some((digit(pair[0])? << 4) | digit(pair[1])?))
         .collect::<Option<Vec<u8>>>()
         .ok_or_else(|| refuse("the hash is not hex"))
 }

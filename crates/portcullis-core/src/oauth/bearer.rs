@@ -85,7 +85,8 @@ impl Auth {
         client: &ClientMeta,
     ) -> Result<TokenPair, AuthError> {
         self.limit_token_requests(client).await?;
-        let crate::sessions::login::PasswordOk { user, rehash } = self.verify_login(email, password, client).await?;
+        let crate::sessions::login::PasswordOk { user, rehash } =
+            self.verify_login(email, password, client).await?;
         if user.mfa_enabled {
             let code = code.ok_or(AuthError::MfaRequired)?;
             self.verify_second_factor(&user, code, client).await?;

@@ -67,7 +67,12 @@ impl<DB> Families<DB> {
 #[async_trait]
 #[generic_sql]
 impl<DB> FamilyStore for SqlStore<DB> {
-    async fn create_family(&self, f: &TokenFamily, first: Option<&NewRefresh>, rehash: Option<&Rehash>) -> R<()> {
+    async fn create_family(
+        &self,
+        f: &TokenFamily,
+        first: Option<&NewRefresh>,
+        rehash: Option<&Rehash>,
+    ) -> R<()> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             sqlx::query(

@@ -28,7 +28,11 @@ fn group(name: &str) -> GroupName {
 
 async fn a_committed_import_writes_users_with_hash_groups_dates_and_external_id(s: &TestStore) {
     let mut import = s.begin_import().await.unwrap();
-    assert_eq!(import.ensure_groups(&[group("staff"), group("admin")], t0()).await.unwrap(), 1, "admin exists");
+    assert_eq!(
+        import.ensure_groups(&[group("staff"), group("admin")], t0()).await.unwrap(),
+        1,
+        "admin exists"
+    );
     let rows = [row(2, "Ada@Example.com", &["staff"]), row(3, "bob@example.com", &[])];
     let checks = import.add(&rows, true, t0()).await.unwrap();
     assert_eq!(checks, [AddressCheck::New, AddressCheck::New]);
@@ -49,7 +53,8 @@ async fn an_import_dropped_before_commit_leaves_the_database_unchanged(s: &TestS
     {
         let mut import = s.begin_import().await.unwrap();
         import.ensure_groups(&[group("newgroup")], t0()).await.unwrap();
-        let rows: Vec<_> = (0..600).map(|i| row(i + 2, &format!("u{i}@example.com"), &["newgroup"])).collect();
+        let rows: Vec<_> =
+            (0..600).map(|i| row(i + 2, &format!("u{i}@example.com"), &["newgroup"])).collect();
         import.add(&rows[..300], true, t0()).await.unwrap();
         import.add(&rows[300..], true, t0()).await.unwrap();
     }
@@ -75,10 +80,15 @@ async fn duplicates_in_the_file_name_their_first_line_and_existing_accounts_are_
         [AddressCheck::New, AddressCheck::Duplicate { first_line: 2 }, AddressCheck::Exists]
     );
     // In a later batch, against the rows inserted and the rows only checked alike.
-    let later = [row(900, "a@example.com", &[]), row(901, "old@example.com", &[]), row(902, "b@example.com", &[])];
+    let later =
+        [row(900, "a@example.com", &[]), row(901, "old@example.com", &[]), row(902, "b@example.com", &[])];
     assert_eq!(
         import.add(&later, false, t0()).await.unwrap(),
-        [AddressCheck::Duplicate { first_line: 2 }, AddressCheck::Duplicate { first_line: 4 }, AddressCheck::New]
+        [
+            AddressCheck::Duplicate { first_line: 2 },
+            AddressCheck::Duplicate { first_line: 4 },
+            AddressCheck::New
+        ]
     );
     let last = [row(950, "b@example.com", &[])];
     assert_eq!(import.add(&last, false, t0()).await.unwrap(), [AddressCheck::Duplicate { first_line: 902 }]);
@@ -87,9 +97,12 @@ async fn duplicates_in_the_file_name_their_first_line_and_existing_accounts_are_
 async fn a_sign_in_replaces_the_hash_it_checked_in_its_own_transaction(s: &TestStore) {
     let ada = s.user("ada@example.com").await;
     s.update_password_hash(ada.id, "pbkdf2:sha256:1000$salt$00").await.unwrap();
-    let rehash = Rehash { user: ada.id, old: "pbkdf2:sha256:1000$salt$00".into(), new: "$argon2id$new".into() };
+    let rehash =
+        Rehash { user: ada.id, old: "pbkdf2:sha256:1000$salt$00".into(), new: "$argon2id$new".into() };
     let session = crate::sessions::session(ada.id);
-    s.create_session(NewSession { token_hash: secret().1, session: &session, rehash: Some(&rehash) }).await.unwrap();
+    s.create_session(NewSession { token_hash: secret().1, session: &session, rehash: Some(&rehash) })
+        .await
+        .unwrap();
     assert_eq!(s.find_credentials_by_id(ada.id).await.unwrap().unwrap().password_hash, "$argon2id$new");
 
     // A hash changed meanwhile (a reset) is not overwritten by a stale sign-in.
@@ -115,7 +128,8 @@ async fn a_sign_in_replaces_the_hash_it_checked_in_its_own_transaction(s: &TestS
     let taken = secret().1;
     s.create_session(NewSession { token_hash: taken, session: &session, rehash: None }).await.unwrap();
     let again = Rehash { user: ada.id, old: "$argon2id$tokens".into(), new: "$argon2id$lost".into() };
-    let failed = s.create_session(NewSession { token_hash: taken, session: &session, rehash: Some(&again) }).await;
+    let failed =
+        s.create_session(NewSession { token_hash: taken, session: &session, rehash: Some(&again) }).await;
     assert!(failed.is_err());
     assert_eq!(s.find_credentials_by_id(ada.id).await.unwrap().unwrap().password_hash, "$argon2id$tokens");
 }

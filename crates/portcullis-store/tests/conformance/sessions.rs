@@ -38,7 +38,8 @@ async fn a_session_is_found_by_its_hash_with_its_user(s: &TestStore) {
     assert_eq!(found.session, new);
     assert_eq!(found.user, ada);
     assert!(s.find_session(secret().1).await.unwrap().is_none());
-    let again = s.create_session(NewSession { token_hash: hash, session: &session(ada.id), rehash: None }).await;
+    let again =
+        s.create_session(NewSession { token_hash: hash, session: &session(ada.id), rehash: None }).await;
     assert!(matches!(again, Err(StoreError::Conflict("session"))), "{again:?}");
 }
 

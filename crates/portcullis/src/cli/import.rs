@@ -63,7 +63,10 @@ pub async fn run(config: &Config, args: ImportArgs) -> Result<(), Failure> {
     .await?;
     if summary.errors > 0 {
         let lines = if summary.errors == 1 { "error" } else { "errors" };
-        return Err(Failure::runtime(format!("{} {lines} in {name:?}; nothing was imported", summary.errors)));
+        return Err(Failure::runtime(format!(
+            "{} {lines} in {name:?}; nothing was imported",
+            summary.errors
+        )));
     }
     if args.dry_run {
         println!(
@@ -116,7 +119,12 @@ impl ImportReport for Progress {
         }
         self.last = now;
         let seconds = now.duration_since(self.started).as_secs_f64().max(0.001);
-        #[expect(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a rate to show")]
+        #[expect(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a rate to show"
+        )]
         let rate = (lines as f64 / seconds) as u64;
         let text = format!("import: {lines} lines checked ({rate} lines/s)");
         let mut err = std::io::stderr();

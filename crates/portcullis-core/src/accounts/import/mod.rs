@@ -117,7 +117,8 @@ impl Auth {
     ) -> Result<ImportSummary, ImportError> {
         let now = self.clock.now();
         let (batches, mut incoming) = tokio::sync::mpsc::channel::<Batch>(READ_AHEAD);
-        let reading = tokio::task::spawn_blocking(move || read_batches(source, options.format, now, &batches));
+        let reading =
+            tokio::task::spawn_blocking(move || read_batches(source, options.format, now, &batches));
         let mut import = self.store.begin_import().await?;
         let mut summary = ImportSummary::default();
         let mut groups = HashSet::new();
@@ -149,7 +150,12 @@ impl Auth {
 }
 
 /// The valid lines of a batch as users to insert; the others' errors to `errors`.
-fn split(batch: Vec<Parsed>, summary: &mut ImportSummary, errors: &mut Vec<LineError>, now: OffsetDateTime) -> Vec<ImportedUser> {
+fn split(
+    batch: Vec<Parsed>,
+    summary: &mut ImportSummary,
+    errors: &mut Vec<LineError>,
+    now: OffsetDateTime,
+) -> Vec<ImportedUser> {
     let mut rows = Vec::with_capacity(batch.len());
     for parsed in batch {
         summary.lines = summary.lines.max(parsed.line);
@@ -202,7 +208,11 @@ async fn add_batch(
         match check {
             AddressCheck::New => summary.imported += 1,
             AddressCheck::Duplicate { first_line } => {
-                errors.push(LineError::new(row.line, "email", format!("the same address as line {first_line}")));
+                errors.push(LineError::new(
+                    row.line,
+                    "email",
+                    format!("the same address as line {first_line}"),
+                ));
             }
             AddressCheck::Exists if options.skip_existing => summary.skipped += 1,
             AddressCheck::Exists => errors.push(LineError::new(
@@ -239,7 +249,9 @@ fn read_batches(
                 return;
             }
         }
-        if batch.len() == BATCH && out.blocking_send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err() {
+        if batch.len() == BATCH
+            && out.blocking_send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err()
+        {
             return;
         }
     }

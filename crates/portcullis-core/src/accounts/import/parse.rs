@@ -14,7 +14,8 @@ use crate::accounts::legacy_hash;
 use crate::groups::GroupName;
 
 /// The fields of a line; `email` alone is required.
-pub const FIELDS: [&str; 6] = ["email", "password_hash", "email_verified", "created_at", "groups", "external_id"];
+pub const FIELDS: [&str; 6] =
+    ["email", "password_hash", "email_verified", "created_at", "groups", "external_id"];
 
 /// Longest accepted `external_id`, in bytes.
 pub const MAX_EXTERNAL_ID: usize = 255;
@@ -62,10 +63,8 @@ impl Reader {
             ImportFormat::Jsonl => Ok(Self::Jsonl { lines: BufReader::new(source), line: 0 }),
             ImportFormat::Csv => {
                 let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(source);
-                let header = reader
-                    .headers()
-                    .map_err(|e| vec![LineError::new(1, "header", csv_reason(&e))])?
-                    .clone();
+                let header =
+                    reader.headers().map_err(|e| vec![LineError::new(1, "header", csv_reason(&e))])?.clone();
                 let mut columns = Vec::with_capacity(header.len());
                 let mut errors = Vec::new();
                 for name in &header {
@@ -103,7 +102,10 @@ impl Reader {
                         csv::ErrorKind::Io(_) => Err(std::io::Error::other(e.to_string())),
                         _ => {
                             let line = e.position().map_or(0, csv::Position::line);
-                            Ok(Parsed { line, record: Err(vec![LineError::new(line, "record", csv_reason(&e))]) })
+                            Ok(Parsed {
+                                line,
+                                record: Err(vec![LineError::new(line, "record", csv_reason(&e))]),
+                            })
                         }
                     },
                 })
@@ -118,7 +120,10 @@ impl Reader {
                 *line += 1;
                 let n = *line;
                 let Ok(text) = std::str::from_utf8(&text) else {
-                    return Some(Ok(Parsed { line: n, record: Err(vec![LineError::new(n, "record", "not valid UTF-8")]) }));
+                    return Some(Ok(Parsed {
+                        line: n,
+                        record: Err(vec![LineError::new(n, "record", "not valid UTF-8")]),
+                    }));
                 };
                 if text.trim().is_empty() {
                     continue;
@@ -163,7 +168,14 @@ fn from_csv(row: &csv::StringRecord, columns: &[usize]) -> Raw {
                 });
             }
             "created_at" => raw.created_at = Some(cell),
-            "groups" => raw.groups = Some(Ok(cell.split(';').map(str::trim).filter(|g| !g.is_empty()).map(str::to_owned).collect())),
+            "groups" => {
+                raw.groups = Some(Ok(cell
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|g| !g.is_empty())
+                    .map(str::to_owned)
+                    .collect()))
+            }
             _ => raw.external_id = Some(Ok(cell)),
         }
     }
@@ -227,7 +239,12 @@ fn from_json(line: u64, text: &str) -> Result<(Raw, Vec<LineError>), Vec<LineErr
 }
 
 /// Checks every field of a line, listing every problem.
-fn check(line: u64, raw: Raw, mut errors: Vec<LineError>, now: OffsetDateTime) -> Result<Record, Vec<LineError>> {
+fn check(
+    line: u64,
+    raw: Raw,
+    mut errors: Vec<LineError>,
+    now: OffsetDateTime,
+) -> Result<Record, Vec<LineError>> {
     let mut fail = |field: &str, reason: String| errors.push(LineError::new(line, field, reason));
     let email = match raw.email.as_deref().map(Email::parse) {
         None => {
@@ -270,7 +287,9 @@ fn check(line: u64, raw: Raw, mut errors: Vec<LineError>, now: OffsetDateTime) -
                 match GroupName::parse(&name) {
                     Some(g) if !groups.contains(&g) => groups.push(g),
                     Some(_) => {}
-                    None => fail("groups", format!("{name:?} is not a group name ([a-z0-9][a-z0-9_.-]{{0,63}})")),
+                    None => {
+                        fail("groups", format!("{name:?} is not a group name ([a-z0-9][a-z0-9_.-]{{0,63}})"))
+                    }
                 }
             }
         }
@@ -310,7 +329,9 @@ fn parse_time(raw: &str, now: OffsetDateTime) -> Result<OffsetDateTime, String> 
     );
     let at = OffsetDateTime::parse(raw, &Rfc3339)
         .or_else(|_| PrimitiveDateTime::parse(raw, sqlite).map(PrimitiveDateTime::assume_utc))
-        .map_err(|_| "must be RFC 3339 (2024-05-01T12:00:00Z) or YYYY-MM-DD HH:MM:SS[.ffffff] (UTC)".to_owned())?;
+        .map_err(|_| {
+            "must be RFC 3339 (2024-05-01T12:00:00Z) or YYYY-MM-DD HH:MM:SS[.ffffff] (UTC)".to_owned()
+        })?;
     if at > now + time::Duration::days(1) {
         return Err("is in the future".to_owned());
     }

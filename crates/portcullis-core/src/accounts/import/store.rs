@@ -26,7 +26,10 @@ pub struct ImportedUser {
 
 impl std::fmt::Debug for ImportedUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImportedUser").field("line", &self.line).field("email", &self.email).finish_non_exhaustive()
+        f.debug_struct("ImportedUser")
+            .field("line", &self.line)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
     }
 }
 

@@ -78,7 +78,8 @@ async fn every_error_is_listed_by_line_and_field_and_nothing_is_written(backend:
     let ran = import(&app.db.url, "users.csv", &file, &[]).await;
     assert_eq!(ran.code, 1);
     let errors = error_lines(&ran);
-    let fields: Vec<String> = errors.iter().map(|e| e.splitn(3, ": ").take(2).collect::<Vec<_>>().join(": ")).collect();
+    let fields: Vec<String> =
+        errors.iter().map(|e| e.splitn(3, ": ").take(2).collect::<Vec<_>>().join(": ")).collect();
     assert_eq!(
         fields,
         [
@@ -127,12 +128,16 @@ async fn a_good_file_imports_and_is_audited_with_groups_and_external_ids(backend
     let bob = app.store.find_credentials_by_email("bob@example.com").await.unwrap().unwrap();
     assert!(!bob.user.email_verified && !bob.user.invited);
     // Without a hash no password signs in (a reset or an invitation sets one).
-    let no = app.post_json(&client(), "/api/v1/login", &json!({"email": "bob@example.com", "password": "x"})).await;
+    let no = app
+        .post_json(&client(), "/api/v1/login", &json!({"email": "bob@example.com", "password": "x"}))
+        .await;
     assert_eq!(no.status(), StatusCode::UNAUTHORIZED);
 
     // Ada is an administrator: the admin API and her export show her old id.
     let c = client();
-    let res = app.post_json(&c, "/api/v1/login", &json!({"email": "ada@example.com", "password": "correct horse ✓"})).await;
+    let res = app
+        .post_json(&c, "/api/v1/login", &json!({"email": "ada@example.com", "password": "correct horse ✓"}))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let listed: Value = app.get(&c, "/api/v1/admin/users?q=ada").await.json().await.unwrap();
     assert_eq!(listed["users"][0]["external_id"], "17");
@@ -150,13 +155,20 @@ async fn a_good_file_imports_and_is_audited_with_groups_and_external_ids(backend
     assert_eq!(again.code, 1);
     assert_eq!(error_lines(&again).len(), 2);
     let skipped = import(&app.db.url, "users.csv", &file, &["--skip-existing"]).await;
-    assert_eq!((skipped.code, skipped.stdout.as_str()), (0, "imported: 0, skipped: 2\n"), "{}", skipped.stderr);
+    assert_eq!(
+        (skipped.code, skipped.stdout.as_str()),
+        (0, "imported: 0, skipped: 2\n"),
+        "{}",
+        skipped.stderr
+    );
     app.stop().await;
 }
 
 async fn json_lines_come_from_the_extension_or_the_flag_and_from_standard_input(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let line = |email: &str| json!({"email": email, "password_hash": HASH, "groups": ["ops"], "external_id": 5}).to_string() + "\n";
+    let line = |email: &str| {
+        json!({"email": email, "password_hash": HASH, "groups": ["ops"], "external_id": 5}).to_string() + "\n"
+    };
     let ran = import(&app.db.url, "users.ndjson", &line("a@example.com"), &[]).await;
     assert_eq!((ran.code, ran.stdout.as_str()), (0, "imported: 1, skipped: 0\n"), "{}", ran.stderr);
     let ran = import(&app.db.url, "-", &line("b@example.com"), &["--format", "jsonl"]).await;
@@ -165,7 +177,13 @@ async fn json_lines_come_from_the_extension_or_the_flag_and_from_standard_input(
     let ran = import(&app.db.url, "-", &line("c@example.com"), &[]).await;
     assert_eq!(ran.code, 1);
     assert!(error_lines(&ran)[0].starts_with("line 1: "), "{}", ran.stderr);
-    let ran = import(&app.db.url, "-", "{\"email\": \"d@example.com\", \"email_verified\": \"yes\"}\n", &["--format", "jsonl"]).await;
+    let ran = import(
+        &app.db.url,
+        "-",
+        "{\"email\": \"d@example.com\", \"email_verified\": \"yes\"}\n",
+        &["--format", "jsonl"],
+    )
+    .await;
     assert_eq!(error_lines(&ran), ["line 1: email_verified: must be true or false"]);
     assert_eq!(emails(&app).await, ["a@example.com", "b@example.com"]);
     app.stop().await;

@@ -39,7 +39,8 @@ fn free_port() -> u16 {
 }
 
 async fn start_legacy(python: &std::path::Path, folder: &std::path::Path) -> Legacy {
-    let app = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/flask-tutorial-legacy/app.py");
+    let app = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/flask-tutorial-legacy/app.py");
     let port = free_port();
     std::fs::create_dir_all(folder.join("instance")).unwrap();
     let child = tokio::process::Command::new(python)
@@ -65,8 +66,12 @@ async fn start_legacy(python: &std::path::Path, folder: &std::path::Path) -> Leg
 
 /// Whether the sqlite3 command line is there (scripts/test installs it).
 fn sqlite3_available() -> bool {
-    let found = std::process::Command::new("sqlite3").arg("-version").output().is_ok_and(|o| o.status.success());
-    assert!(found || std::env::var("CI").as_deref() != Ok("true"), "CI=true but the sqlite3 command is missing");
+    let found =
+        std::process::Command::new("sqlite3").arg("-version").output().is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but the sqlite3 command is missing"
+    );
     if !found {
         eprintln!("SKIPPED: no sqlite3 command; run scripts/test");
     }
@@ -79,13 +84,28 @@ async fn legacy_users_exported(python: &std::path::Path, folder: &std::path::Pat
     let legacy = start_legacy(python, folder).await;
     for (email, password) in PEOPLE {
         let c = client();
-        let res = c.post(format!("{}/register", legacy.base)).form(&[("email", email), ("password", password)]).send().await.unwrap();
+        let res = c
+            .post(format!("{}/register", legacy.base))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::FOUND, "{email} registers in the old app");
-        let res = c.post(format!("{}/login", legacy.base)).form(&[("email", email), ("password", password)]).send().await.unwrap();
-        assert_eq!((res.status(), location(&res)), (StatusCode::FOUND, "/".to_owned()), "{email} signs in there");
+        let res = c
+            .post(format!("{}/login", legacy.base))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (res.status(), location(&res)),
+            (StatusCode::FOUND, "/".to_owned()),
+            "{email} signs in there"
+        );
     }
     drop(legacy);
-    let out = tokio::process::Command::new("sh").arg("-c").arg(EXPORT).current_dir(folder).output().await.unwrap();
+    let out =
+        tokio::process::Command::new("sh").arg("-c").arg(EXPORT).current_dir(folder).output().await.unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::read_to_string(folder.join("users.csv")).unwrap()
 }

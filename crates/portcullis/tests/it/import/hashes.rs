@@ -84,23 +84,44 @@ async fn each_format_signs_in_with_the_right_password_only_and_becomes_argon2id(
     let app = TestApp::spawn(backend).await;
     let file: String = users
         .iter()
-        .map(|u| json!({"email": u.email, "password_hash": u.hash, "email_verified": true}).to_string() + "\n")
+        .map(|u| {
+            json!({"email": u.email, "password_hash": u.hash, "email_verified": true}).to_string() + "\n"
+        })
         .collect();
     let ran = import(&app.db.url, "users.jsonl", &file, &[]).await;
     assert_eq!((ran.code, ran.stdout.as_str()), (0, "imported: 10, skipped: 0\n"), "{}", ran.stderr);
 
     for u in &users {
         assert_eq!(stored_hash(&app, &u.email).await, u.hash, "{}: imported as it was", u.email);
-        assert_eq!(login(&app, &u.email, &format!("{}x", u.password)).await, StatusCode::UNAUTHORIZED, "{}", u.email);
+        assert_eq!(
+            login(&app, &u.email, &format!("{}x", u.password)).await,
+            StatusCode::UNAUTHORIZED,
+            "{}",
+            u.email
+        );
         // The NFKC form is another password to the old application.
         let normalised = portcullis_core::Password::new(&u.password);
         assert_ne!(normalised.expose(), u.password);
         assert_eq!(login(&app, &u.email, normalised.expose()).await, StatusCode::UNAUTHORIZED, "{}", u.email);
-        assert_eq!(stored_hash(&app, &u.email).await, u.hash, "{}: a failed sign-in changes nothing", u.email);
+        assert_eq!(
+            stored_hash(&app, &u.email).await,
+            u.hash,
+            "{}: a failed sign-in changes nothing",
+            u.email
+        );
 
-        assert_eq!(login(&app, &u.email, &u.password).await, StatusCode::OK, "{}: the right password", u.email);
+        assert_eq!(
+            login(&app, &u.email, &u.password).await,
+            StatusCode::OK,
+            "{}: the right password",
+            u.email
+        );
         let now = stored_hash(&app, &u.email).await;
-        assert!(now.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{}: replaced by Argon2id, got {now:.20}", u.email);
+        assert!(
+            now.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"),
+            "{}: replaced by Argon2id, got {now:.20}",
+            u.email
+        );
         // The same password, typed the same way, signs in against the new hash.
         assert_eq!(login(&app, &u.email, &u.password).await, StatusCode::OK, "{}: again", u.email);
         assert_eq!(stored_hash(&app, &u.email).await, now, "{}: no second replacement", u.email);

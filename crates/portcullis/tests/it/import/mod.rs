@@ -16,7 +16,10 @@ use crate::helpers::portcullis_command;
 /// with a printed reason, except under `CI=true`, where they fail.
 pub(crate) fn legacy_python() -> Option<PathBuf> {
     let path = std::env::var_os("PCTEST_LEGACY_PYTHON").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/flask-tutorial-legacy/.venv/bin/python"),
+        || {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../examples/flask-tutorial-legacy/.venv/bin/python")
+        },
         PathBuf::from,
     );
     if path.is_file() {
@@ -51,7 +54,9 @@ pub(crate) async fn import(db_url: &str, name: &str, contents: &str, args: &[&st
     let mut all = vec!["user", "import", file.as_str()];
     all.extend_from_slice(args);
     let (mut cmd, _cwd) = portcullis_command(db_url, &all);
-    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().expect("the portcullis binary runs");
     let mut input = child.stdin.take().unwrap();
     if name == "-" {
