@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
+use sqlx::Connection as _;
 
 const PASSWORD: &str = "imported password 1";
 
@@ -57,7 +58,8 @@ async fn main() -> anyhow::Result<()> {
     for backend in &o.backends {
         let url = database(&o, backend, "import").await?;
         run(&portcullis, &url, &["migrate"])?;
-        let (seconds, peak_kib) = if o.lines == 0 { (0.0, 0) } else { timed_import(&portcullis, &url, &big)? };
+        let (seconds, peak_kib) =
+            if o.lines == 0 { (0.0, 0) } else { timed_import(&portcullis, &url, &big)? };
         eprintln!(
             "{backend}: imported {} lines in {seconds:.1} s, peak RSS {} MiB",
             o.lines,
@@ -145,7 +147,6 @@ async fn database(o: &Options, backend: &str, what: &str) -> anyhow::Result<Stri
         }
         return Ok(format!("sqlite://{}", path.display()));
     }
-    use sqlx::Connection as _;
     let mut conn = sqlx::PgConnection::connect(&format!("{}/postgres", o.postgres)).await?;
     let name = format!("pcbench_{what}");
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
@@ -160,7 +161,6 @@ async fn drop_database(o: &Options, backend: &str, what: &str) {
     if backend != "postgres" {
         return;
     }
-    use sqlx::Connection as _;
     if let Ok(mut conn) = sqlx::PgConnection::connect(&format!("{}/postgres", o.postgres)).await {
         let sql = format!("DROP DATABASE IF EXISTS pcbench_{what} WITH (FORCE)");
         let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;

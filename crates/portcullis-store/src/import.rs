@@ -135,12 +135,11 @@ async fn check_in_file<DB>(
     let mut first_here: HashMap<&str, u64> = HashMap::new();
     let mut fresh: Vec<&ImportedUser> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        match first_here.get(row.email_canonical.as_str()) {
-            Some(&first_line) => checks[i] = AddressCheck::Duplicate { first_line },
-            None => {
-                first_here.insert(&row.email_canonical, row.line);
-                fresh.push(row);
-            }
+        if let Some(&first_line) = first_here.get(row.email_canonical.as_str()) {
+            checks[i] = AddressCheck::Duplicate { first_line };
+        } else {
+            first_here.insert(&row.email_canonical, row.line);
+            fresh.push(row);
         }
     }
     if fresh.is_empty() {

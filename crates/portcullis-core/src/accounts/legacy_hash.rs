@@ -127,7 +127,9 @@ fn werkzeug_pbkdf2(rest: &str) -> Result<Legacy, HashFormatError> {
         "sha256" => Digest::Sha256,
         "sha512" => Digest::Sha512,
         other => {
-            return Err(refuse(format!("Werkzeug pbkdf2 digest {other:?} is not supported (sha256, sha512)")));
+            return Err(refuse(format!(
+                "Werkzeug pbkdf2 digest {other:?} is not supported (sha256, sha512)"
+            )));
         }
     };
     let iterations = pbkdf2_iterations(iterations)?;

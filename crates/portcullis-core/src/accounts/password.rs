@@ -482,7 +482,11 @@ mod tests {
     fn pbkdf2_hex(password: &str) -> String {
         let mut out = [0u8; 32];
         pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), b"salt", 1000, &mut out);
-        let hex: String = out.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = out.iter().fold(String::new(), |mut hex, b| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{b:02x}");
+            hex
+        });
         format!("pbkdf2:sha256:1000$salt${hex}")
     }
 

@@ -40,8 +40,12 @@ impl ImportFormat {
     /// From the file's extension: `.jsonl` and `.ndjson` are JSON Lines, anything
     /// else (stdin too) CSV.
     pub fn from_path(path: &str) -> Self {
-        let lower = path.to_ascii_lowercase();
-        if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") { Self::Jsonl } else { Self::Csv }
+        let extension = std::path::Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or_default();
+        if extension.eq_ignore_ascii_case("jsonl") || extension.eq_ignore_ascii_case("ndjson") {
+            Self::Jsonl
+        } else {
+            Self::Csv
+        }
     }
 }
 

@@ -98,16 +98,13 @@ impl Reader {
                         let line = row.position().map_or(0, csv::Position::line);
                         Ok(Parsed { line, record: check(line, from_csv(&row, columns), Vec::new(), now) })
                     }
-                    Err(e) => match e.kind() {
-                        csv::ErrorKind::Io(_) => Err(std::io::Error::other(e.to_string())),
-                        _ => {
-                            let line = e.position().map_or(0, csv::Position::line);
-                            Ok(Parsed {
-                                line,
-                                record: Err(vec![LineError::new(line, "record", csv_reason(&e))]),
-                            })
+                    Err(e) => {
+                        if let csv::ErrorKind::Io(_) = e.kind() {
+                            return Some(Err(std::io::Error::other(e.to_string())));
                         }
-                    },
+                        let line = e.position().map_or(0, csv::Position::line);
+                        Ok(Parsed { line, record: Err(vec![LineError::new(line, "record", csv_reason(&e))]) })
+                    }
                 })
             }
             Self::Jsonl { lines, line } => loop {
@@ -174,7 +171,7 @@ fn from_csv(row: &csv::StringRecord, columns: &[usize]) -> Raw {
                     .map(str::trim)
                     .filter(|g| !g.is_empty())
                     .map(str::to_owned)
-                    .collect()))
+                    .collect()));
             }
             _ => raw.external_id = Some(Ok(cell)),
         }
@@ -288,7 +285,7 @@ fn check(
                     Some(g) if !groups.contains(&g) => groups.push(g),
                     Some(_) => {}
                     None => {
-                        fail("groups", format!("{name:?} is not a group name ([a-z0-9][a-z0-9_.-]{{0,63}})"))
+                        fail("groups", format!("{name:?} is not a group name ([a-z0-9][a-z0-9_.-]{{0,63}})"));
                     }
                 }
             }

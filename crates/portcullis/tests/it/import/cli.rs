@@ -3,6 +3,8 @@
 //! `--skip-existing`, standard input, the format from the extension, the audit
 //! event, and `external_id` shown to administrators and in the export.
 
+use std::fmt::Write as _;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -35,7 +37,7 @@ async fn a_file_with_one_bad_line_leaves_the_database_unchanged(backend: Backend
     // bad line: everything goes.
     let mut file = String::from(HEADER);
     for i in 0..1200 {
-        file.push_str(&format!("user{i}@example.com,{HASH},1,2024-01-02 03:04:05,newgroup,{i}\n"));
+        writeln!(file, "user{i}@example.com,{HASH},1,2024-01-02 03:04:05,newgroup,{i}").unwrap();
     }
     file.push_str("broken@,,,,,\n");
     let ran = import(&app.db.url, "users.csv", &file, &[]).await;
@@ -50,7 +52,7 @@ async fn a_file_with_one_bad_line_leaves_the_database_unchanged(backend: Backend
     // A duplicate found only when the database checks it (two batches apart).
     let mut file = String::from(HEADER);
     for i in 0..700 {
-        file.push_str(&format!("user{i}@example.com,,,,,\n"));
+        writeln!(file, "user{i}@example.com,,,,,").unwrap();
     }
     file.push_str("USER3@example.com,,,,,\n");
     let ran = import(&app.db.url, "users.csv", &file, &[]).await;
