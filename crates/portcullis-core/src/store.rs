@@ -6,7 +6,8 @@
 
 use async_trait::async_trait;
 
-pub use crate::accounts::store::{Guarded, NewUser, UserStore};
+pub use crate::accounts::import::store::{AddressCheck, ImportStore, ImportedUser, UserImport};
+pub use crate::accounts::store::{Guarded, NewUser, Rehash, UserStore};
 pub use crate::admin::store::AdminStore;
 pub use crate::audit::store::AuditStore;
 pub use crate::groups::store::GroupStore;
@@ -49,6 +50,7 @@ pub trait Store:
     + ThrottleStore
     + AdminStore
     + IdentityStore
+    + ImportStore
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -23,6 +23,7 @@ mod error;
 mod events;
 mod groups;
 mod identities;
+mod import;
 mod keys;
 mod mfa;
 mod migrations;
@@ -96,7 +97,8 @@ where
         + portcullis_core::AuditStore
         + portcullis_core::ThrottleStore
         + portcullis_core::AdminStore
-        + portcullis_core::IdentityStore,
+        + portcullis_core::IdentityStore
+        + portcullis_core::store::ImportStore,
 {
     async fn ping(&self) -> Result<(), portcullis_core::StoreError> {
         self.run(async {

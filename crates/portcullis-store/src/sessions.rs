@@ -46,6 +46,7 @@ impl<DB> Sessions<DB> {
 impl<DB> SessionStore for SqlStore<DB> {
     /// A full session is a sign-in: the user's `last_sign_in_at` moves in the
     /// same transaction. A half one (second factor owed) is only the session.
+    /// Either replaces the password hash when asked (the password step passed).
     async fn create_session(&self, new: NewSession<'_>) -> R<()> {
         self.run(async {
             let s = new.session;
@@ -73,6 +74,9 @@ impl<DB> SessionStore for SqlStore<DB> {
             .conflict_on("session")?;
             if !s.mfa_pending {
                 Users::<DB>::record_sign_in(&mut *tx, &s.user_id.to_string(), s.authenticated_at).await?;
+            }
+            if let Some(rehash) = new.rehash {
+                Users::<DB>::replace_hash(&mut *tx, rehash).await?;
             }
             Ok(tx.commit().await?)
         })

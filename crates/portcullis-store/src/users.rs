@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use portcullis_core::accounts::user::{Credentials, INVITED_PASSWORD_HASH};
 use portcullis_core::mail::NewMail;
 use portcullis_core::store::UserStore;
-use portcullis_core::store::{Guarded, NewToken, NewUser};
+use portcullis_core::store::{Guarded, NewToken, NewUser, Rehash};
 use portcullis_core::{TokenHash, User, UserId};
 use sqlx::Row as _;
 use time::OffsetDateTime;
@@ -98,6 +98,19 @@ impl<DB> Users<DB> {
             groups: sorted(u.groups.iter().map(|g| g.as_str().to_owned()).collect()),
             invited: u.password_hash == INVITED_PASSWORD_HASH,
         })
+    }
+
+    /// Replaces a user's password hash at a sign-in, inside the transaction that
+    /// records it, unless the stored hash is no longer the one the password was
+    /// checked against (a password change won meanwhile: it stays).
+    pub(crate) async fn replace_hash(conn: &mut DB::Connection, rehash: &Rehash) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+            .bind(&rehash.new)
+            .bind(rehash.user.to_string())
+            .bind(&rehash.old)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
     }
 
     /// Whether taking `user` away (disabled, deleted, out of `admin`) would leave

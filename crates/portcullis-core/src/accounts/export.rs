@@ -19,6 +19,8 @@ pub struct AccountExport {
     /// When the export was made.
     pub exported_at: time::OffsetDateTime,
     pub user: User,
+    /// The user's id in the application it was imported from (SPEC §9).
+    pub external_id: Option<String>,
     pub sessions: Vec<Session>,
     pub events: Vec<Event>,
     pub tokens: Vec<StoredToken>,
@@ -38,6 +40,11 @@ impl Auth {
         Ok(AccountExport {
             exported_at: self.clock.now(),
             user: user.clone(),
+            external_id: self
+                .store
+                .admin_user(user.id, self.clock.now())
+                .await?
+                .and_then(|shown| shown.external_id),
             sessions: self.store.list_sessions(user.id, self.clock.now()).await?,
             events: self.store.list_events(Some(user.id), EXPORT_EVENTS).await?,
             tokens: self.store.list_tokens(user.id).await?,

@@ -138,7 +138,7 @@ impl Auth {
         self.security_state_changed();
         self.audit(EventKind::InvitationAccepted, Outcome::Success, Some(user.id), client, None).await;
         let user = User { email_verified: true, invited: false, ..user };
-        let outcome = self.open_session(user, false, client, SignIn::Password).await?;
+        let outcome = self.open_session(user, false, client, SignIn::Password, None).await?;
         let detail = Some("invitation");
         self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(outcome.user.id), client, detail).await;
         self.observe(|o| o.login("success"));

@@ -10,23 +10,33 @@ use tokio::sync::Semaphore;
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
-use crate::accounts::common_passwords;
+use crate::accounts::{common_passwords, legacy_hash};
 use crate::error::FieldError;
 
 /// Longest accepted password, in bytes after normalisation.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// A password as typed, NFKC-normalised. Never printed, zeroed on drop.
+/// A password, NFKC-normalised, and as typed when that differs. Never printed,
+/// zeroed on drop.
 #[derive(Clone)]
-pub struct Password(Zeroizing<String>);
+pub struct Password(Zeroizing<String>, Option<Zeroizing<String>>);
 
 impl Password {
     pub fn new(raw: &str) -> Self {
-        Self(Zeroizing::new(raw.nfkc().collect()))
+        let normalised: String = raw.nfkc().collect();
+        let typed = (normalised != raw).then(|| Zeroizing::new(raw.to_owned()));
+        Self(Zeroizing::new(normalised), typed)
     }
 
+    /// The NFKC form: what Portcullis hashes and checks (SPEC §5).
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// The password exactly as typed: what an imported hash is checked against,
+    /// since the old application did not normalise it (SPEC §9).
+    pub fn as_typed(&self) -> &str {
+        self.1.as_deref().map_or(&self.0, |t| t.as_str())
     }
 
     /// Whether the password is short enough to be worth hashing at all.
@@ -209,22 +219,34 @@ impl PasswordHasher {
         self.run(move || hash_phc(&params, password.expose().as_bytes())).await?
     }
 
-    /// Verifies a password against a PHC string. A malformed stored hash never matches.
-    pub async fn verify(&self, password: &Password, phc: &str) -> Result<Verified, HashError> {
+    /// Verifies a password against a stored hash: an Argon2 PHC string, or a hash
+    /// imported from another application ([`legacy_hash`], checked against the
+    /// password as typed, and always to be replaced). A malformed stored hash
+    /// never matches.
+    pub async fn verify(&self, password: &Password, stored: &str) -> Result<Verified, HashError> {
         let params = self.params.clone();
         let password = password.clone();
-        let phc = phc.to_owned();
+        let stored = stored.to_owned();
         self.run(move || {
-            let Ok(parsed) = PasswordHash::new(&phc) else {
+            if let Some(ok) = legacy_hash::verify(&stored, password.as_typed().as_bytes()) {
+                return Verified { ok, needs_rehash: true };
+            }
+            let Ok(parsed) = PasswordHash::new(&stored) else {
                 return Verified { ok: false, needs_rehash: false };
             };
-            let ok = verify_phc(&parsed, password.expose().as_bytes());
-            let needs_rehash = parsed.algorithm != argon2::ARGON2ID_IDENT
+            let mut needs_rehash = parsed.algorithm != argon2::ARGON2ID_IDENT
                 || Params::try_from(&parsed).map_or(true, |p| {
                     p.m_cost() != params.m_cost()
                         || p.t_cost() != params.t_cost()
                         || p.p_cost() != params.p_cost()
                 });
+            let mut ok = verify_phc(&parsed, password.expose().as_bytes());
+            if !ok && password.as_typed() != password.expose() {
+                // An imported Argon2 hash of a password its application did not
+                // normalise: it matches as typed, and is replaced by the NFKC form's.
+                ok = verify_phc(&parsed, password.as_typed().as_bytes());
+                needs_rehash |= ok;
+            }
             Verified { ok, needs_rehash }
         })
         .await
@@ -440,6 +462,41 @@ mod tests {
             .unwrap()
             .to_string();
         let v = hasher.verify(&Password::new("mauve-otter-ladder-19"), &argon2i).await.unwrap();
+        assert_eq!(v, Verified { ok: true, needs_rehash: true });
+    }
+
+    #[tokio::test]
+    async fn an_imported_hash_is_checked_as_typed_and_always_asks_for_a_rehash() {
+        // A hash of "\u{FB01}sh" as typed (the ligature, not "fish").
+        let hasher = cheap();
+        let hash = pbkdf2_hex("\u{FB01}sh");
+        let v = hasher.verify(&Password::new("\u{FB01}sh"), &hash).await.unwrap();
+        assert_eq!(v, Verified { ok: true, needs_rehash: true });
+        // The NFKC form is another password to the old application.
+        assert!(!hasher.verify(&Password::new("fish"), &hash).await.unwrap().ok);
+        let wrong = hasher.verify(&Password::new("\u{FB01}sk"), &hash).await.unwrap();
+        assert!(!wrong.ok);
+    }
+
+    /// A Werkzeug `pbkdf2:sha256` hash of `password`'s UTF-8 bytes, salt "salt".
+    fn pbkdf2_hex(password: &str) -> String {
+        let mut out = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), b"salt", 1000, &mut out);
+        let hex = out.iter().fold(String::new(), |mut hex, b| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{b:02x}");
+            hex
+        });
+        format!("pbkdf2:sha256:1000$salt${hex}")
+    }
+
+    #[tokio::test]
+    async fn an_argon2_hash_of_the_password_as_typed_verifies_and_is_replaced() {
+        let typed = argon2(&Params::new(256, 1, 1, None).unwrap())
+            .hash_password("\u{FB01}sh".as_bytes())
+            .unwrap()
+            .to_string();
+        let v = cheap().verify(&Password::new("\u{FB01}sh"), &typed).await.unwrap();
         assert_eq!(v, Verified { ok: true, needs_rehash: true });
     }
 

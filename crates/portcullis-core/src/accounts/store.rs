@@ -20,6 +20,23 @@ pub struct NewUser<'a> {
     pub created_at: OffsetDateTime,
 }
 
+/// A stored hash to replace, at a sign-in, in the transaction that records it
+/// (SPEC §4, §9): an imported hash or one at an old cost becomes Argon2id at the
+/// configured cost. Skipped when the stored hash is no longer `old` (the
+/// password changed meanwhile).
+#[derive(Clone)]
+pub struct Rehash {
+    pub user: UserId,
+    pub old: String,
+    pub new: String,
+}
+
+impl std::fmt::Debug for Rehash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rehash").field("user", &self.user).finish_non_exhaustive()
+    }
+}
+
 /// What a change that can take an administrator away did: disabling or deleting
 /// a user, removing a member from `admin`. It is refused when it would leave no
 /// enabled administrator, decided inside the change's own write transaction (on

@@ -68,12 +68,15 @@ impl User {
 /// and the account shows as `invited` until the invitation is accepted.
 pub const INVITED_PASSWORD_HASH: &str = "!invited";
 
-/// The stored "password hash" of an account made through an upstream identity
-/// provider (SPEC §10): no password signs in until a reset sets one.
+/// The stored "password hash" of an account imported without one (SPEC §9) or
+/// made through an upstream identity provider (§10): no password verifies against
+/// it; a reset or an invitation sets one.
 pub const NO_PASSWORD_HASH: &str = "!none";
 
-/// Whether a stored hash is one of the markers above (no password set), not a hash.
-pub fn is_password_marker(stored: &str) -> bool {
+/// Whether a stored hash is a marker ([`INVITED_PASSWORD_HASH`],
+/// [`NO_PASSWORD_HASH`]) rather than a hash: every marker starts with `!`, which
+/// no hash format does.
+pub fn has_no_password(stored: &str) -> bool {
     stored.starts_with('!')
 }
 

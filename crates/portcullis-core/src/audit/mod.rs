@@ -118,10 +118,12 @@ pub enum EventKind {
     IdentityLinked,
     /// An upstream identity was unlinked from the account.
     IdentityUnlinked,
+    /// The command line imported users (SPEC §9); the detail holds the counts.
+    UsersImported,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 37] = [
+    pub const ALL: [Self; 38] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -159,6 +161,7 @@ impl EventKind {
         Self::SigningKeyRotated,
         Self::IdentityLinked,
         Self::IdentityUnlinked,
+        Self::UsersImported,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -200,6 +203,7 @@ impl EventKind {
             Self::SigningKeyRotated => "signing_key_rotated",
             Self::IdentityLinked => "identity_linked",
             Self::IdentityUnlinked => "identity_unlinked",
+            Self::UsersImported => "users_imported",
         }
     }
 

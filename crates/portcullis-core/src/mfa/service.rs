@@ -161,6 +161,7 @@ impl Auth {
                 pending.session.remember,
                 client,
                 crate::sessions::SignIn::TwoFactor,
+                None,
             )
             .await?;
         self.security_state_changed();

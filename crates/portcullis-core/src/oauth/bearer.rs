@@ -85,7 +85,8 @@ impl Auth {
         client: &ClientMeta,
     ) -> Result<TokenPair, AuthError> {
         self.limit_token_requests(client).await?;
-        let user = self.verify_login(email, password, client).await?;
+        let crate::sessions::login::PasswordOk { user, rehash } =
+            self.verify_login(email, password, client).await?;
         if user.mfa_enabled {
             let code = code.ok_or(AuthError::MfaRequired)?;
             self.verify_second_factor(&user, code, client).await?;
@@ -102,7 +103,7 @@ impl Auth {
             created_at: now,
         };
         let (refresh, first) = self.new_refresh();
-        self.store.create_family(&family, Some(&first)).await?;
+        self.store.create_family(&family, Some(&first), rehash.as_ref()).await?;
         self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(user.id), client, Some("tokens")).await;
         self.observe(|o| o.login("success"));
         let access_token = self.access_token(&user, API_CLIENT_ID, &family)?;

@@ -64,9 +64,14 @@ pub trait FamilyStore: Send + Sync + 'static {
     /// Starts a family with its first refresh token (when given). A first-party
     /// family (no client: `/api/v1/tokens`) begins with a sign-in, so it sets the
     /// user's `last_sign_in_at` in the same transaction; a client's family comes
-    /// from a code, whose sign-in was a session's.
-    async fn create_family(&self, family: &TokenFamily, first: Option<&NewRefresh>)
-    -> Result<(), StoreError>;
+    /// from a code, whose sign-in was a session's. `rehash` replaces the user's
+    /// password hash in the same transaction (a password sign-in's).
+    async fn create_family(
+        &self,
+        family: &TokenFamily,
+        first: Option<&NewRefresh>,
+        rehash: Option<&crate::accounts::store::Rehash>,
+    ) -> Result<(), StoreError>;
     /// Spends refresh token `hash` and stores `next` in its family. A token of
     /// another client than `client`, expired, of a disabled user or of a revoked
     /// family is `Invalid` (and nothing changes); one spent before revokes its family.

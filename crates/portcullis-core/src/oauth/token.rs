@@ -115,7 +115,7 @@ impl Auth {
             created_at: now,
         };
         let (refresh, first) = self.new_refresh();
-        self.store.create_family(&family, Some(&first)).await?;
+        self.store.create_family(&family, Some(&first), None).await?;
         self.client_tokens(client, &user, &family, Some(refresh), code.nonce)
     }
 

@@ -211,7 +211,8 @@ impl Auth {
         }
         let remember =
             pending.map_or(remember, |p| if second_factor { p.session.remember } else { remember });
-        let outcome = self.open_session(user, remember, client, crate::sessions::SignIn::TwoFactor).await?;
+        let outcome =
+            self.open_session(user, remember, client, crate::sessions::SignIn::TwoFactor, None).await?;
         let detail = if second_factor { "passkey_mfa" } else { "passkey" };
         self.security_state_changed();
         self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(record.user_id), client, Some(detail))

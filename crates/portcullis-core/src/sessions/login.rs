@@ -3,7 +3,8 @@
 
 use crate::accounts::email::Email;
 use crate::accounts::password::Password;
-use crate::accounts::user::{INVITED_PASSWORD_HASH, User};
+use crate::accounts::store::Rehash;
+use crate::accounts::user::{INVITED_PASSWORD_HASH, User, has_no_password};
 use crate::audit::{EventKind, Outcome};
 use crate::error::AuthError;
 use crate::sessions::{Session, SignIn};
@@ -29,26 +30,27 @@ impl Auth {
         remember: bool,
         client: &ClientMeta,
     ) -> Result<LoginOutcome, AuthError> {
-        let user = self.verify_login(email, password, client).await?;
+        let PasswordOk { user, rehash } = self.verify_login(email, password, client).await?;
         if user.mfa_enabled {
             // Half-authenticated until the second factor: the sign-in completes in
             // `complete_mfa_login`, with a new session id.
-            return self.open_session(user, remember, client, SignIn::Pending).await;
+            return self.open_session(user, remember, client, SignIn::Pending, rehash.as_ref()).await;
         }
-        let outcome = self.open_session(user, remember, client, SignIn::Password).await?;
+        let outcome = self.open_session(user, remember, client, SignIn::Password, rehash.as_ref()).await?;
         self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(outcome.user.id), client, None).await;
         self.observe(|o| o.login("success"));
         Ok(outcome)
     }
 
     /// The password step of every sign-in (pages, API, tokens): throttled per
-    /// account and address, failures audited.
+    /// account and address, failures audited. The hash to store instead of the
+    /// user's, if any, is for the transaction that records the sign-in.
     pub(crate) async fn verify_login(
         &self,
         email: &str,
         password: &Password,
         client: &ClientMeta,
-    ) -> Result<User, AuthError> {
+    ) -> Result<PasswordOk, AuthError> {
         let hits = match self.throttle_login(email, client).await {
             Ok(hits) => hits,
             Err(e) => {
@@ -72,7 +74,7 @@ impl Auth {
 
     /// Verifies email and password; the same error, at the same cost, for every failure
     /// that could reveal whether the account exists.
-    async fn check_password(&self, email: &str, password: &Password) -> Result<User, Failed> {
+    async fn check_password(&self, email: &str, password: &Password) -> Result<PasswordOk, Failed> {
         let fail = |user: Option<&User>, reason, error| Failed { user: user.map(|u| u.id), reason, error };
         if !password.within_max_length() {
             return Err(fail(None, "password_too_long", AuthError::InvalidCredentials));
@@ -93,10 +95,9 @@ impl Auth {
             return Err(fail(None, "unknown_email", AuthError::InvalidCredentials));
         };
         let user = Some(&creds.user);
-        if crate::accounts::user::is_password_marker(&creds.password_hash) {
-            // No password yet (invited, SPEC §8; made through an upstream provider,
-            // §10): the answer of a wrong password, after the same work (the marker
-            // is no PHC string, so verifying it would cost nothing).
+        if has_no_password(&creds.password_hash) {
+            // No password yet (SPEC §8, §9, §10): the answer of a wrong password, after
+            // the same work (a marker is no hash, so verifying it would cost nothing).
             self.hasher
                 .verify_dummy(password)
                 .await
@@ -119,16 +120,14 @@ impl Auth {
             // Only after the right password: the answer reveals nothing to a guesser.
             return Err(fail(user, "email_unverified", AuthError::EmailUnverified));
         }
-        if verified.needs_rehash {
-            let hash =
+        let rehash = if verified.needs_rehash {
+            let new =
                 self.hasher.hash(password).await.map_err(|e| fail(user, "hash", AuthError::internal(e)))?;
-            self.store
-                .update_password_hash(creds.user.id, &hash)
-                .await
-                .map_err(|e| fail(user, "store", e.into()))?;
-            tracing::info!(user_id = %creds.user.id, "password re-hashed at the configured cost");
-        }
-        Ok(creds.user)
+            Some(Rehash { user: creds.user.id, old: creds.password_hash, new })
+        } else {
+            None
+        };
+        Ok(PasswordOk { user: creds.user, rehash })
     }
 
     pub(crate) async fn open_session(
@@ -137,6 +136,7 @@ impl Auth {
         remember: bool,
         client: &ClientMeta,
         stage: SignIn,
+        rehash: Option<&Rehash>,
     ) -> Result<LoginOutcome, AuthError> {
         let now = self.clock.now();
         let mfa_pending = stage == SignIn::Pending;
@@ -160,9 +160,19 @@ impl Auth {
             mfa_pending,
             two_factor: stage == SignIn::TwoFactor,
         };
-        self.store.create_session(NewSession { token_hash: token.hash(), session: &session }).await?;
+        self.store.create_session(NewSession { token_hash: token.hash(), session: &session, rehash }).await?;
+        if rehash.is_some() {
+            tracing::info!(user_id = %user.id, "password hash replaced by Argon2id at the configured cost");
+        }
         Ok(LoginOutcome { user, token, session })
     }
+}
+
+/// A password step that succeeded: the user, and the Argon2id hash that replaces
+/// an imported one or one at another cost in the sign-in's transaction.
+pub(crate) struct PasswordOk {
+    pub(crate) user: User,
+    pub(crate) rehash: Option<Rehash>,
 }
 
 /// Why a password check failed: the error to answer with, and what to record.

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::accounts::store::Rehash;
 use crate::accounts::user::{User, UserId};
 use crate::sessions::Session;
 use crate::store::StoreError;
@@ -12,6 +13,9 @@ use crate::token::TokenHash;
 pub struct NewSession<'a> {
     pub token_hash: TokenHash,
     pub session: &'a Session,
+    /// The user's password hash to replace in the same transaction (a password
+    /// sign-in whose stored hash was imported or made at another cost).
+    pub rehash: Option<&'a Rehash>,
 }
 
 /// A session found by its token's hash, with its (not disabled) user.
@@ -26,7 +30,8 @@ pub struct SessionWithUser {
 pub trait SessionStore: Send + Sync + 'static {
     /// Stores a session. A fully authenticated one (not `mfa_pending`) is a
     /// sign-in: the user's `last_sign_in_at` is set to its creation in the same
-    /// transaction.
+    /// transaction; so is the password hash of `rehash` (a half one too: its
+    /// password step succeeded).
     async fn create_session(&self, new: NewSession<'_>) -> Result<(), StoreError>;
     /// The session and its user, unless the user is disabled.
     async fn find_session(&self, token_hash: TokenHash) -> Result<Option<SessionWithUser>, StoreError>;

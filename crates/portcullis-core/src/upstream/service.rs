@@ -279,7 +279,7 @@ impl Auth {
             (true, false) => SignIn::Pending,
             (false, false) => SignIn::Password,
         };
-        let outcome = self.open_session(user, false, client, stage).await?;
+        let outcome = self.open_session(user, false, client, stage, None).await?;
         if stage != SignIn::Pending {
             let detail = format!("upstream={}", settings.id);
             self.audit(

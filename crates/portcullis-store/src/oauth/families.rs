@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use portcullis_core::oauth::{NewRefresh, Rotation, TokenFamily};
 use portcullis_core::store::FamilyStore;
-use portcullis_core::store::{FamilyWithUser, RefreshTokenState};
+use portcullis_core::store::{FamilyWithUser, RefreshTokenState, Rehash};
 use portcullis_core::{TokenHash, UserId};
 use sqlx::Row as _;
 use time::OffsetDateTime;
@@ -67,7 +67,12 @@ impl<DB> Families<DB> {
 #[async_trait]
 #[generic_sql]
 impl<DB> FamilyStore for SqlStore<DB> {
-    async fn create_family(&self, f: &TokenFamily, first: Option<&NewRefresh>) -> R<()> {
+    async fn create_family(
+        &self,
+        f: &TokenFamily,
+        first: Option<&NewRefresh>,
+        rehash: Option<&Rehash>,
+    ) -> R<()> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             sqlx::query(
@@ -91,6 +96,9 @@ impl<DB> FamilyStore for SqlStore<DB> {
             if f.client_id.is_none() {
                 // `/api/v1/tokens`: the family is a sign-in of its own.
                 Users::<DB>::record_sign_in(&mut *tx, &f.user_id.to_string(), f.auth_time).await?;
+            }
+            if let Some(rehash) = rehash {
+                Users::<DB>::replace_hash(&mut *tx, rehash).await?;
             }
             Ok(tx.commit().await?)
         })

@@ -105,16 +105,16 @@ async fn a_user_shows_active_sessions_passkeys_sign_in_time_and_invitation(s: &T
 
     // A half session (second factor owed) is no sign-in and not active.
     let pending = portcullis_core::Session { mfa_pending: true, ..crate::sessions::session(ada.id) };
-    s.create_session(NewSession { token_hash: secret().1, session: &pending }).await.unwrap();
+    s.create_session(NewSession { token_hash: secret().1, session: &pending, rehash: None }).await.unwrap();
     assert_eq!(s.admin_user(ada.id, t0()).await.unwrap().unwrap().last_sign_in_at, None);
     let old = portcullis_core::Session {
         expires_at: t0() - Duration::seconds(1),
         ..crate::sessions::session(ada.id)
     };
-    s.create_session(NewSession { token_hash: secret().1, session: &old }).await.unwrap();
+    s.create_session(NewSession { token_hash: secret().1, session: &old, rehash: None }).await.unwrap();
     let later = t0() + Duration::minutes(5);
     let full = portcullis_core::Session { authenticated_at: later, ..crate::sessions::session(ada.id) };
-    s.create_session(NewSession { token_hash: secret().1, session: &full }).await.unwrap();
+    s.create_session(NewSession { token_hash: secret().1, session: &full, rehash: None }).await.unwrap();
     let shown = s.admin_user(ada.id, t0()).await.unwrap().unwrap();
     assert_eq!(shown.sessions, 1, "only the live, full session counts");
     assert_eq!(shown.last_sign_in_at, Some(later));
@@ -130,7 +130,7 @@ async fn a_user_shows_active_sessions_passkeys_sign_in_time_and_invitation(s: &T
         created_at: at,
     };
     let tokens_at = t0() + Duration::minutes(9);
-    s.create_family(&family(None, tokens_at), None).await.unwrap();
+    s.create_family(&family(None, tokens_at), None, None).await.unwrap();
     let shown = s.admin_user(ada.id, t0()).await.unwrap().unwrap();
     assert_eq!(shown.last_sign_in_at, Some(tokens_at));
 
@@ -265,7 +265,7 @@ async fn the_overview_counts_users_live_sessions_last_day_sign_ins_and_running_l
     let pending = portcullis_core::Session { mfa_pending: true, ..live(crate::sessions::session(ada.id)) };
     let expired = crate::sessions::session(ada.id);
     for session in [&full, &pending, &expired] {
-        s.create_session(NewSession { token_hash: secret().1, session }).await.unwrap();
+        s.create_session(NewSession { token_hash: secret().1, session, rehash: None }).await.unwrap();
     }
     // Events inside the last 24 hours count; the one a minute before does not.
     let at = |kind: EventKind, minutes_before_now: i64| NewEvent {

@@ -51,7 +51,7 @@ async fn memberships_are_read_with_the_user_everywhere_sorted(s: &TestStore) {
 
     let (_, hash) = secret();
     let session = Session { two_factor: false, ..crate::sessions::session(ada.id) };
-    s.create_session(NewSession { token_hash: hash, session: &session }).await.unwrap();
+    s.create_session(NewSession { token_hash: hash, session: &session, rehash: None }).await.unwrap();
     assert_eq!(s.find_session(hash).await.unwrap().unwrap().user.groups, sorted);
 
     let family = TokenFamily {
@@ -63,7 +63,7 @@ async fn memberships_are_read_with_the_user_everywhere_sorted(s: &TestStore) {
         two_factor: false,
         created_at: t0(),
     };
-    s.create_family(&family, None).await.unwrap();
+    s.create_family(&family, None, None).await.unwrap();
     assert_eq!(s.find_family(family.id).await.unwrap().unwrap().user.groups, sorted);
 
     assert_eq!(s.remove_member(&name("ops"), ada.id).await.unwrap(), Guarded::Changed);

@@ -48,7 +48,7 @@ async fn an_invited_user_reads_as_invited_everywhere(s: &TestStore) {
     // must still say what the user is.
     let (_, session_hash) = secret();
     let session = crate::sessions::session(ada.id);
-    s.create_session(NewSession { token_hash: session_hash, session: &session }).await.unwrap();
+    s.create_session(NewSession { token_hash: session_hash, session: &session, rehash: None }).await.unwrap();
     assert!(s.find_session(session_hash).await.unwrap().unwrap().user.invited);
     let family = TokenFamily {
         id: uuid::Uuid::new_v4(),
@@ -59,7 +59,7 @@ async fn an_invited_user_reads_as_invited_everywhere(s: &TestStore) {
         two_factor: false,
         created_at: t0(),
     };
-    s.create_family(&family, None).await.unwrap();
+    s.create_family(&family, None, None).await.unwrap();
     assert!(s.find_family(family.id).await.unwrap().unwrap().user.invited);
 }
 

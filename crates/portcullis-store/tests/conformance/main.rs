@@ -9,6 +9,7 @@ mod cancellation;
 mod events;
 mod groups;
 mod identities;
+mod import;
 mod invitations;
 mod mfa;
 mod oauth;

@@ -121,7 +121,7 @@ async fn a_family_rotates_and_a_reused_token_revokes_it(s: &TestStore) {
     let fam = family(ada.id, Some("app"));
     let (_, first) = secret();
     let (_, second) = secret();
-    s.create_family(&fam, Some(&refresh(first, 0))).await.unwrap();
+    s.create_family(&fam, Some(&refresh(first, 0)), None).await.unwrap();
     assert_eq!(s.list_families(ada.id).await.unwrap().len(), 1);
     let found = s.find_family(fam.id).await.unwrap().expect("found");
     assert_eq!((found.family.id, found.user.id), (fam.id, ada.id));
@@ -145,17 +145,17 @@ async fn a_family_rotates_and_a_reused_token_revokes_it(s: &TestStore) {
 async fn families_are_revoked_and_purged(s: &TestStore) {
     let ada = s.user("ada@example.com").await;
     let api = family(ada.id, None);
-    s.create_family(&api, None).await.unwrap();
+    s.create_family(&api, None, None).await.unwrap();
     assert!(s.revoke_family(api.id).await.unwrap());
     assert!(!s.revoke_family(api.id).await.unwrap());
 
     let kept = family(ada.id, None);
-    s.create_family(&kept, Some(&refresh(secret().1, 0))).await.unwrap();
+    s.create_family(&kept, Some(&refresh(secret().1, 0)), None).await.unwrap();
     s.delete_user_sessions(ada.id).await.unwrap();
     assert!(s.list_families(ada.id).await.unwrap().is_empty(), "signing out everywhere ends families");
 
     let old = family(ada.id, None);
-    s.create_family(&old, Some(&refresh(secret().1, 0))).await.unwrap();
+    s.create_family(&old, Some(&refresh(secret().1, 0)), None).await.unwrap();
     assert_eq!(s.purge_oauth(t0() + Duration::days(31)).await.unwrap(), 1);
     assert!(s.list_families(ada.id).await.unwrap().is_empty());
 }

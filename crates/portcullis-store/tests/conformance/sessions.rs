@@ -27,7 +27,7 @@ pub(crate) fn session(user: UserId) -> Session {
 async fn open(s: &TestStore, user: UserId) -> (Session, TokenHash) {
     let (_, hash) = secret();
     let new = session(user);
-    s.create_session(NewSession { token_hash: hash, session: &new }).await.unwrap();
+    s.create_session(NewSession { token_hash: hash, session: &new, rehash: None }).await.unwrap();
     (new, hash)
 }
 
@@ -38,7 +38,8 @@ async fn a_session_is_found_by_its_hash_with_its_user(s: &TestStore) {
     assert_eq!(found.session, new);
     assert_eq!(found.user, ada);
     assert!(s.find_session(secret().1).await.unwrap().is_none());
-    let again = s.create_session(NewSession { token_hash: hash, session: &session(ada.id) }).await;
+    let again =
+        s.create_session(NewSession { token_hash: hash, session: &session(ada.id), rehash: None }).await;
     assert!(matches!(again, Err(StoreError::Conflict("session"))), "{again:?}");
 }
 

@@ -1,10 +1,11 @@
-//! The command line (`serve`, `migrate`, `backup`, `restore`, `user`, `client`, `keys`, `config`, ...). Every failure is one `error: ...` line on stderr;
+//! The command line (`serve`, `migrate`, `backup`, `restore`, `user` (with `user import`), `client`, `keys`, `config`, ...). Every failure is one `error: ...` line on stderr;
 //! exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 
 mod backup;
 mod client;
 mod events;
 mod group;
+mod import;
 mod keys;
 mod password;
 mod user;

@@ -1,5 +1,5 @@
 //! `portcullis user ...`: create, invite, list, show, disable, enable, delete,
-//! set-password.
+//! set-password, import (in `import.rs`).
 
 use clap::Subcommand;
 use portcullis_core::admin::LAST_ADMIN;
@@ -59,6 +59,8 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Import users with their existing password hashes (CSV or JSON Lines), all or nothing.
+    Import(super::import::ImportArgs),
 }
 
 #[derive(Serialize)]
@@ -108,6 +110,9 @@ pub(super) fn last_admin(email: &str) -> Failure {
 }
 
 pub async fn run(config: &Config, cmd: UserCommand) -> Result<(), Failure> {
+    if let UserCommand::Import(args) = cmd {
+        return super::import::run(config, args).await;
+    }
     super::with_auth(config, async |auth| dispatch(auth, cmd).await).await
 }
 
@@ -186,6 +191,7 @@ async fn dispatch(auth: &Auth, cmd: UserCommand) -> Result<(), Failure> {
             auth.set_password(&email, &password).await.map_err(|e| failure(e, &email))?;
             println!("password set for {email}; their sessions were ended");
         }
+        UserCommand::Import(_) => unreachable!("run() handles it"),
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ mod flask_app;
 mod forward_auth;
 mod fuzz;
 mod groups;
+mod import;
 mod interop;
 mod invitations;
 mod maintenance;

@@ -32,6 +32,8 @@ struct Profile {
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
     groups: Vec<String>,
+    /// The id the user had in the application they were imported from (SPEC §9).
+    external_id: Option<String>,
 }
 
 /// An emailed link, without its secret.
@@ -109,6 +111,7 @@ async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> 
             disabled: u.disabled,
             created_at: u.created_at,
             groups: u.groups,
+            external_id: data.external_id,
         },
         sessions: data.sessions.into_iter().map(|s| SessionResponse::new(s, me.session.id)).collect(),
         security_events: data.events.into_iter().map(EventResponse::from).collect(),
