@@ -21,7 +21,7 @@ use crate::accounts::user::UserId;
 use crate::token::TokenHash;
 
 pub use link::LAST_SIGN_IN_METHOD;
-pub use service::{Finished, UpstreamFailure, UpstreamStart};
+pub use service::{Callback, Finished, UpstreamFailure, UpstreamStart};
 
 /// How long a started flow, and a link waiting for its account's sign-in, last.
 pub const FLOW_TTL: Duration = Duration::minutes(10);

@@ -35,6 +35,19 @@ use crate::upstream::{
     UpstreamError, UpstreamIdentity,
 };
 
+/// What a callback brings: the provider of its route, the redirect URI the flow
+/// was started with, its `state`, `code` and `error` parameters, and the value of
+/// the browser's flow cookie.
+#[derive(Debug, Clone, Copy)]
+pub struct Callback<'a> {
+    pub provider: &'a str,
+    pub redirect_uri: &'a str,
+    pub state: Option<&'a str>,
+    pub browser: Option<&'a str>,
+    pub code: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
 /// A started flow: where to send the browser, and the cookie that binds the flow
 /// to it.
 #[derive(Debug)]
@@ -151,23 +164,16 @@ impl Auth {
         Ok(UpstreamStart { authorize_url, browser })
     }
 
-    /// Finishes a flow at its callback. `browser` is the value of the browser's
-    /// flow cookie, `signed_in` the session of the request (if any), `code` and
-    /// `error` the callback's parameters.
-    #[allow(clippy::too_many_arguments)]
+    /// Finishes a flow at its callback; `signed_in` is the session of the request
+    /// (if any).
     pub async fn finish_upstream(
         &self,
-        provider: &str,
-        redirect_uri: &str,
-        state: Option<&str>,
-        browser: Option<&str>,
-        code: Option<&str>,
-        error: Option<&str>,
+        callback: &Callback<'_>,
         signed_in: Option<&Authenticated>,
         client: &ClientMeta,
     ) -> Result<Finished, UpstreamFailure> {
-        let result =
-            self.finish(provider, redirect_uri, state, browser, code, error, signed_in, client).await;
+        let provider = callback.provider;
+        let result = self.finish(callback, signed_in, client).await;
         if let Err(e) = &result {
             let reason = match e {
                 UpstreamFailure::UnknownProvider | UpstreamFailure::Auth(_) => None,
@@ -188,18 +194,13 @@ impl Auth {
         result
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
-        provider: &str,
-        redirect_uri: &str,
-        state: Option<&str>,
-        browser: Option<&str>,
-        code: Option<&str>,
-        error: Option<&str>,
+        callback: &Callback<'_>,
         signed_in: Option<&Authenticated>,
         client: &ClientMeta,
     ) -> Result<Finished, UpstreamFailure> {
+        let Callback { provider, redirect_uri, state, browser, code, error } = *callback;
         let upstream = Arc::clone(self.provider(provider)?);
         let settings = upstream.settings();
         let state = state.filter(|s| !s.is_empty()).ok_or(UpstreamFailure::BadState)?;

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use portcullis_core::service::ClientMeta;
-use portcullis_core::upstream::{FLOW_TTL, Finished, UpstreamError, UpstreamFailure};
+use portcullis_core::upstream::{Callback, FLOW_TTL, Finished, UpstreamError, UpstreamFailure};
 use portcullis_core::{AuthError, FieldError, User};
 use serde::Deserialize;
 
@@ -127,19 +127,15 @@ async fn callback(
 ) -> Response {
     let browser = cookies::get(&headers, &state.cookies().upstream);
     let uri = redirect_uri(&state, &provider);
-    let finished = state
-        .auth()
-        .finish_upstream(
-            &provider,
-            &uri,
-            q.state.as_deref(),
-            browser,
-            q.code.as_deref(),
-            q.error.as_deref(),
-            chrome.user.as_ref(),
-            &client,
-        )
-        .await;
+    let callback = Callback {
+        provider: &provider,
+        redirect_uri: &uri,
+        state: q.state.as_deref(),
+        browser,
+        code: q.code.as_deref(),
+        error: q.error.as_deref(),
+    };
+    let finished = state.auth().finish_upstream(&callback, chrome.user.as_ref(), &client).await;
     let clear = state.cookies().clear(&state.cookies().upstream);
     let mut res = match finished {
         Ok(Finished::SignedIn { outcome, next, .. }) => {
