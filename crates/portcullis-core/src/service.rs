@@ -97,6 +97,9 @@ pub struct AuthConfig {
     /// access, no tokens, no forward-auth pass, no authorization code) until they
     /// enrol one.
     pub require_mfa_for_admins: bool,
+    /// `auth.email_signin`: a link and code mailed on request sign the user in
+    /// (issue #21). Off, its use cases answer [`AuthError::NotFound`].
+    pub email_signin: bool,
 }
 
 /// Hooks for metrics; every method has a no-op default.

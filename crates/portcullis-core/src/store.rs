@@ -9,6 +9,7 @@ use async_trait::async_trait;
 pub use crate::accounts::store::{Guarded, NewUser, UserStore};
 pub use crate::admin::store::AdminStore;
 pub use crate::audit::store::AuditStore;
+pub use crate::email_signin::store::EmailSignInStore;
 pub use crate::groups::store::GroupStore;
 pub use crate::keys::store::KeyStore;
 pub use crate::mail::store::OutboxStore;
@@ -49,6 +50,7 @@ pub trait Store:
     + ThrottleStore
     + AdminStore
     + IdentityStore
+    + EmailSignInStore
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -19,6 +19,7 @@ mod admin;
 mod backend;
 pub mod backup;
 pub mod circuit;
+mod email_signin;
 mod error;
 mod events;
 mod groups;
@@ -96,7 +97,8 @@ where
         + portcullis_core::AuditStore
         + portcullis_core::ThrottleStore
         + portcullis_core::AdminStore
-        + portcullis_core::IdentityStore,
+        + portcullis_core::IdentityStore
+        + portcullis_core::EmailSignInStore,
 {
     async fn ping(&self) -> Result<(), portcullis_core::StoreError> {
         self.run(async {

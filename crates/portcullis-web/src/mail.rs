@@ -97,6 +97,14 @@ impl MailTemplates {
                 "You are invited: choose your password",
                 link(self.link(paths::ACCEPT_INVITATION, token), expires_in),
             ),
+            MailMessage::EmailSignIn { token, code, expires_in } => (
+                "email_signin",
+                "Your sign-in link",
+                MailDetails {
+                    code: Some(code.expose().to_owned()),
+                    ..link(self.link(paths::LOGIN_EMAIL, token), expires_in)
+                },
+            ),
             MailMessage::PasskeyAdded { name } => (
                 "passkey_added",
                 "A passkey was added to your account",
@@ -133,6 +141,8 @@ struct MailDetails {
     new_email: Option<String>,
     /// The name of a passkey added.
     name: Option<String>,
+    /// A six-digit sign-in code.
+    code: Option<String>,
 }
 
 impl MailComposer for MailTemplates {
@@ -173,6 +183,7 @@ mod tests {
     #[test]
     fn every_mail_renders_both_parts_with_its_link_and_escapes_html() {
         let token = SecretToken::generate();
+        let code = portcullis_core::email_signin::SignInCode::parse("042917").unwrap();
         let new = Email::parse("new@example.com").unwrap();
         let to = Email::parse("o'brien&co@example.com").unwrap();
         let hour = time::Duration::hours(1);
@@ -201,6 +212,14 @@ mod tests {
                 MailMessage::Invitation { token: &token, expires_in: time::Duration::days(7) },
                 Some("/accept-invitation?token="),
             ),
+            (
+                MailMessage::EmailSignIn {
+                    token: &token,
+                    code: &code,
+                    expires_in: time::Duration::minutes(10),
+                },
+                Some("/login/email?token="),
+            ),
         ];
         for (message, path) in cases {
             let mail = composer().compose(&to, &message).unwrap();
@@ -216,6 +235,12 @@ mod tests {
                 assert!(mail.text.contains(&link), "{message:?} text has {link}:\n{}", mail.text);
                 assert!(mail.html.contains(&format!("href=\"{link}\"")), "{message:?} html has {link}");
                 assert!(mail.text.contains("expires"), "{message:?} says when the link expires");
+            }
+            if matches!(message, MailMessage::EmailSignIn { .. }) {
+                assert!(
+                    mail.text.contains("042917") && mail.html.contains("042917"),
+                    "the code in both parts"
+                );
             }
         }
     }

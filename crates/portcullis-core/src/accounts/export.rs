@@ -31,6 +31,8 @@ pub struct AccountExport {
     pub passkeys: Vec<crate::passkeys::PasskeyRecord>,
     /// Upstream identities linked to the account (SPEC §10).
     pub identities: Vec<crate::upstream::LinkedIdentity>,
+    /// The outstanding sign-in link and code, if any (issue #21; never a hash).
+    pub email_signin: Option<crate::email_signin::EmailSignInSummary>,
 }
 
 impl Auth {
@@ -46,6 +48,7 @@ impl Auth {
             recovery_codes_left: self.store.recovery_codes_left(user.id).await?,
             passkeys: self.store.list_passkeys(user.id).await?,
             identities: self.store.list_identities(user.id).await?,
+            email_signin: self.store.email_signin_of(user.id).await?,
         })
     }
 }

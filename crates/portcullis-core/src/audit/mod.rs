@@ -118,10 +118,14 @@ pub enum EventKind {
     IdentityLinked,
     /// An upstream identity was unlinked from the account.
     IdentityUnlinked,
+    /// A sign-in link and code were mailed to the account (issue #21).
+    EmailSignInRequested,
+    /// A wrong sign-in code was entered for the account.
+    EmailSignInFailed,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 37] = [
+    pub const ALL: [Self; 39] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -159,6 +163,8 @@ impl EventKind {
         Self::SigningKeyRotated,
         Self::IdentityLinked,
         Self::IdentityUnlinked,
+        Self::EmailSignInRequested,
+        Self::EmailSignInFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -200,6 +206,8 @@ impl EventKind {
             Self::SigningKeyRotated => "signing_key_rotated",
             Self::IdentityLinked => "identity_linked",
             Self::IdentityUnlinked => "identity_unlinked",
+            Self::EmailSignInRequested => "email_signin_requested",
+            Self::EmailSignInFailed => "email_signin_failed",
         }
     }
 

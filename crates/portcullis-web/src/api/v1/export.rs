@@ -122,6 +122,13 @@ async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> 
                 expires_at: t.expires_at,
                 used_at: t.used_at,
             })
+            .chain(data.email_signin.map(|r| EmailLink {
+                purpose: "email_signin",
+                address: None,
+                created_at: r.created_at,
+                expires_at: r.expires_at,
+                used_at: None,
+            }))
             .collect(),
         mails: data
             .mails

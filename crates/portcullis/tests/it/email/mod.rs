@@ -6,6 +6,7 @@ mod account;
 mod change;
 mod delivery;
 mod reset;
+mod signin;
 mod verification;
 
 use std::time::Duration;
