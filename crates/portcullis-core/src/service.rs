@@ -100,6 +100,9 @@ pub struct AuthConfig {
     /// `auth.email_signin`: a link and code mailed on request sign the user in
     /// (issue #21). Off, its use cases answer [`AuthError::NotFound`].
     pub email_signin: bool,
+    /// `security.new_device_notice`: mail the user at a sign-in from a device the
+    /// account has not used before.
+    pub new_device_notice: bool,
 }
 
 /// Hooks for metrics; every method has a no-op default.

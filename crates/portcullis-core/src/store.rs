@@ -9,6 +9,7 @@ use async_trait::async_trait;
 pub use crate::accounts::store::{Guarded, NewUser, UserStore};
 pub use crate::admin::store::AdminStore;
 pub use crate::audit::store::AuditStore;
+pub use crate::devices::store::{DeviceSighting, DeviceStore};
 pub use crate::email_signin::store::EmailSignInStore;
 pub use crate::groups::store::GroupStore;
 pub use crate::keys::store::KeyStore;
@@ -51,6 +52,7 @@ pub trait Store:
     + AdminStore
     + IdentityStore
     + EmailSignInStore
+    + DeviceStore
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -19,6 +19,7 @@ mod admin;
 mod backend;
 pub mod backup;
 pub mod circuit;
+mod devices;
 mod email_signin;
 mod error;
 mod events;
@@ -98,7 +99,8 @@ where
         + portcullis_core::ThrottleStore
         + portcullis_core::AdminStore
         + portcullis_core::IdentityStore
-        + portcullis_core::EmailSignInStore,
+        + portcullis_core::EmailSignInStore
+        + portcullis_core::DeviceStore,
 {
     async fn ping(&self) -> Result<(), portcullis_core::StoreError> {
         self.run(async {

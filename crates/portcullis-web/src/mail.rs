@@ -105,6 +105,21 @@ impl MailTemplates {
                     ..link(self.link(paths::LOGIN_EMAIL, token), expires_in)
                 },
             ),
+            MailMessage::NewDeviceSignIn { at, client, ip } => (
+                "new_device",
+                "New sign-in to your account",
+                MailDetails {
+                    at: Some(
+                        at.format(time::macros::format_description!(
+                            "[year]-[month]-[day] [hour]:[minute] UTC"
+                        ))
+                        .unwrap_or_default(),
+                    ),
+                    client: Some(client.to_owned()),
+                    ip: Some(ip.unwrap_or("unknown").to_owned()),
+                    ..none
+                },
+            ),
             MailMessage::PasskeyAdded { name } => (
                 "passkey_added",
                 "A passkey was added to your account",
@@ -143,6 +158,10 @@ struct MailDetails {
     name: Option<String>,
     /// A six-digit sign-in code.
     code: Option<String>,
+    /// When a sign-in from a new device happened, from what client and address.
+    at: Option<String>,
+    client: Option<String>,
+    ip: Option<String>,
 }
 
 impl MailComposer for MailTemplates {
@@ -235,6 +254,14 @@ mod tests {
                 assert!(mail.text.contains(&link), "{message:?} text has {link}:\n{}", mail.text);
                 assert!(mail.html.contains(&format!("href=\"{link}\"")), "{message:?} html has {link}");
                 assert!(mail.text.contains("expires"), "{message:?} says when the link expires");
+            }
+            if matches!(message, MailMessage::NewDeviceSignIn { .. }) {
+                assert!(mail.text.contains("1970-01-01 00:00 UTC") && mail.text.contains("192.0.2.7"));
+                assert!(mail.html.contains("Firefox on Linux &lt;b&gt;"), "escaped client");
+                assert!(
+                    mail.html.contains("href=\"https://auth.example.com/account\""),
+                    "a link to review sessions"
+                );
             }
             if matches!(message, MailMessage::EmailSignIn { .. }) {
                 assert!(

@@ -84,6 +84,8 @@ embedded!(
     "mail/invitation.txt",
     "mail/email_signin.html",
     "mail/email_signin.txt",
+    "mail/new_device.html",
+    "mail/new_device.txt",
 );
 
 fn builtin_static(name: &str) -> Option<(&'static str, &'static str)> {

@@ -122,10 +122,13 @@ pub enum EventKind {
     EmailSignInRequested,
     /// A wrong sign-in code was entered for the account.
     EmailSignInFailed,
+    /// A sign-in from a device the account had not used before (`detail`: the
+    /// approximate client); the user was mailed.
+    NewDeviceSignIn,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 39] = [
+    pub const ALL: [Self; 40] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -165,6 +168,7 @@ impl EventKind {
         Self::IdentityUnlinked,
         Self::EmailSignInRequested,
         Self::EmailSignInFailed,
+        Self::NewDeviceSignIn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -208,6 +212,7 @@ impl EventKind {
             Self::IdentityUnlinked => "identity_unlinked",
             Self::EmailSignInRequested => "email_signin_requested",
             Self::EmailSignInFailed => "email_signin_failed",
+            Self::NewDeviceSignIn => "new_device_signin",
         }
     }
 

@@ -120,6 +120,9 @@ pub enum MailMessage<'a> {
     Invitation { token: &'a SecretToken, expires_in: Duration },
     /// A link and a code that sign the user in (issue #21).
     EmailSignIn { token: &'a SecretToken, code: &'a crate::email_signin::SignInCode, expires_in: Duration },
+    /// Someone signed in from a device the account had not used before: when, the
+    /// approximate client, the address.
+    NewDeviceSignIn { at: OffsetDateTime, client: &'a str, ip: Option<&'a str> },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -13,3 +13,15 @@ CREATE TABLE email_signins (
 );
 CREATE UNIQUE INDEX email_signins_token_hash ON email_signins (token_hash);
 CREATE INDEX email_signins_expires_at ON email_signins (expires_at);
+
+-- Devices each account signed in from (the new-device notice): the SHA-256 of the
+-- account and the random id of the browser's device cookie, never the id itself.
+CREATE TABLE known_devices (
+    user_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    device_hash   BYTEA NOT NULL,
+    first_seen_at BIGINT NOT NULL,
+    last_seen_at  BIGINT NOT NULL,
+    client        TEXT NOT NULL,
+    ip            TEXT,
+    PRIMARY KEY (user_id, device_hash)
+);

@@ -6,6 +6,7 @@ mod fixtures;
 
 mod admin;
 mod cancellation;
+mod devices;
 mod email_signin;
 mod events;
 mod groups;

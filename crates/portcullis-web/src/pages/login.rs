@@ -69,7 +69,7 @@ impl SignedIn<'_> {
         let max_age = remember.then_some(outcome.session.expires_at - outcome.session.created_at);
         let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
         let mut res = ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response();
-        super::upstream::link_pending(state, headers, &outcome.user, client, &mut res).await;
+        super::device::after_sign_in(state, headers, &outcome.user, client, &mut res).await;
         res
     }
 }

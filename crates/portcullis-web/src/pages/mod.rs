@@ -5,6 +5,7 @@
 mod account;
 mod admin;
 pub(crate) mod context;
+pub(crate) mod device;
 mod email;
 mod email_signin;
 mod home;

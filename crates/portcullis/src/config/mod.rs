@@ -234,11 +234,19 @@ impl Default for MetricsConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SecurityConfig {
     /// Administrators must turn on MFA at their next sign-in before doing anything else.
     pub require_mfa_for_admins: bool,
+    /// Mail the user at a sign-in from a device the account has not used before.
+    pub new_device_notice: bool,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self { require_mfa_for_admins: false, new_device_notice: true }
+    }
 }
 
 /// `[auth]`: ways of signing in besides a password.

@@ -79,6 +79,7 @@ pub async fn build_auth(
         },
         require_mfa_for_admins: config.security.require_mfa_for_admins,
         email_signin: config.auth.email_signin,
+        new_device_notice: config.security.new_device_notice,
     };
     let composer = Arc::new(MailTemplates::new(public_url.clone(), config.ui.templates_dir.clone()));
     let parts = AuthParts { store, clock, hasher, config: auth_config, composer, sealing, passkeys };

@@ -115,7 +115,7 @@ async fn signed_in(
     let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
     let body = Json(UserEnvelope { user: UserResponse::from(&outcome.user) });
     let mut res = ([(header::SET_COOKIE, cookie)], body).into_response();
-    crate::pages::upstream::link_pending(state, headers, &outcome.user, client, &mut res).await;
+    crate::pages::device::after_sign_in(state, headers, &outcome.user, client, &mut res).await;
     Ok(res)
 }
 

@@ -5,6 +5,7 @@
 mod account;
 mod change;
 mod delivery;
+mod new_device;
 mod reset;
 mod signin;
 mod verification;
