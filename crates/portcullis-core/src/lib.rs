@@ -9,6 +9,8 @@ pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod clock;
+pub mod devices;
+pub mod email_signin;
 pub mod error;
 pub mod groups;
 pub mod keys;
@@ -33,7 +35,8 @@ pub use mail::{MailComposer, MailError, MailMessage, Mailer, OutgoingMail};
 pub use service::{Auth, AuthConfig};
 pub use sessions::{Session, SessionPolicy};
 pub use store::{
-    AdminStore, AuditStore, ClientStore, FamilyStore, GroupStore, IdentityStore, KeyStore, MfaStore,
-    OutboxStore, PasskeyStore, SessionStore, Store, StoreError, ThrottleStore, TokenStore, UserStore,
+    AdminStore, AuditStore, ClientStore, DeviceStore, EmailSignInStore, FamilyStore, GroupStore,
+    IdentityStore, KeyStore, MfaStore, OutboxStore, PasskeyStore, SessionStore, Store, StoreError,
+    ThrottleStore, TokenStore, UserStore,
 };
 pub use token::{SecretToken, TokenHash, TokenKind};

@@ -97,6 +97,12 @@ pub struct AuthConfig {
     /// access, no tokens, no forward-auth pass, no authorization code) until they
     /// enrol one.
     pub require_mfa_for_admins: bool,
+    /// `auth.email_signin`: a link and code mailed on request sign the user in
+    /// (issue #21). Off, its use cases answer [`AuthError::NotFound`].
+    pub email_signin: bool,
+    /// `security.new_device_notice`: mail the user at a sign-in from a device the
+    /// account has not used before.
+    pub new_device_notice: bool,
 }
 
 /// Hooks for metrics; every method has a no-op default.

@@ -10,6 +10,8 @@ pub use crate::accounts::import::store::{AddressCheck, ImportStore, ImportedUser
 pub use crate::accounts::store::{Guarded, NewUser, Rehash, UserStore};
 pub use crate::admin::store::AdminStore;
 pub use crate::audit::store::AuditStore;
+pub use crate::devices::store::{DeviceSighting, DeviceStore};
+pub use crate::email_signin::store::EmailSignInStore;
 pub use crate::groups::store::GroupStore;
 pub use crate::keys::store::KeyStore;
 pub use crate::mail::store::OutboxStore;
@@ -51,6 +53,8 @@ pub trait Store:
     + AdminStore
     + IdentityStore
     + ImportStore
+    + EmailSignInStore
+    + DeviceStore
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -19,6 +19,8 @@ mod admin;
 mod backend;
 pub mod backup;
 pub mod circuit;
+mod devices;
+mod email_signin;
 mod error;
 mod events;
 mod groups;
@@ -98,7 +100,9 @@ where
         + portcullis_core::ThrottleStore
         + portcullis_core::AdminStore
         + portcullis_core::IdentityStore
-        + portcullis_core::store::ImportStore,
+        + portcullis_core::store::ImportStore
+        + portcullis_core::EmailSignInStore
+        + portcullis_core::DeviceStore,
 {
     async fn ping(&self) -> Result<(), portcullis_core::StoreError> {
         self.run(async {

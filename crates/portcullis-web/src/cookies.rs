@@ -16,6 +16,8 @@ pub struct CookieNames {
     pub upstream: String,
     /// An upstream identity waiting for this browser to sign in to its account.
     pub link: String,
+    /// The random id of this browser, for the new-device notice (issue #21).
+    pub device: String,
     secure: bool,
 }
 
@@ -29,6 +31,7 @@ impl CookieNames {
             passkey: format!("{prefix}portcullis_passkey"),
             upstream: format!("{prefix}portcullis_upstream"),
             link: format!("{prefix}portcullis_link"),
+            device: format!("{prefix}portcullis_device"),
             secure,
         }
     }

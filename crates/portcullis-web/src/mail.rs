@@ -97,6 +97,29 @@ impl MailTemplates {
                 "You are invited: choose your password",
                 link(self.link(paths::ACCEPT_INVITATION, token), expires_in),
             ),
+            MailMessage::EmailSignIn { token, code, expires_in } => (
+                "email_signin",
+                "Your sign-in link",
+                MailDetails {
+                    code: Some(code.expose().to_owned()),
+                    ..link(self.link(paths::LOGIN_EMAIL, token), expires_in)
+                },
+            ),
+            MailMessage::NewDeviceSignIn { at, client, ip } => (
+                "new_device",
+                "New sign-in to your account",
+                MailDetails {
+                    at: Some(
+                        at.format(time::macros::format_description!(
+                            "[year]-[month]-[day] [hour]:[minute] UTC"
+                        ))
+                        .unwrap_or_default(),
+                    ),
+                    client: Some(client.to_owned()),
+                    ip: Some(ip.unwrap_or("unknown").to_owned()),
+                    ..none
+                },
+            ),
             MailMessage::PasskeyAdded { name } => (
                 "passkey_added",
                 "A passkey was added to your account",
@@ -133,6 +156,12 @@ struct MailDetails {
     new_email: Option<String>,
     /// The name of a passkey added.
     name: Option<String>,
+    /// A six-digit sign-in code.
+    code: Option<String>,
+    /// When a sign-in from a new device happened, from what client and address.
+    at: Option<String>,
+    client: Option<String>,
+    ip: Option<String>,
 }
 
 impl MailComposer for MailTemplates {
@@ -173,6 +202,7 @@ mod tests {
     #[test]
     fn every_mail_renders_both_parts_with_its_link_and_escapes_html() {
         let token = SecretToken::generate();
+        let code = portcullis_core::email_signin::SignInCode::parse("042917").unwrap();
         let new = Email::parse("new@example.com").unwrap();
         let to = Email::parse("o'brien&co@example.com").unwrap();
         let hour = time::Duration::hours(1);
@@ -201,6 +231,14 @@ mod tests {
                 MailMessage::Invitation { token: &token, expires_in: time::Duration::days(7) },
                 Some("/accept-invitation?token="),
             ),
+            (
+                MailMessage::EmailSignIn {
+                    token: &token,
+                    code: &code,
+                    expires_in: time::Duration::minutes(10),
+                },
+                Some("/login/email?token="),
+            ),
         ];
         for (message, path) in cases {
             let mail = composer().compose(&to, &message).unwrap();
@@ -216,6 +254,20 @@ mod tests {
                 assert!(mail.text.contains(&link), "{message:?} text has {link}:\n{}", mail.text);
                 assert!(mail.html.contains(&format!("href=\"{link}\"")), "{message:?} html has {link}");
                 assert!(mail.text.contains("expires"), "{message:?} says when the link expires");
+            }
+            if matches!(message, MailMessage::NewDeviceSignIn { .. }) {
+                assert!(mail.text.contains("1970-01-01 00:00 UTC") && mail.text.contains("192.0.2.7"));
+                assert!(mail.html.contains("Firefox on Linux &lt;b&gt;"), "escaped client");
+                assert!(
+                    mail.html.contains("href=\"https://auth.example.com/account\""),
+                    "a link to review sessions"
+                );
+            }
+            if matches!(message, MailMessage::EmailSignIn { .. }) {
+                assert!(
+                    mail.text.contains("042917") && mail.html.contains("042917"),
+                    "the code in both parts"
+                );
             }
         }
     }

@@ -9,6 +9,12 @@ pub const ACCOUNT_PASSWORD: &str = "/account/password";
 pub const ACCOUNT_SESSION_REVOKE: &str = "/account/sessions/{id}/revoke";
 pub const ACCOUNT_GRANT_REVOKE: &str = "/account/applications/{id}/revoke";
 pub const LOGIN_MFA: &str = "/login/mfa";
+/// The link of a sign-in mail (`?token=`): a confirm button (GET), the sign-in (POST).
+pub const LOGIN_EMAIL: &str = "/login/email";
+/// Asks for a sign-in link and code; answers with the page where the code is entered.
+pub const LOGIN_EMAIL_SEND: &str = "/login/email/send";
+/// Signs in with the address and the mailed code.
+pub const LOGIN_EMAIL_CODE: &str = "/login/email/code";
 pub const ACCOUNT_MFA: &str = "/account/mfa";
 pub const ACCOUNT_MFA_ENABLE: &str = "/account/mfa/enable";
 pub const ACCOUNT_MFA_CONFIRM: &str = "/account/mfa/confirm";
@@ -61,6 +67,8 @@ pub const API_ME_SESSIONS: &str = "/api/v1/me/sessions";
 pub const API_ME_SESSION: &str = "/api/v1/me/sessions/{id}";
 pub const API_ME_EVENTS: &str = "/api/v1/me/events";
 pub const API_LOGIN_MFA: &str = "/api/v1/login/mfa";
+pub const API_LOGIN_EMAIL: &str = "/api/v1/login/email";
+pub const API_LOGIN_EMAIL_VERIFY: &str = "/api/v1/login/email/verify";
 pub const API_MFA_TOTP: &str = "/api/v1/mfa/totp";
 pub const API_MFA_TOTP_CONFIRM: &str = "/api/v1/mfa/totp/confirm";
 pub const API_MFA_RECOVERY_CODES: &str = "/api/v1/mfa/recovery-codes";

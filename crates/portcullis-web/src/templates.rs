@@ -35,6 +35,8 @@ embedded!(
     "account.html",
     "error.html",
     "login_mfa.html",
+    "login_email.html",
+    "login_email_code.html",
     "mfa.html",
     "check_email.html",
     "forgot_password.html",
@@ -80,6 +82,10 @@ embedded!(
     "mail/passkey_added.txt",
     "mail/invitation.html",
     "mail/invitation.txt",
+    "mail/email_signin.html",
+    "mail/email_signin.txt",
+    "mail/new_device.html",
+    "mail/new_device.txt",
 );
 
 fn builtin_static(name: &str) -> Option<(&'static str, &'static str)> {

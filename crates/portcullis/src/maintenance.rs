@@ -55,6 +55,7 @@ pub(crate) async fn tidy_every_minute(auth: &Auth, retention: time::Duration) {
             }
             for (what, result) in [
                 ("old emailed tokens", auth.purge_expired_tokens().await),
+                ("expired email sign-in requests", auth.purge_expired_email_signins().await),
                 ("old sent mails", auth.purge_outbox().await),
                 ("expired authorization codes and token families", auth.purge_oauth().await),
                 ("retired signing keys", auth.keys().purge_retired().await),

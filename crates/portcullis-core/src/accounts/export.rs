@@ -33,6 +33,10 @@ pub struct AccountExport {
     pub passkeys: Vec<crate::passkeys::PasskeyRecord>,
     /// Upstream identities linked to the account (SPEC §10).
     pub identities: Vec<crate::upstream::LinkedIdentity>,
+    /// The outstanding sign-in link and code, if any (issue #21; never a hash).
+    pub email_signin: Option<crate::email_signin::EmailSignInSummary>,
+    /// Devices the account signed in from (never their ids).
+    pub devices: Vec<crate::devices::KnownDevice>,
 }
 
 impl Auth {
@@ -53,6 +57,8 @@ impl Auth {
             recovery_codes_left: self.store.recovery_codes_left(user.id).await?,
             passkeys: self.store.list_passkeys(user.id).await?,
             identities: self.store.list_identities(user.id).await?,
+            email_signin: self.store.email_signin_of(user.id).await?,
+            devices: self.store.list_devices(user.id).await?,
         })
     }
 }

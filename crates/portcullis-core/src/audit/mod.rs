@@ -120,10 +120,17 @@ pub enum EventKind {
     IdentityUnlinked,
     /// The command line imported users (SPEC §9); the detail holds the counts.
     UsersImported,
+    /// A sign-in link and code were mailed to the account (issue #21).
+    EmailSignInRequested,
+    /// A wrong sign-in code was entered for the account.
+    EmailSignInFailed,
+    /// A sign-in from a device the account had not used before (`detail`: the
+    /// approximate client); the user was mailed.
+    NewDeviceSignIn,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 38] = [
+    pub const ALL: [Self; 41] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -162,6 +169,9 @@ impl EventKind {
         Self::IdentityLinked,
         Self::IdentityUnlinked,
         Self::UsersImported,
+        Self::EmailSignInRequested,
+        Self::EmailSignInFailed,
+        Self::NewDeviceSignIn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -204,6 +214,9 @@ impl EventKind {
             Self::IdentityLinked => "identity_linked",
             Self::IdentityUnlinked => "identity_unlinked",
             Self::UsersImported => "users_imported",
+            Self::EmailSignInRequested => "email_signin_requested",
+            Self::EmailSignInFailed => "email_signin_failed",
+            Self::NewDeviceSignIn => "new_device_signin",
         }
     }
 

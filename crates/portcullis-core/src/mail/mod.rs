@@ -118,6 +118,11 @@ pub enum MailMessage<'a> {
     /// An account was made for this address by an administrator: follow the link
     /// to choose a password and sign in (SPEC §8).
     Invitation { token: &'a SecretToken, expires_in: Duration },
+    /// A link and a code that sign the user in (issue #21).
+    EmailSignIn { token: &'a SecretToken, code: &'a crate::email_signin::SignInCode, expires_in: Duration },
+    /// Someone signed in from a device the account had not used before: when, the
+    /// approximate client, the address.
+    NewDeviceSignIn { at: OffsetDateTime, client: &'a str, ip: Option<&'a str> },
 }
 
 #[derive(Debug, thiserror::Error)]

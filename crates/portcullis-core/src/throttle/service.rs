@@ -22,6 +22,10 @@ pub struct RateLimits {
     pub forgot_password_per_ip: Limit,
     /// `/api/v1/tokens` and `/oauth2/token`, per client address.
     pub tokens_per_ip: Limit,
+    /// Sign-in links and codes asked for, per address typed (known or not).
+    pub email_signin_per_address: Limit,
+    /// Sign-in links and codes asked for, per client address.
+    pub email_signin_per_ip: Limit,
 }
 
 impl Default for RateLimits {
@@ -34,6 +38,8 @@ impl Default for RateLimits {
             mfa: Limit::new(5, Duration::minutes(5)),
             forgot_password_per_ip: Limit::new(20, Duration::hours(1)),
             tokens_per_ip: Limit::new(60, Duration::minutes(1)),
+            email_signin_per_address: Limit::new(3, Duration::minutes(15)),
+            email_signin_per_ip: Limit::new(20, Duration::hours(1)),
         }
     }
 }

@@ -6,6 +6,8 @@ mod fixtures;
 
 mod admin;
 mod cancellation;
+mod devices;
+mod email_signin;
 mod events;
 mod groups;
 mod identities;

@@ -35,8 +35,47 @@ struct LoginForm {
     next: String,
 }
 
+/// A sign-in that went through (by password or by email): the answer sets the
+/// session cookie and goes on to `next`, or to the second step.
+pub(super) struct SignedIn<'a> {
+    pub outcome: portcullis_core::service::LoginOutcome,
+    pub remember: bool,
+    /// As sent; followed only if [`safe_next`] lets it.
+    pub next: &'a str,
+}
+
+impl SignedIn<'_> {
+    pub(super) async fn respond(
+        self,
+        state: &AppState,
+        chrome: &Chrome,
+        headers: &axum::http::HeaderMap,
+        client: &portcullis_core::service::ClientMeta,
+    ) -> Response {
+        let Self { outcome, remember, next } = self;
+        if let Some(previous) = &chrome.user {
+            // A sign-in over an existing session replaces it.
+            let _ = state.auth().logout(previous.user.id, previous.token_hash, client).await;
+        }
+        let target = match safe_next(state, next) {
+            "" => paths::ACCOUNT,
+            next => next,
+        };
+        if outcome.session.mfa_pending {
+            let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), None);
+            let to = paths::with_next(paths::LOGIN_MFA, target);
+            return ([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response();
+        }
+        let max_age = remember.then_some(outcome.session.expires_at - outcome.session.created_at);
+        let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
+        let mut res = ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response();
+        super::device::after_sign_in(state, headers, &outcome.user, client, &mut res).await;
+        res
+    }
+}
+
 /// `next` if it may be followed, else nothing.
-fn safe_next<'a>(state: &AppState, next: &'a str) -> &'a str {
+pub(super) fn safe_next<'a>(state: &AppState, next: &'a str) -> &'a str {
     state.config().safe_next(next).unwrap_or_default()
 }
 
@@ -44,7 +83,8 @@ async fn get_login(State(state): State<AppState>, chrome: Chrome, Query(q): Quer
     let passkeys_enabled = state.auth().passkeys_enabled();
     let next = safe_next(&state, &q.next).to_owned();
     let providers = super::upstream::sign_in_buttons(&state, &next);
-    let page = LoginPage { next, passkeys_enabled, providers, ..LoginPage::default() };
+    let email_signin = state.auth().email_signin_enabled();
+    let page = LoginPage { next, passkeys_enabled, providers, email_signin, ..LoginPage::default() };
     let target = form_target_after(&state, &q.next).await;
     with_form_target(chrome.render(&state, StatusCode::OK, &page), target)
 }
@@ -60,24 +100,8 @@ async fn post_login(
     let password = Password::new(&form.password);
     let message = match state.auth().login(&form.email, &password, remember, &client).await {
         Ok(outcome) => {
-            if let Some(previous) = &chrome.user {
-                // A sign-in over an existing session replaces it.
-                let _ = state.auth().logout(previous.user.id, previous.token_hash, &client).await;
-            }
-            let target = match safe_next(&state, &form.next) {
-                "" => paths::ACCOUNT,
-                next => next,
-            };
-            if outcome.session.mfa_pending {
-                let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), None);
-                let to = paths::with_next(paths::LOGIN_MFA, target);
-                return ([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response();
-            }
-            let max_age = remember.then_some(outcome.session.expires_at - outcome.session.created_at);
-            let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
-            let mut res = ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response();
-            super::upstream::link_pending(&state, &headers, &outcome.user, &client, &mut res).await;
-            return res;
+            let signed_in = SignedIn { outcome, remember, next: &form.next };
+            return signed_in.respond(&state, &chrome, &headers, &client).await;
         }
         Err(AuthError::InvalidCredentials) => {
             (StatusCode::UNAUTHORIZED, "Invalid email or password.".to_owned(), None, false)
@@ -119,6 +143,7 @@ async fn post_login(
         passkeys_enabled,
         notice: None,
         providers,
+        email_signin: state.auth().email_signin_enabled(),
     };
     let mut res = with_form_target(chrome.render(&state, status, &page), target);
     if let Some(secs) = retry_after {

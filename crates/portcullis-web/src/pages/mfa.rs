@@ -99,7 +99,7 @@ async fn post_login_mfa(
             let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
             let mut res =
                 ([(header::SET_COOKIE, cookie)], Redirect::to(safe_next(&state, &form.next))).into_response();
-            super::upstream::link_pending(&state, &headers, &outcome.user, &client, &mut res).await;
+            super::device::after_sign_in(&state, &headers, &outcome.user, &client, &mut res).await;
             res
         }
         Err(e) => match code_error(&e) {

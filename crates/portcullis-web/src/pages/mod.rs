@@ -5,7 +5,9 @@
 mod account;
 mod admin;
 pub(crate) mod context;
+pub(crate) mod device;
 mod email;
+mod email_signin;
 mod home;
 mod invitation;
 mod login;
@@ -42,6 +44,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(passkeys::router())
         .merge(password::router())
         .merge(email::router())
+        .merge(email_signin::router())
         .merge(admin::router())
         .merge(invitation::router())
         .merge(upstream::router())

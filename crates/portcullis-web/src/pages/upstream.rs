@@ -150,7 +150,11 @@ async fn callback(
             } else {
                 target
             };
-            ([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response()
+            let mut res = ([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response();
+            if !outcome.session.mfa_pending {
+                super::device::note_device(&state, &headers, &outcome.user, &client, &mut res).await;
+            }
+            res
         }
         Ok(Finished::Linked { .. }) => redirect_with_flash(&state, paths::ACCOUNT, Flash::IdentityLinked),
         Ok(Finished::SignInToLink { token, email, provider, next }) => {

@@ -33,6 +33,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub audit: AuditConfig,
     pub security: SecurityConfig,
+    pub auth: AuthMethodsConfig,
     pub tokens: TokensConfig,
     pub access: AccessConfig,
     /// `[[identity_providers]]`: upstream sign-in (SPEC §10).
@@ -188,6 +189,10 @@ pub struct RateLimitConfig {
     pub forgot_password_per_email: Rate,
     pub tokens_per_ip: Rate,
     pub mfa_per_session: Rate,
+    /// Sign-in links and codes asked for per address typed (issue #21).
+    pub email_signin_per_address: Rate,
+    /// Sign-in links and codes asked for per client address.
+    pub email_signin_per_ip: Rate,
 }
 
 impl Default for RateLimitConfig {
@@ -201,6 +206,8 @@ impl Default for RateLimitConfig {
             forgot_password_per_email: Rate::new(3, 3600),
             tokens_per_ip: Rate::new(60, 60),
             mfa_per_session: Rate::new(5, 5 * 60),
+            email_signin_per_address: Rate::new(3, 15 * 60),
+            email_signin_per_ip: Rate::new(20, 3600),
         }
     }
 }
@@ -227,11 +234,27 @@ impl Default for MetricsConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SecurityConfig {
     /// Administrators must turn on MFA at their next sign-in before doing anything else.
     pub require_mfa_for_admins: bool,
+    /// Mail the user at a sign-in from a device the account has not used before.
+    pub new_device_notice: bool,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self { require_mfa_for_admins: false, new_device_notice: true }
+    }
+}
+
+/// `[auth]`: ways of signing in besides a password.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthMethodsConfig {
+    /// Offer "Email me a sign-in link" (a link and a 6-digit code by mail).
+    pub email_signin: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -61,6 +61,8 @@ pub async fn build_auth(
             mfa: limit(rl.mfa_per_session),
             forgot_password_per_ip: limit(rl.forgot_password_per_ip),
             tokens_per_ip: limit(rl.tokens_per_ip),
+            email_signin_per_address: limit(rl.email_signin_per_address),
+            email_signin_per_ip: limit(rl.email_signin_per_ip),
         },
         password_policy: PasswordPolicy { min_length: p.min_length, min_strength: p.min_strength },
         session_policy: SessionPolicy {
@@ -76,6 +78,8 @@ pub async fn build_auth(
             ..TokenPolicy::default()
         },
         require_mfa_for_admins: config.security.require_mfa_for_admins,
+        email_signin: config.auth.email_signin,
+        new_device_notice: config.security.new_device_notice,
     };
     let composer = Arc::new(MailTemplates::new(public_url.clone(), config.ui.templates_dir.clone()));
     let parts = AuthParts { store, clock, hasher, config: auth_config, composer, sealing, passkeys };

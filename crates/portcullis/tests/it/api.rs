@@ -391,9 +391,20 @@ async fn security_events_are_recorded_and_listed_newest_first(backend: Backend) 
     drop(other);
     let events: Vec<Value> = app.get(&c, "/api/v1/me/events").await.json().await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["password_changed", "login_succeeded", "login_succeeded", "login_failed", "register"]);
-    assert_eq!(events[3]["outcome"], "failure");
-    assert_eq!(events[3]["detail"], "wrong_password");
+    // The second sign-in came from another client: a new device (issue #21).
+    assert_eq!(
+        kinds,
+        [
+            "password_changed",
+            "new_device_signin",
+            "login_succeeded",
+            "login_succeeded",
+            "login_failed",
+            "register"
+        ]
+    );
+    assert_eq!(events[4]["outcome"], "failure");
+    assert_eq!(events[4]["detail"], "wrong_password");
     assert!(events.iter().all(|e| e["ip"] == "127.0.0.1" && e["created_at"].is_string()));
     let text = serde_json::to_string(&events).unwrap();
     assert!(!text.contains(PASSWORD) && !text.contains(new) && !text.contains("argon2"));

@@ -300,12 +300,31 @@ impl Drop for TestApp {
 
 /// A client that keeps cookies and does not follow redirects.
 pub fn client() -> reqwest::Client {
+    client_builder().build().expect("client")
+}
+
+/// The builder of [`client`], for a client with something more (a user agent).
+pub fn client_builder() -> reqwest::ClientBuilder {
     portcullis_upstream::install_crypto_provider();
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none())
+}
+
+/// A fresh device id as a browser's device cookie holds it.
+pub fn random_device_id() -> String {
+    portcullis_core::SecretToken::generate().expose().to_owned()
+}
+
+/// Every `device_hash` in `known_devices`, read straight from the database.
+pub async fn stored_device_hashes(db_url: &str) -> Vec<Vec<u8>> {
+    use sqlx::Connection as _;
+    let sql = "SELECT device_hash FROM known_devices";
+    if db_url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(db_url).await.expect("connect");
+        sqlx::query_scalar(sql).fetch_all(&mut c).await.expect("query")
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(db_url).await.expect("connect");
+        sqlx::query_scalar(sql).fetch_all(&mut c).await.expect("query")
+    }
 }
 
 pub fn csrf_from(html: &str) -> Option<String> {

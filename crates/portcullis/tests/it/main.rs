@@ -13,6 +13,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod email;
+mod email_browser;
 mod faults;
 mod findings;
 mod flask_app;

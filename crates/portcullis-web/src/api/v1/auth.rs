@@ -4,8 +4,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::Password;
-use portcullis_core::service::{Registered, Registration, Via};
+use portcullis_core::email_signin::EmailProof;
+use portcullis_core::service::{Authenticated, ClientMeta, LoginOutcome, Registered, Registration, Via};
+use portcullis_core::{AuthError, FieldError, Password};
 use serde::Deserialize;
 
 use super::Routes;
@@ -20,6 +21,8 @@ pub(super) fn routes() -> Routes {
         .post(paths::API_REGISTER, register)
         .post(paths::API_LOGIN, login)
         .post(paths::API_LOGOUT, logout)
+        .post(paths::API_LOGIN_EMAIL, login_email)
+        .post(paths::API_LOGIN_EMAIL_VERIFY, login_email_verify)
 }
 
 #[derive(Deserialize)]
@@ -32,6 +35,23 @@ struct RegisterRequest {
 struct LoginRequest {
     email: String,
     password: String,
+    #[serde(default)]
+    remember_me: bool,
+}
+
+#[derive(Deserialize)]
+struct EmailSignInRequest {
+    email: String,
+}
+
+#[derive(Deserialize)]
+struct EmailSignInVerifyRequest {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
     #[serde(default)]
     remember_me: bool,
 }
@@ -69,8 +89,21 @@ async fn login(
 ) -> Result<Response, ApiError> {
     let password = Password::new(&req.password);
     let outcome = state.auth().login(&req.email, &password, req.remember_me, &client).await?;
+    signed_in(&state, &client, previous, &headers, outcome, req.remember_me).await
+}
+
+/// The answer of a sign-in (by password or by email): the session cookie and the
+/// user, or `{"mfa_required": true}` with a half-authenticated session.
+async fn signed_in(
+    state: &AppState,
+    client: &ClientMeta,
+    previous: Option<Authenticated>,
+    headers: &axum::http::HeaderMap,
+    outcome: LoginOutcome,
+    remember: bool,
+) -> Result<Response, ApiError> {
     if let Some(previous) = previous {
-        state.auth().logout(previous.user.id, previous.token_hash, &client).await?;
+        state.auth().logout(previous.user.id, previous.token_hash, client).await?;
     }
     if outcome.session.mfa_pending {
         // Half-authenticated: the cookie reaches nothing but /api/v1/login/mfa.
@@ -78,12 +111,45 @@ async fn login(
         let body = Json(serde_json::json!({ "mfa_required": true }));
         return Ok(([(header::SET_COOKIE, cookie)], body).into_response());
     }
-    let max_age = req.remember_me.then_some(outcome.session.expires_at - outcome.session.created_at);
+    let max_age = remember.then_some(outcome.session.expires_at - outcome.session.created_at);
     let cookie = state.cookies().set(&state.cookies().session, outcome.token.expose(), max_age);
     let body = Json(UserEnvelope { user: UserResponse::from(&outcome.user) });
     let mut res = ([(header::SET_COOKIE, cookie)], body).into_response();
-    crate::pages::upstream::link_pending(&state, &headers, &outcome.user, &client, &mut res).await;
+    crate::pages::device::after_sign_in(state, headers, &outcome.user, client, &mut res).await;
     Ok(res)
+}
+
+/// 202 whatever the address (issue #21): whether an account exists is never revealed.
+async fn login_email(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    ApiJson(req): ApiJson<EmailSignInRequest>,
+) -> Result<Response, ApiError> {
+    state.auth().request_email_signin(&req.email, &client).await?;
+    let detail = "if an account uses this address, a sign-in link and code are on their way";
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "detail": detail }))).into_response())
+}
+
+/// The mailed link's token, or the address and the mailed code.
+async fn login_email_verify(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    MaybeUser(previous): MaybeUser,
+    headers: axum::http::HeaderMap,
+    ApiJson(req): ApiJson<EmailSignInVerifyRequest>,
+) -> Result<Response, ApiError> {
+    let proof = match (&req.token, &req.email, &req.code) {
+        (Some(token), None, None) => EmailProof::Link(token),
+        (None, Some(email), Some(code)) => EmailProof::Code { email, code },
+        _ => {
+            let message = "send either token, or email and code";
+            return Err(
+                AuthError::Validation(vec![FieldError::new("token", "token_or_code", message)]).into()
+            );
+        }
+    };
+    let outcome = state.auth().email_signin(proof, req.remember_me, &client).await?;
+    signed_in(&state, &client, previous, &headers, outcome, req.remember_me).await
 }
 
 async fn logout(

@@ -74,6 +74,19 @@ struct Export {
     token_grants: Vec<TokenGrant>,
     /// Upstream sign-in providers linked to the account.
     identities: Vec<IdentityResponse>,
+    /// Devices the account signed in from (never their ids).
+    devices: Vec<Device>,
+}
+
+/// A device the account signed in from, without its id.
+#[derive(Serialize)]
+struct Device {
+    client: String,
+    ip: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    first_seen_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    last_seen_at: OffsetDateTime,
 }
 
 /// A refresh-token family: which client holds tokens, since when (never a token).
@@ -125,6 +138,13 @@ async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> 
                 expires_at: t.expires_at,
                 used_at: t.used_at,
             })
+            .chain(data.email_signin.map(|r| EmailLink {
+                purpose: "email_signin",
+                address: None,
+                created_at: r.created_at,
+                expires_at: r.expires_at,
+                used_at: None,
+            }))
             .collect(),
         mails: data
             .mails
@@ -134,6 +154,16 @@ async fn export(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> 
         mfa: MfaExport { totp: u.mfa_enabled, recovery_codes_left: data.recovery_codes_left },
         passkeys: data.passkeys.iter().map(PasskeyResponse::from).collect(),
         identities: data.identities.into_iter().map(|i| IdentityResponse::new(&state, i)).collect(),
+        devices: data
+            .devices
+            .into_iter()
+            .map(|d| Device {
+                client: d.client,
+                ip: d.ip,
+                first_seen_at: d.first_seen_at,
+                last_seen_at: d.last_seen_at,
+            })
+            .collect(),
         token_grants: data
             .token_families
             .into_iter()

@@ -72,7 +72,7 @@ async fn login_mfa(
     let mut res =
         ([(header::SET_COOKIE, cookie)], Json(UserEnvelope { user: UserResponse::from(&outcome.user) }))
             .into_response();
-    crate::pages::upstream::link_pending(&state, &headers, &outcome.user, &client, &mut res).await;
+    crate::pages::device::after_sign_in(&state, &headers, &outcome.user, &client, &mut res).await;
     Ok(res)
 }
 

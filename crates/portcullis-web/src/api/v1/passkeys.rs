@@ -178,6 +178,6 @@ async fn login_finish(
     let body = Json(UserEnvelope { user: UserResponse::from(&login.outcome.user) });
     let mut res = ([(header::SET_COOKIE, cookie)], body).into_response();
     res.headers_mut().append(header::SET_COOKIE, state.cookies().clear(&state.cookies().passkey));
-    crate::pages::upstream::link_pending(&state, &headers, &login.outcome.user, &client, &mut res).await;
+    crate::pages::device::after_sign_in(&state, &headers, &login.outcome.user, &client, &mut res).await;
     Ok(res)
 }

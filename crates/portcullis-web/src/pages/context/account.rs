@@ -283,6 +283,9 @@ fn event_kind_text(kind: &str, detail: Option<&str>) -> &'static str {
         "email_unverified" => "Email marked unverified by an administrator",
         "identity_linked" => "Sign-in provider linked",
         "identity_unlinked" => "Sign-in provider unlinked",
+        "email_signin_requested" => "A sign-in link was emailed to you",
+        "email_signin_failed" => "A wrong emailed sign-in code was entered",
+        "new_device_signin" => "Signed in from a new device",
         _ => "Security event",
     }
 }

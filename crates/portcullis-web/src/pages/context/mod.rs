@@ -31,9 +31,9 @@ pub(crate) use flash::Flash;
 pub(crate) use mfa::MfaPage;
 pub(crate) use oauth::{ConsentPage, FormField, FormPostPage, OAuthLogoutPage, ScopeItem};
 pub(crate) use sign_in::{
-    AcceptInvitationPage, CheckEmailPage, EmailLinkPage, ForgotPasswordPage, HomePage, LoginMfaPage,
-    LoginPage, LogoutPage, PasswordErrors, RegisterErrors, RegisterPage, ResetPasswordPage,
-    UndoEmailChangePage,
+    AcceptInvitationPage, CheckEmailPage, EmailLinkPage, ForgotPasswordPage, HomePage, LoginEmailCodePage,
+    LoginEmailPage, LoginMfaPage, LoginPage, LogoutPage, PasswordErrors, RegisterErrors, RegisterPage,
+    ResetPasswordPage, UndoEmailChangePage,
 };
 pub(crate) use upstream::ProviderButton;
 

@@ -64,6 +64,8 @@ fn every_page_template_renders_its_samples_with_strict_undefined() {
         render_samples::<RegisterPage>(&t),
         render_samples::<LoginPage>(&t),
         render_samples::<LoginMfaPage>(&t),
+        render_samples::<LoginEmailPage>(&t),
+        render_samples::<LoginEmailCodePage>(&t),
         render_samples::<LogoutPage>(&t),
         render_samples::<ForgotPasswordPage>(&t),
         render_samples::<ResetPasswordPage>(&t),

@@ -5,7 +5,9 @@
 mod account;
 mod change;
 mod delivery;
+mod new_device;
 mod reset;
+mod signin;
 mod verification;
 
 use std::time::Duration;

@@ -70,6 +70,7 @@ async fn every_operation_answers_as_documented() {
     let (mut app, sink) = with_sink(Backend::Sqlite, |c| {
         c.server.bind = format!("127.0.0.1:{port}");
         c.server.public_url = Some(format!("http://localhost:{port}"));
+        c.auth.email_signin = true;
     })
     .await;
     app.base = format!("http://localhost:{port}");
@@ -112,6 +113,10 @@ async fn every_operation_answers_as_documented() {
     let reset = sink.link(a, "Reset your password", "/reset-password").await;
     let reset = json!({"token": token_of(&reset), "password": PASSWORD});
     w.call(&anon(), "post", "/api/v1/password/reset", None, Some(reset)).await;
+    w.call(&anon(), "post", "/api/v1/login/email", None, Some(json!({"email": a}))).await;
+    let signin = sink.link(a, "Your sign-in link", "/login/email").await;
+    let signin = json!({"token": token_of(&signin)});
+    w.call(&client(), "post", "/api/v1/login/email/verify", None, Some(signin)).await;
 
     // Two factors.
     let c = client();
