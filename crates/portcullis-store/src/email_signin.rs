@@ -77,12 +77,7 @@ impl<DB> EmailSignInStore for SqlStore<DB> {
                 .await?;
             let Some(user) = user else { return Ok(None) };
             // The link or code reached the mailbox: the address is verified.
-            sqlx::query("UPDATE users SET email_verified = $1, updated_at = $2 WHERE id = $3")
-                .bind(true)
-                .bind(now.unix_timestamp())
-                .bind(&user)
-                .execute(&mut *tx)
-                .await?;
+            crate::users::Users::<DB>::set_verified(&mut *tx, &user, true, now).await?;
             tx.commit().await?;
             Ok(Some(user_id(&user)?))
         })

@@ -245,12 +245,7 @@ impl<DB> TokenStore for SqlStore<DB> {
             let Some(user) = Tokens::<DB>::spend(&mut tx, hash, TokenKind::VerifyEmail, now).await? else {
                 return Ok(None);
             };
-            sqlx::query("UPDATE users SET email_verified = $1, updated_at = $2 WHERE id = $3")
-                .bind(true)
-                .bind(now.unix_timestamp())
-                .bind(&user)
-                .execute(&mut *tx)
-                .await?;
+            crate::users::Users::<DB>::set_verified(&mut *tx, &user, true, now).await?;
             tx.commit().await?;
             Ok(Some(user_id(&user)?))
         })

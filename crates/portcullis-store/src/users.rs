@@ -113,6 +113,26 @@ impl<DB> Users<DB> {
         Ok(())
     }
 
+    /// Marks the address of `user` verified or not, on `conn` (a pool or the
+    /// caller's transaction); whether the user exists.
+    pub(crate) async fn set_verified<'c, E>(
+        conn: E,
+        user: &str,
+        verified: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool>
+    where
+        E: sqlx::Executor<'c, Database = DB>,
+    {
+        let done = sqlx::query("UPDATE users SET email_verified = $1, updated_at = $2 WHERE id = $3")
+            .bind(verified)
+            .bind(now.unix_timestamp())
+            .bind(user)
+            .execute(conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Whether taking `user` away (disabled, deleted, out of `admin`) would leave
     /// no enabled administrator: `user` is one, and the only one. Called first in
     /// the change's write transaction; on PostgreSQL it takes `LOCK_ADMINS`, so
@@ -223,17 +243,7 @@ impl<DB> UserStore for SqlStore<DB> {
     }
 
     async fn set_email_verified(&self, id: UserId, verified: bool, now: OffsetDateTime) -> R<bool> {
-        self.run(async {
-            let updated = sqlx::query("UPDATE users SET email_verified = $1, updated_at = $2 WHERE id = $3")
-                .bind(verified)
-                .bind(now.unix_timestamp())
-                .bind(id.to_string())
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
-            Ok(updated == 1)
-        })
-        .await
+        self.run(async { Users::<DB>::set_verified(&self.pool, &id.to_string(), verified, now).await }).await
     }
 
     async fn delete_user(&self, id: UserId, notice: Option<&NewMail>, keep_an_admin: bool) -> R<Guarded> {
