@@ -2,9 +2,8 @@
 //! only to this origin, except on a response that carries a [`FormTarget`]),
 //! `nosniff`, no referrer, no framing, and HSTS on https.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::state::AppState;
@@ -55,9 +54,8 @@ fn origin_of(uri: &str) -> Option<String> {
     origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
-pub(crate) async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let https = state.config().public_url.is_https() || forwarded_https(&state, &req);
-    let mut res = next.run(req).await;
+/// Sets the security headers on `res`; `https` adds HSTS.
+pub(crate) fn add_security_headers(https: bool, res: &mut Response) {
     let csp = res.extensions_mut().remove::<FormTarget>().and_then(|target| target.csp());
     let h = res.headers_mut();
     // Room for all of them at once: one allocation instead of growing twice.
@@ -76,7 +74,12 @@ pub(crate) async fn security_headers(State(state): State<AppState>, req: Request
     if https {
         set(h, header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains");
     }
-    res
+}
+
+/// Whether the request came over HTTPS: the public URL says so, or a trusted
+/// proxy does.
+pub(crate) fn is_https(state: &AppState, req: &Request) -> bool {
+    state.config().public_url.is_https() || forwarded_https(state, req)
 }
 
 /// `X-Forwarded-Proto: https` from a peer in `server.trusted_proxies`.

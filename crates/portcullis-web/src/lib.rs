@@ -26,6 +26,7 @@ pub mod extract;
 mod forward_auth;
 #[cfg(test)]
 mod fuzz;
+mod harden;
 mod headers;
 pub mod mail;
 mod oauth;
@@ -36,12 +37,10 @@ mod state;
 pub mod templates;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 
 pub use error::{ApiError, PageError};
 pub use state::{AppState, MetricsRender, PublicUrl, PublicUrlError, WebConfig};
@@ -77,48 +76,7 @@ pub fn router(state: AppState) -> Router {
 /// declared `Content-Length` is refused at once, before any of the body is read),
 /// and the state the extractors need.
 pub fn harden(app: Router, state: AppState) -> Router {
-    let timeout = state.config().request_timeout;
-    // Error pages (a `PageError` left by a handler or an extractor, such as
-    // `InGroup`'s 403) are rendered for the application's routes too.
-    app.layer(axum::middleware::from_fn_with_state(state.clone(), pages::render_page_errors))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_declared_oversize))
-        .layer(layer(state.clone()))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
-        .layer(CatchPanicLayer::custom(|_| {
-            tracing::error!("a request handler panicked");
-            ApiError::internal().into_response()
-        }))
-        .layer(axum::middleware::from_fn_with_state(state, headers::security_headers))
-        .layer(axum::middleware::from_fn(observe::track))
-}
-
-/// 413 from the `Content-Length` header alone, and the connection closed (its body
-/// is never read).
-async fn refuse_declared_oversize(
-    State(state): State<AppState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_none_or(|n| n <= MAX_BODY_BYTES as u64) {
-        return next.run(req).await;
-    }
-    let mut res = if req.uri().path().starts_with(paths::API_PREFIX) {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large")
-            .detail(format!("request bodies are at most {MAX_BODY_BYTES} bytes"))
-            .into_response()
-    } else {
-        let err =
-            PageError::new(StatusCode::PAYLOAD_TOO_LARGE, "The form could not be read; it is too large.");
-        pages::error_page(&state, &err)
-    };
-    res.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
-    res
+    app.layer(harden::HardenLayer::new(state))
 }
 
 async fn healthz() -> Response {

@@ -7,9 +7,7 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::Response;
-use tracing::Instrument as _;
 
 const REQUEST_ID: &str = "x-request-id";
 
@@ -62,35 +60,51 @@ fn status_label(status: u16) -> std::borrow::Cow<'static, str> {
     }
 }
 
-pub(crate) async fn track(mut req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        .map_or_else(new_request_id, str::to_owned);
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        req.headers_mut().insert(REQUEST_ID, value);
+/// What is known of a request before it is handled, for [`Tracked::finish`].
+pub(crate) struct Tracked {
+    id: String,
+    method: axum::http::Method,
+    started: Instant,
+    pub(crate) span: tracing::Span,
+}
+
+impl Tracked {
+    /// Gives `req` its request id (a trusted caller's, or a new one) and opens its
+    /// span.
+    pub(crate) fn start(req: &mut Request) -> Self {
+        let id = req
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            .map_or_else(new_request_id, str::to_owned);
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            req.headers_mut().insert(REQUEST_ID, value);
+        }
+        let method = req.method().clone();
+        let span =
+            tracing::info_span!("request", request_id = %id, method = %method, path = %req.uri().path());
+        Self { id, method, started: Instant::now(), span }
     }
-    let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
-    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %req.uri().path());
-    let started = Instant::now();
-    let mut res = next.run(req).instrument(span.clone()).await;
-    let elapsed = started.elapsed();
-    let status = res.status().as_u16();
-    metrics::histogram!(
-        "portcullis_http_request_duration_seconds",
-        "method" => method_label(&method),
-        "route" => route,
-        "status" => status_label(status)
-    )
-    .record(elapsed.as_secs_f64());
-    span.in_scope(|| {
-        tracing::debug!(status, latency_ms = elapsed.as_secs_f64() * 1000.0, "request finished");
-    });
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(REQUEST_ID, value);
+
+    /// Records the latency under `route` (the matched route's template) and puts
+    /// the request id on the response.
+    pub(crate) fn finish(self, route: Option<&MatchedPath>, res: &mut Response) {
+        let elapsed = self.started.elapsed();
+        let status = res.status().as_u16();
+        let route = route.map_or("unmatched", MatchedPath::as_str).to_owned();
+        metrics::histogram!(
+            "portcullis_http_request_duration_seconds",
+            "method" => method_label(&self.method),
+            "route" => route,
+            "status" => status_label(status)
+        )
+        .record(elapsed.as_secs_f64());
+        self.span.in_scope(|| {
+            tracing::debug!(status, latency_ms = elapsed.as_secs_f64() * 1000.0, "request finished");
+        });
+        if let Ok(value) = HeaderValue::from_str(&self.id) {
+            res.headers_mut().insert(REQUEST_ID, value);
+        }
     }
-    res
 }

@@ -133,15 +133,9 @@ pub(crate) fn redirect_with_flash(state: &AppState, to: &str, flash: Flash) -> R
 }
 
 /// Renders the error page for a `PageError` left in a response by a handler or
-/// extractor, and gives a 405 from the router a body: problem+json under `/api/`, a
-/// page elsewhere (the `Allow` header stays).
-pub(crate) async fn render_page_errors(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let is_api = req.uri().path().starts_with(crate::paths::API_PREFIX);
-    let res = next.run(req).await;
+/// extractor, and gives a 405 from the router a body: problem+json under `/api/`
+/// (`is_api`), a page elsewhere (the `Allow` header stays).
+pub(crate) fn render_page_errors(state: &AppState, is_api: bool, res: Response) -> Response {
     let err = match res.extensions().get::<PageError>() {
         Some(err) => err.clone(),
         None if res.status() == StatusCode::METHOD_NOT_ALLOWED => {
@@ -152,7 +146,7 @@ pub(crate) async fn render_page_errors(
                     .into_response()
             } else {
                 error_page(
-                    &state,
+                    state,
                     &PageError::new(StatusCode::METHOD_NOT_ALLOWED, "This page cannot be used that way."),
                 )
             };
@@ -164,7 +158,7 @@ pub(crate) async fn render_page_errors(
         None => return res,
     };
     let (mut parts, _) = res.into_parts();
-    let page = error_page(&state, &err);
+    let page = error_page(state, &err);
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
     Response::from_parts(parts, page.into_body())

@@ -1,0 +1,164 @@
+//! The service-wide protections of every route, as one layer: the request id,
+//! span and latency histogram (`observe`), the security headers (`headers`), a
+//! panic turned into a generic 500 problem, the request timeout (503), the
+//! state the extractors need, the 64 KiB body limit (a larger declared
+//! `Content-Length` refused at once, before any of the body is read), and the
+//! error pages of `PageError`s (`pages`).
+//!
+//! They used to be eight `Router::layer` calls. axum applies a router layer to each
+//! route separately and boxes every layer's service, so every request cloned eight
+//! boxed services and boxed eight futures: a profile of `GET /healthz` found
+//! about 15 % of the server's CPU in `malloc`/`free`, most of it from those
+//! clones (BENCHMARKS.md, "Performance, round two"). As one layer, a request
+//! costs one clone and one boxed future, and the order of the protections is
+//! unchanged: the outermost sees every answer, including a timeout's or a
+//! panic's.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
+use tower::{Layer, Service, ServiceExt as _};
+use tracing::Instrument as _;
+
+use crate::error::{ApiError, PageError};
+use crate::observe::Tracked;
+use crate::state::AppState;
+use crate::{MAX_BODY_BYTES, headers, pages, paths};
+
+/// The layer [`crate::harden`] puts on every route.
+#[derive(Clone)]
+pub(crate) struct HardenLayer {
+    state: AppState,
+    timeout: Duration,
+}
+
+impl HardenLayer {
+    pub(crate) fn new(state: AppState) -> Self {
+        let timeout = state.config().request_timeout;
+        Self { state, timeout }
+    }
+}
+
+impl<S> Layer<S> for HardenLayer {
+    type Service = Hardened<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Hardened { inner, state: self.state.clone(), timeout: self.timeout }
+    }
+}
+
+/// A route behind [`HardenLayer`].
+#[derive(Clone)]
+pub(crate) struct Hardened<S> {
+    inner: S,
+    state: AppState,
+    timeout: Duration,
+}
+
+impl<S> Service<Request> for Hardened<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Readiness is the inner service's business when it is called (`oneshot`).
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let inner = self.inner.clone();
+        let state = self.state.clone();
+        let timeout = self.timeout;
+        Box::pin(async move { Ok(handle(inner, state, timeout, req).await) })
+    }
+}
+
+async fn handle<S>(inner: S, state: AppState, timeout: Duration, mut req: Request) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let tracked = Tracked::start(&mut req);
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let https = headers::is_https(&state, &req);
+    let span = tracked.span.clone();
+    let mut res = async {
+        let answer = catch_panic(tokio::time::timeout(timeout, protected(inner, &state, req))).await;
+        match answer {
+            Ok(Ok(res)) => res,
+            Ok(Err(_elapsed)) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            Err(()) => {
+                tracing::error!("a request handler panicked");
+                ApiError::internal().into_response()
+            }
+        }
+    }
+    .instrument(span)
+    .await;
+    headers::add_security_headers(https, &mut res);
+    tracked.finish(route.as_ref(), &mut res);
+    res
+}
+
+/// Inside the timeout: the state for the extractors, the body limit, the route,
+/// and its error pages.
+async fn protected<S>(inner: S, state: &AppState, mut req: Request) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    let is_api = req.uri().path().starts_with(paths::API_PREFIX);
+    if let Some(refused) = refuse_declared_oversize(state, &req, is_api) {
+        return refused;
+    }
+    req.extensions_mut().insert(state.clone());
+    let Ok(res) = DefaultBodyLimit::max(MAX_BODY_BYTES).layer(inner).oneshot(req).await;
+    pages::render_page_errors(state, is_api, res)
+}
+
+/// 413 from the `Content-Length` header alone, and the connection closed (its body
+/// is never read).
+fn refuse_declared_oversize(state: &AppState, req: &Request, is_api: bool) -> Option<Response> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_none_or(|n| n <= MAX_BODY_BYTES as u64) {
+        return None;
+    }
+    let mut res = if is_api {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large")
+            .detail(format!("request bodies are at most {MAX_BODY_BYTES} bytes"))
+            .into_response()
+    } else {
+        let err =
+            PageError::new(StatusCode::PAYLOAD_TOO_LARGE, "The form could not be read; it is too large.");
+        pages::error_page(state, &err)
+    };
+    res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    Some(res)
+}
+
+/// `fut`'s output, or `Err(())` if polling it panicked.
+async fn catch_panic<F: Future>(fut: F) -> Result<F::Output, ()> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(move |cx| {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(())),
+        }
+    })
+    .await
+}
