@@ -32,7 +32,7 @@ pub use audit::{Event, EventKind, Outcome};
 pub use clock::{Clock, MockClock, SystemClock};
 pub use error::{AuthError, FieldError, OAuthError};
 pub use mail::{MailComposer, MailError, MailMessage, Mailer, OutgoingMail};
-pub use service::{Auth, AuthConfig};
+pub use service::{Auth, AuthConfig, ChangeFeed, FED_TTL, HEARTBEAT, HOT_TTL};
 pub use sessions::{Session, SessionPolicy};
 pub use store::{
     AdminStore, AuditStore, ClientStore, DeviceStore, EmailSignInStore, FamilyStore, GroupStore,

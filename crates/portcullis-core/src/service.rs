@@ -31,7 +31,7 @@ pub use crate::oauth::provider::{
 pub use crate::passkeys::service::PasskeyLogin;
 pub use crate::passkeys::{PasskeyConfigError, RelyingParty};
 pub use crate::sessions::authenticate::{Authenticated, Via};
-pub use crate::sessions::hot::HOT_TTL;
+pub use crate::sessions::hot::{ChangeFeed, FED_TTL, HEARTBEAT, HOT_TTL};
 pub use crate::sessions::login::LoginOutcome;
 pub use crate::throttle::service::RateLimits;
 pub use crate::token::change_email::EmailLinkOutcome;
@@ -145,6 +145,8 @@ pub struct Auth {
     pub(crate) hot: Arc<
         crate::sessions::hot::HotCache<(crate::sessions::Session, User), (crate::oauth::TokenFamily, User)>,
     >,
+    /// Access tokens whose signature this node has checked (see `oauth/verified.rs`).
+    pub(crate) verified: Arc<crate::oauth::verified::VerifiedTokens>,
     pub(crate) composer: Arc<dyn MailComposer>,
     /// Woken whenever a mail is queued, so the outbox worker sends it at once.
     pub(crate) outbox: Arc<Notify>,
@@ -208,6 +210,7 @@ impl Auth {
             secret_box: crate::mfa::SecretBox::new(&sealing.totp),
             webauthn: passkeys,
             hot: Arc::new(crate::sessions::hot::HotCache::new()),
+            verified: Arc::new(crate::oauth::verified::VerifiedTokens::new()),
             providers: Arc::new(Vec::new()),
         }
     }
@@ -223,6 +226,12 @@ impl Auth {
         if let Some(o) = &self.observer {
             f(o.as_ref());
         }
+    }
+
+    /// The handle a change feed (the store's `LISTEN`) reports to: see
+    /// [`ChangeFeed`]. Without one, the hot cache serves entries for [`HOT_TTL`].
+    pub fn change_feed(&self) -> ChangeFeed {
+        ChangeFeed::new(Arc::clone(&self.hot))
     }
 
     /// The token signing keys (signing, verifying, rotation, the JWKS).

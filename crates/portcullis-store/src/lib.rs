@@ -18,6 +18,7 @@
 mod admin;
 mod backend;
 pub mod backup;
+pub mod changes;
 pub mod circuit;
 mod devices;
 mod email_signin;

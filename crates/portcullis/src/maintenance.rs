@@ -1,5 +1,6 @@
 //! Background upkeep of a node: reloading signing keys, the gauges, and purging
-//! what has expired. Both loops run in the one task `spawn_maintenance` returns.
+//! what has expired, following other nodes' changes. Every loop runs in the one task
+//! `spawn_maintenance` returns.
 
 use std::time::Duration;
 
@@ -22,6 +23,28 @@ pub(crate) async fn reload_keys_every_30s(auth: &Auth) {
             // Sooner than 30 s once the database is back, but never a tight loop.
             Err(e) => trouble.failed(&e).min(Duration::from_secs(30)),
         };
+    }
+}
+
+/// Reports every security change committed to the database (by any node, the
+/// CLI or SQL by hand) to this node's session cache as it commits. The gauge
+/// `portcullis_change_feed_up` tells whether that works, four times a second.
+pub(crate) async fn follow_changes(database: &portcullis_store::Database, auth: &Auth) {
+    let feed = auth.change_feed();
+    let gauge = async {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tick.tick().await;
+            crate::metrics::set_change_feed_up(feed.is_current());
+        }
+    };
+    match database {
+        portcullis_store::Database::Postgres(store) => {
+            tokio::join!(store.follow_changes(auth.change_feed()), gauge);
+        }
+        portcullis_store::Database::Sqlite(store) => {
+            tokio::join!(store.follow_changes(auth.change_feed()), gauge);
+        }
     }
 }
 

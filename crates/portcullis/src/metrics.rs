@@ -73,6 +73,10 @@ fn describe() {
     metrics::describe_counter!("portcullis_rate_limited_total", "Attempts refused by a rate limit, by limit");
     metrics::describe_gauge!("portcullis_mail_outbox_depth", "Mails waiting in the outbox");
     metrics::describe_gauge!("portcullis_mail_outbox_failed", "Mails given up on");
+    metrics::describe_gauge!(
+        "portcullis_change_feed_up",
+        "1 while this node hears every node's security changes at once (PostgreSQL LISTEN), 0 otherwise"
+    );
 }
 
 /// Reports use-case events as metrics.
@@ -97,6 +101,11 @@ pub fn hash_observer() -> Arc<dyn Fn(Duration) + Send + Sync> {
 #[expect(clippy::cast_precision_loss, reason = "a gauge of session counts is fine as f64")]
 pub fn set_active_sessions(n: i64) {
     metrics::gauge!("portcullis_active_sessions").set(n as f64);
+}
+
+/// Sets the change-feed gauge.
+pub fn set_change_feed_up(up: bool) {
+    metrics::gauge!("portcullis_change_feed_up").set(if up { 1.0 } else { 0.0 });
 }
 
 /// Sets the outbox gauges.

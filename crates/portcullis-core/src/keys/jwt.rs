@@ -211,9 +211,10 @@ impl Keyring {
     }
 }
 
-/// The keyring shared by the requests of a node, replaced whole on reload.
+/// The keyring shared by the requests of a node, replaced whole on reload, with a
+/// generation that moves whenever the set of keys (or the signing one) changes.
 #[derive(Clone, Default)]
-pub struct SharedKeyring(Arc<std::sync::RwLock<Arc<Keyring>>>);
+pub struct SharedKeyring(Arc<std::sync::RwLock<Arc<Keyring>>>, Arc<std::sync::atomic::AtomicU64>);
 
 impl std::fmt::Debug for SharedKeyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -231,10 +232,17 @@ impl SharedKeyring {
 
     pub fn set(&self, ring: Keyring) {
         let ring = Arc::new(ring);
-        match self.0.write() {
-            Ok(mut g) => *g = ring,
-            Err(p) => *p.into_inner() = ring,
+        let mut g = self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let signing = |r: &Keyring| r.signing.as_ref().map(|(kid, _)| kid.clone());
+        if g.order != ring.order || signing(&g) != signing(&ring) {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
+        *g = ring;
+    }
+
+    /// Moves whenever [`set`](Self::set) changes which keys there are.
+    pub fn generation(&self) -> u64 {
+        self.1.load(std::sync::atomic::Ordering::Acquire)
     }
 }
 

@@ -101,6 +101,11 @@ impl Keys {
         Ok(jwt::jwks_of(&self.list().await?))
     }
 
+    /// Moves whenever a reload changes which keys this node verifies with.
+    pub(crate) fn generation(&self) -> u64 {
+        self.ring.generation()
+    }
+
     /// Signs `claims` as a JWT of type `typ` with the current key.
     pub fn sign(&self, typ: &str, claims: &impl Serialize) -> Result<String, AuthError> {
         self.ring

@@ -5,7 +5,6 @@
 //! password change or revocation ends them at once, on every node.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use crate::accounts::password::Password;
@@ -155,8 +154,7 @@ impl Auth {
         raw: &str,
         purpose: BearerUse,
     ) -> Result<Option<Authenticated>, AuthError> {
-        let audience = self.config.tokens.api_audience().to_owned();
-        let Some(claims) = self.keys.verify::<AccessClaims>(raw, ACCESS_TOKEN_TYP, &audience).await else {
+        let Some((digest, claims)) = self.verified_access_claims(raw).await else {
             return Ok(None);
         };
         let now = self.clock.now();
@@ -170,16 +168,8 @@ impl Auth {
         let Some(family_id) = claims.sid.as_deref().and_then(|s| Uuid::parse_str(s).ok()) else {
             return Ok(None);
         };
-        let (family, user) = if let Some(hot) = self.hot.get(&self.hot.families, &family_id) {
-            hot
-        } else {
-            let generation = self.hot.generation();
-            let Some(found) = self.store.find_family(family_id).await? else {
-                return Ok(None);
-            };
-            let found = (found.family, found.user);
-            self.hot.families.put(family_id, found.clone(), generation);
-            found
+        let Some((family, user)) = self.live_family(family_id).await? else {
+            return Ok(None);
         };
         if user.id.to_string() != claims.sub {
             return Ok(None);
@@ -199,8 +189,26 @@ impl Auth {
             mfa_pending: false,
             two_factor: family.two_factor,
         };
-        let token_hash = TokenHash::from_bytes(Sha256::digest(raw.as_bytes()).into());
+        let token_hash = TokenHash::from_bytes(digest);
         Ok(Some(Authenticated { user, session, token_hash, via: Via::Bearer { family: Some(family.id) } }))
+    }
+
+    /// A token family that is still live (not revoked or expired), with its user,
+    /// through this node's hot cache.
+    pub(crate) async fn live_family(
+        &self,
+        family_id: Uuid,
+    ) -> Result<Option<(TokenFamily, User)>, AuthError> {
+        if let Some(hot) = self.hot.get(&self.hot.families, &family_id) {
+            return Ok(Some(hot));
+        }
+        let generation = self.hot.generation();
+        let Some(found) = self.store.find_family(family_id).await? else {
+            return Ok(None);
+        };
+        let found = (found.family, found.user);
+        self.hot.families.put(family_id, found.clone(), generation);
+        Ok(Some(found))
     }
 
     /// Revokes a token family (sign-out of a bearer client); true if it existed.

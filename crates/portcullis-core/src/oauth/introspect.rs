@@ -6,10 +6,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::OAuthError;
-use crate::keys::jwt::ACCESS_TOKEN_TYP;
 use crate::token::SecretToken;
 
-use crate::oauth::bearer::AccessClaims;
 use crate::service::{Auth, ClientAuth};
 
 /// `/oauth2/introspect` (RFC 7662).
@@ -47,17 +45,16 @@ impl Auth {
             return Err(OAuthError::invalid_client());
         }
         let now = self.clock.now();
-        let audience = self.config.tokens.api_audience().to_owned();
-        if let Some(claims) = self.keys.verify::<AccessClaims>(token, ACCESS_TOKEN_TYP, &audience).await {
+        if let Some((_, claims)) = self.verified_access_claims(token).await {
             if !caller.may_introspect(Some(&claims.client_id)) {
                 return Ok(IntrospectResponse::default());
             }
             let mut groups = None;
             let live = claims.exp > now.unix_timestamp()
                 && match claims.sid.as_deref().map(Uuid::parse_str) {
-                    Some(Ok(family)) => match self.store.find_family(family).await? {
-                        Some(found) => {
-                            groups = wants_groups(&claims.scope).then_some(found.user.groups);
+                    Some(Ok(family)) => match self.live_family(family).await? {
+                        Some((_, user)) => {
+                            groups = wants_groups(&claims.scope).then_some(user.groups);
                             true
                         }
                         None => false,
@@ -71,14 +68,14 @@ impl Auth {
             return Ok(IntrospectResponse {
                 groups,
                 active: true,
-                scope: Some(claims.scope),
-                client_id: Some(claims.client_id),
-                sub: Some(claims.sub),
+                scope: Some(claims.scope.clone()),
+                client_id: Some(claims.client_id.clone()),
+                sub: Some(claims.sub.clone()),
                 token_type: Some("Bearer"),
                 exp: Some(claims.exp),
                 iat: Some(claims.iat),
-                iss: Some(claims.iss),
-                aud: Some(claims.aud),
+                iss: Some(claims.iss.clone()),
+                aud: Some(claims.aud.clone()),
             });
         }
         if let Some(t) = SecretToken::parse(token)

@@ -9,6 +9,7 @@ mod logout;
 pub(crate) mod provider;
 pub mod store;
 mod token;
+pub(crate) mod verified;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

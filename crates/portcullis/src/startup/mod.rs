@@ -180,14 +180,18 @@ impl Portcullis {
     /// Every minute: refreshes the active-session gauge and the outbox gauges; every
     /// ten minutes (and at start): purges expired sessions, old rate-limit counts, old
     /// audit events, old emailed tokens and old sent mails.
+    /// Also follows the security changes committed to the database by anyone
+    /// (see `portcullis_store::changes`).
     pub fn spawn_maintenance(&self) -> tokio::task::JoinHandle<()> {
         let auth = self.state.auth().clone();
         let retention = self.audit_retention;
-        // One task for both loops, so the handle's `abort` ends them both.
+        let database = self.database.clone();
+        // One task for every loop, so the handle's `abort` ends them all.
         tokio::spawn(async move {
             tokio::join!(
                 crate::maintenance::reload_keys_every_30s(&auth),
-                crate::maintenance::tidy_every_minute(&auth, retention)
+                crate::maintenance::tidy_every_minute(&auth, retention),
+                crate::maintenance::follow_changes(&database, &auth)
             );
         })
     }

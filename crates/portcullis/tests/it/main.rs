@@ -10,6 +10,7 @@ mod admin_console;
 mod api;
 mod backup;
 mod browser;
+mod change_feed;
 mod cli;
 mod cluster;
 mod email;
