@@ -13,9 +13,11 @@
 mod argon;
 mod database;
 mod machine;
+mod oauth;
 mod plan;
 mod probe;
 mod report;
+mod revocation;
 mod seed;
 mod server;
 mod wrk;
@@ -66,6 +68,9 @@ pub struct Options {
     /// Keep the scratch databases (and print where they are), e.g. to profile against them.
     #[arg(long)]
     pub keep: bool,
+    /// Run only these scenarios (all when empty), e.g. `--only me,bearer`.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<plan::Scenario>,
     /// Where the release binaries are.
     #[arg(long, default_value = "target/release")]
     pub bin_dir: PathBuf,

@@ -23,7 +23,7 @@ const BEARER_TOKENS: usize = 16;
 
 /// The scenarios run against each seeded database, in this order (logins add
 /// sessions, so the pages that list sessions come first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Scenario {
     /// `GET /healthz`: the HTTP stack and middleware without the database.
     Floor,
@@ -31,8 +31,16 @@ pub enum Scenario {
     Bearer,
     /// Forward-auth with the default policy only.
     Verify,
+    /// Forward-auth with a bearer token.
+    VerifyBearer,
     /// Forward-auth with [`ACCESS_RULES`]: the request matches the last rule.
     VerifyRules,
+    /// `POST /oauth2/token`, `grant_type=authorization_code` (confidential client).
+    TokenCode,
+    /// `POST /oauth2/token`, `grant_type=refresh_token` (confidential client).
+    TokenRefresh,
+    /// `POST /oauth2/introspect` of an access token, by a resource server.
+    Introspect,
     /// The admin user list (SPEC §8), first page of 50.
     AdminFirst,
     /// A page of 50 from the middle of the list (a keyset cursor).
@@ -42,6 +50,8 @@ pub enum Scenario {
     Account,
     Login,
     Flood,
+    /// Sign-out on one node, first refusal on another (PostgreSQL).
+    Revocation,
 }
 
 /// One scenario's figures.
@@ -59,7 +69,6 @@ pub struct Measured {
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Measured(Box<Measured>),
-    Skipped(String),
     Failed(String),
 }
 
@@ -80,6 +89,8 @@ pub struct Target {
     /// Seconds spent seeding, or why the database could not be prepared.
     pub seeding: Result<f64, String>,
     pub scenarios: Vec<(Scenario, Outcome)>,
+    /// Revocation latencies across two nodes, or why there are none.
+    pub revocation: Option<Result<crate::revocation::Latencies, String>>,
 }
 
 impl Target {
@@ -193,7 +204,8 @@ async fn hello_baseline(ctx: &Ctx) -> anyhow::Result<Measured> {
 async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool) -> Target {
     let label = format!("{}-{scale}", backend.name().to_lowercase());
     eprintln!("==> {} with {scale} users and sessions", backend.name());
-    let mut t = Target { backend, scale, seeding: Err(String::new()), scenarios: Vec::new() };
+    let mut t =
+        Target { backend, scale, seeding: Err(String::new()), scenarios: Vec::new(), revocation: None };
     let db = match Database::create(ctx, backend, &label).await {
         Ok(db) => db,
         Err(e) => {
@@ -215,41 +227,55 @@ async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool
 
     let start = || portcullis_command(ctx, &db.url, "serve");
     let run = ctx.run(ctx.options.connections);
-    if first {
+    let wants = |s: Scenario| ctx.wants(s);
+    if first && wants(Scenario::Floor) {
         let floor = wrk::cookie_load("/healthz", &sample.tokens, "application/json");
         let outcome = measure(ctx, &format!("{label}-healthz"), start, &floor, 200, &run).await;
         t.scenarios.push((Scenario::Floor, outcome.into()));
     }
-    let me = wrk::cookie_load("/api/v1/me", &sample.tokens, "application/json");
-    t.scenarios
-        .push((Scenario::Me, measure(ctx, &format!("{label}-me"), start, &me, 200, &run).await.into()));
-    t.scenarios.push((Scenario::Bearer, bearer(ctx, &label, &db.url, &sample, &run).await));
-    let verify = verify_load(&sample.tokens);
-    let outcome = measure(ctx, &format!("{label}-verify"), start, &verify, 200, &run).await;
-    t.scenarios.push((Scenario::Verify, outcome.into()));
-    let outcome = match write_rules(ctx) {
-        Ok(rules) => {
-            let with_rules = || {
-                let mut c = portcullis_command(ctx, &db.url, "serve");
-                c.arg("--config").arg(&rules);
-                c
-            };
-            measure(ctx, &format!("{label}-verify-rules"), with_rules, &verify, 200, &run).await.into()
-        }
-        Err(e) => Outcome::Failed(format!("{e:#}")),
-    };
-    t.scenarios.push((Scenario::VerifyRules, outcome));
-    for (scenario, name, load) in admin_loads(&sample) {
-        let outcome = measure(ctx, &format!("{label}-{name}"), start, &load, 200, &run).await;
-        t.scenarios.push((scenario, outcome.into()));
+    if wants(Scenario::Me) {
+        let me = wrk::cookie_load("/api/v1/me", &sample.tokens, "application/json");
+        t.scenarios
+            .push((Scenario::Me, measure(ctx, &format!("{label}-me"), start, &me, 200, &run).await.into()));
     }
-    let account = wrk::cookie_load("/account", &sample.tokens, "text/html");
-    let outcome = measure(ctx, &format!("{label}-account"), start, &account, 200, &run).await;
-    t.scenarios.push((Scenario::Account, outcome.into()));
+    if wants(Scenario::Verify) {
+        let verify = verify_load(wrk::cookie_load("/auth/verify", &sample.tokens, "application/json"));
+        let outcome = measure(ctx, &format!("{label}-verify"), start, &verify, 200, &run).await;
+        t.scenarios.push((Scenario::Verify, outcome.into()));
+    }
+    if wants(Scenario::VerifyRules) {
+        let verify = verify_load(wrk::cookie_load("/auth/verify", &sample.tokens, "application/json"));
+        let outcome = match write_rules(ctx) {
+            Ok(rules) => {
+                let with_rules = || {
+                    let mut c = portcullis_command(ctx, &db.url, "serve");
+                    c.arg("--config").arg(&rules);
+                    c
+                };
+                measure(ctx, &format!("{label}-verify-rules"), with_rules, &verify, 200, &run).await.into()
+            }
+            Err(e) => Outcome::Failed(format!("{e:#}")),
+        };
+        t.scenarios.push((Scenario::VerifyRules, outcome));
+    }
+    token_scenarios(ctx, &mut t, backend, &db.url, &sample, &label, &run).await;
+    for (scenario, name, load) in admin_loads(&sample) {
+        if wants(scenario) {
+            let outcome = measure(ctx, &format!("{label}-{name}"), start, &load, 200, &run).await;
+            t.scenarios.push((scenario, outcome.into()));
+        }
+    }
+    if wants(Scenario::Account) {
+        let account = wrk::cookie_load("/account", &sample.tokens, "text/html");
+        let outcome = measure(ctx, &format!("{label}-account"), start, &account, 200, &run).await;
+        t.scenarios.push((Scenario::Account, outcome.into()));
+    }
     let login = wrk::login_load(&sample.emails);
-    let outcome = measure(ctx, &format!("{label}-login"), start, &login, 200, &run).await;
-    t.scenarios.push((Scenario::Login, outcome.into()));
-    if first {
+    if wants(Scenario::Login) {
+        let outcome = measure(ctx, &format!("{label}-login"), start, &login, 200, &run).await;
+        t.scenarios.push((Scenario::Login, outcome.into()));
+    }
+    if first && wants(Scenario::Flood) {
         let flood_run = Run {
             connections: ctx.options.flood_connections,
             duration: ctx.options.flood_duration,
@@ -259,8 +285,99 @@ async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool
         let outcome = measure(ctx, &format!("{label}-flood"), start, &login, 200, &flood_run).await;
         t.scenarios.push((Scenario::Flood, outcome.into()));
     }
+    // Last: it signs the sampled sessions out (from the 2nd on: the 1st is the
+    // administrator the admin scenarios use).
+    if backend == Backend::Postgres && wants(Scenario::Revocation) {
+        eprintln!("    revocation across two nodes, {} sessions", crate::revocation::ROUNDS);
+        let measured = crate::revocation::measure(ctx, &label, &db.url, &sample.tokens[1..]).await;
+        if let Ok(l) = &measured {
+            eprintln!(
+                "    revocation: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                l.percentile(50),
+                l.percentile(99),
+                l.max()
+            );
+        }
+        t.revocation = Some(measured.map_err(|e| format!("{e:#}")));
+    }
     db.drop(ctx).await;
     t
+}
+
+/// The scenarios that need access tokens or an OAuth client: `/api/v1/me` and
+/// `/auth/verify` with a bearer token, the token endpoint, introspection.
+async fn token_scenarios(
+    ctx: &Ctx,
+    t: &mut Target,
+    backend: Backend,
+    url: &str,
+    sample: &seed::Sample,
+    label: &str,
+    run: &Run,
+) {
+    let wants = |s: Scenario| ctx.wants(s);
+    let run = run.clone();
+    let bearers = [Scenario::Bearer, Scenario::VerifyBearer, Scenario::Introspect];
+    let tokens = if bearers.into_iter().any(wants) {
+        access_tokens(ctx, url, sample).await.map_err(|e| format!("{e:#}"))
+    } else {
+        Err(String::new())
+    };
+    let issuer = || issuer_command(ctx, url);
+    if wants(Scenario::Bearer) {
+        let outcome = match &tokens {
+            Ok(tokens) => {
+                let load = bearer_load("/api/v1/me", tokens);
+                measure(ctx, &format!("{label}-bearer"), issuer, &load, 200, &run).await.into()
+            }
+            Err(e) => Outcome::Failed(e.clone()),
+        };
+        t.scenarios.push((Scenario::Bearer, outcome));
+    }
+    if wants(Scenario::VerifyBearer) {
+        let outcome = match &tokens {
+            Ok(tokens) => {
+                let load = verify_load(bearer_load("/auth/verify", tokens));
+                measure(ctx, &format!("{label}-verify-bearer"), issuer, &load, 200, &run).await.into()
+            }
+            Err(e) => Outcome::Failed(e.clone()),
+        };
+        t.scenarios.push((Scenario::VerifyBearer, outcome));
+    }
+    let oauth_scenarios = [Scenario::TokenCode, Scenario::TokenRefresh, Scenario::Introspect];
+    if oauth_scenarios.into_iter().any(wants) {
+        let count = crate::oauth::needed((ctx.options.duration + ctx.options.warmup).as_secs());
+        match crate::oauth::prepare(ctx, backend, url, count).await {
+            Ok(setup) => {
+                let loads = [
+                    (Scenario::TokenCode, "token-code", Some(setup.code_load())),
+                    (Scenario::TokenRefresh, "token-refresh", Some(setup.refresh_load())),
+                    (
+                        Scenario::Introspect,
+                        "introspect",
+                        tokens.as_ref().ok().map(|t| setup.introspect_load(t)),
+                    ),
+                ];
+                for (scenario, name, load) in loads {
+                    if !wants(scenario) {
+                        continue;
+                    }
+                    let outcome = match load {
+                        Some(load) => {
+                            measure(ctx, &format!("{label}-{name}"), issuer, &load, 200, &run).await.into()
+                        }
+                        None => Outcome::Failed(tokens.clone().err().unwrap_or_default()),
+                    };
+                    t.scenarios.push((scenario, outcome));
+                }
+            }
+            Err(e) => {
+                for s in oauth_scenarios.into_iter().filter(|s| wants(*s)) {
+                    t.scenarios.push((s, Outcome::Failed(format!("{e:#}"))));
+                }
+            }
+        }
+    }
 }
 
 /// Forward-auth rules for the `VerifyRules` scenario: nineteen that a request for
@@ -372,9 +489,8 @@ fn admin_loads(sample: &seed::Sample) -> Vec<(Scenario, &'static str, Load)> {
     .collect()
 }
 
-/// `GET /auth/verify` as nginx asks it, for each sampled session.
-fn verify_load(tokens: &[String]) -> Load {
-    let mut load = wrk::cookie_load("/auth/verify", tokens, "application/json");
+/// `GET /auth/verify` as nginx asks it, with the credentials of `load`.
+fn verify_load(mut load: Load) -> Load {
     for v in &mut load.variants {
         v.headers.extend([
             ("X-Forwarded-Host".into(), "app.bench.example".into()),
@@ -385,15 +501,8 @@ fn verify_load(tokens: &[String]) -> Load {
     load
 }
 
-/// `GET /api/v1/me` with `Authorization: Bearer`, once Portcullis issues access tokens.
-async fn bearer(ctx: &Ctx, label: &str, url: &str, sample: &seed::Sample, run: &Run) -> Outcome {
-    let tokens = match access_tokens(ctx, url, sample).await {
-        Ok(Some(tokens)) => tokens,
-        Ok(None) => {
-            return Outcome::Skipped("not yet possible: POST /api/v1/tokens does not exist".into());
-        }
-        Err(e) => return Outcome::Failed(format!("{e:#}")),
-    };
+/// `GET path` with `Authorization: Bearer`, one variant per access token.
+fn bearer_load(path: &str, tokens: &[String]) -> Load {
     let variants = tokens
         .iter()
         .map(|t| Variant {
@@ -404,9 +513,7 @@ async fn bearer(ctx: &Ctx, label: &str, url: &str, sample: &seed::Sample, run: &
             body: None,
         })
         .collect();
-    let load = Load { method: "GET", path: "/api/v1/me".into(), variants };
-    let start = || issuer_command(ctx, url);
-    measure(ctx, &format!("{label}-bearer"), start, &load, 200, run).await.into()
+    Load { method: "GET", path: path.into(), variants, single_use: false }
 }
 
 /// `serve` with a fixed public URL: a token's `iss` is the public URL, which would
@@ -418,27 +525,24 @@ fn issuer_command(ctx: &Ctx, url: &str) -> Command {
     c
 }
 
-/// Access tokens for the first sampled users, or `None` when the endpoint is absent.
-async fn access_tokens(ctx: &Ctx, url: &str, sample: &seed::Sample) -> anyhow::Result<Option<Vec<String>>> {
+/// Access tokens from `POST /api/v1/tokens` for the first sampled users.
+async fn access_tokens(ctx: &Ctx, url: &str, sample: &seed::Sample) -> anyhow::Result<Vec<String>> {
     let server = Server::start("portcullis", issuer_command(ctx, url)).await?;
     let login = wrk::login_load(&sample.emails);
     let load = Load { path: "/api/v1/tokens".into(), ..login.clone() };
     let mut tokens = Vec::new();
     for variant in login.variants.iter().take(BEARER_TOKENS) {
         let response = probe::send(server.addr, &load, variant).await?;
-        match response.status {
-            404 | 405 => break,
-            200 => {
-                let json: serde_json::Value = serde_json::from_str(&response.body)
-                    .with_context(|| format!("POST /api/v1/tokens: not JSON: {}", response.body))?;
-                let token = json["access_token"].as_str().context("POST /api/v1/tokens: no access_token")?;
-                tokens.push(token.to_owned());
-            }
-            other => bail!("POST /api/v1/tokens answered {other}: {}", response.body),
+        if response.status != 200 {
+            bail!("POST /api/v1/tokens answered {}: {}", response.status, response.body);
         }
+        let json: serde_json::Value = serde_json::from_str(&response.body)
+            .with_context(|| format!("POST /api/v1/tokens: not JSON: {}", response.body))?;
+        let token = json["access_token"].as_str().context("POST /api/v1/tokens: no access_token")?;
+        tokens.push(token.to_owned());
     }
     server.stop().await?;
-    Ok((!tokens.is_empty()).then_some(tokens))
+    Ok(tokens)
 }
 
 /// Starts a server, checks the load is answered with `expected`, warms up, measures.
@@ -479,20 +583,45 @@ async fn drive(
     let label = server.label();
     tokio::time::sleep(Duration::from_millis(250)).await;
     let idle = server.memory()?;
-    probe::expect(server.addr, load, expected).await.with_context(|| format!("{label}: check"))?;
-    let script = ctx.work.join(format!("{label}.lua"));
-    std::fs::write(&script, wrk::script(load))?;
+    let threads = run.threads.min(run.connections);
     let url = format!("http://{}{}", server.addr, load.path);
+    let (check, warmup, measured) = split(load, ctx.options.warmup, run.duration);
+    probe::expect(server.addr, &check, expected).await.with_context(|| format!("{label}: check"))?;
     if !ctx.options.warmup.is_zero() {
+        let script = ctx.work.join(format!("{label}-warmup.lua"));
+        std::fs::write(&script, wrk::script(&warmup, threads))?;
         wrk::run(&url, &script, &Run { duration: ctx.options.warmup, ..run.clone() }).await?;
     }
+    let script = ctx.work.join(format!("{label}.lua"));
+    std::fs::write(&script, wrk::script(&measured, threads))?;
     let stats = wrk::run(&url, &script, run).await?;
     let after = server.memory()?;
     std::fs::write(ctx.raw.join(format!("{label}.txt")), &stats.raw)?;
     Ok((stats, idle, after))
 }
 
+/// The requests of the check, the warm-up and the measured run: all of `load`
+/// each time, except for a single-use load, whose variants are shared out (the
+/// last one for the check, then in proportion to the two runs' lengths).
+fn split(load: &Load, warmup: Duration, duration: Duration) -> (Load, Load, Load) {
+    if !load.single_use || load.variants.len() < 3 {
+        return (load.clone(), load.clone(), load.clone());
+    }
+    let usable = load.variants.len() - 1;
+    let (warm, total) = (warmup.as_millis(), (warmup + duration).as_millis().max(1));
+    let w = usize::try_from(u128::try_from(usable).unwrap_or(u128::MAX) * warm / total)
+        .unwrap_or(usable)
+        .clamp(1, usable - 1);
+    let part = |v: &[Variant]| Load { variants: v.to_vec(), ..load.clone() };
+    (part(&load.variants[usable..]), part(&load.variants[..w]), part(&load.variants[w..usable]))
+}
+
 impl Ctx {
+    /// Whether `--only` leaves `scenario` in.
+    fn wants(&self, scenario: Scenario) -> bool {
+        self.options.only.is_empty() || self.options.only.contains(&scenario)
+    }
+
     fn run(&self, connections: u32) -> Run {
         Run {
             threads: self.options.threads,

@@ -21,6 +21,10 @@ pub struct Load {
     pub method: &'static str,
     pub path: String,
     pub variants: Vec<Variant>,
+    /// Each variant may be sent once only (an authorization code, a refresh
+    /// token): the threads take turns through them instead of each cycling
+    /// through all.
+    pub single_use: bool,
 }
 
 /// How hard and how long.
@@ -48,25 +52,33 @@ pub struct Stats {
     pub raw: String,
 }
 
-/// A wrk Lua script sending `load`. Every thread starts at a different variant and
-/// then cycles through them all, one per request.
-pub fn script(load: &Load) -> String {
-    let mut s = String::from("local variants = {\n");
-    for v in &load.variants {
-        s.push_str("  { h = {");
-        for (name, value) in &v.headers {
-            let _ = write!(s, " [{}] = {},", lua_str(name), lua_str(value));
+/// A wrk Lua script sending `load` from `threads` threads. Every thread starts at a
+/// different variant and then cycles through them all, one per request; for a
+/// single-use load, thread `k` sends variants `k`, `k + threads`, … instead, so no
+/// variant is sent twice until all have been.
+pub fn script(load: &Load, threads: u32) -> String {
+    // Lua limits the constants of one function, so the variants are added by one
+    // function per chunk: a single table constructor of tens of thousands of
+    // variants fails to load, and wrk then sends a bare GET instead.
+    let mut s = String::from("local variants = {}\n");
+    for chunk in load.variants.chunks(500) {
+        s.push_str(";(function()\n  local t = variants\n");
+        for v in chunk {
+            s.push_str("  t[#t + 1] = { h = {");
+            for (name, value) in &v.headers {
+                let _ = write!(s, " [{}] = {},", lua_str(name), lua_str(value));
+            }
+            s.push_str(" }");
+            if let Some(body) = &v.body {
+                let _ = write!(s, ", b = {}", lua_str(body));
+            }
+            s.push_str(" }\n");
         }
-        s.push_str(" }");
-        if let Some(body) = &v.body {
-            let _ = write!(s, ", b = {}", lua_str(body));
-        }
-        s.push_str(" },\n");
+        s.push_str("end)()\n");
     }
     let _ = write!(
         s,
-        r#"}}
-local reqs, n, i = {{}}, 0, 0
+        r#"local reqs, n, i = {{}}, 0, 0
 local counter = 0
 function setup(thread)
   counter = counter + 1
@@ -77,15 +89,23 @@ function init(args)
     reqs[k] = wrk.format({method}, {path}, v.h, v.b)
   end
   n = #reqs
-  i = ((id or 1) * 7919) % n
+  if {single_use} then
+    step = {threads}
+    i = (id or 1) - step
+  else
+    step = 1
+    i = ((id or 1) * 7919) % n
+  end
 end
 function request()
-  i = i % n + 1
+  i = (i + step - 1) % n + 1
   return reqs[i]
 end
 "#,
         method = lua_str(load.method),
         path = lua_str(&load.path),
+        single_use = load.single_use,
+        threads = threads.max(1),
     );
     s
 }
@@ -121,6 +141,12 @@ pub async fn run(url: &str, script: &Path, run: &Run) -> anyhow::Result<Stats> {
         .arg(url);
     let out = command.output().await.context("cannot run wrk")?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // A script that does not load is only reported on stderr, and wrk goes on
+    // sending bare GETs: that is not a measurement.
+    if let Some(line) = stderr.lines().find(|l| l.contains(".lua")) {
+        bail!("wrk could not run its script: {line}");
+    }
     if !out.status.success() {
         bail!("wrk failed ({}):\n{stdout}{}", out.status, String::from_utf8_lossy(&out.stderr));
     }
@@ -194,7 +220,7 @@ pub(crate) fn cookie_load(path: &str, tokens: &[String], accept: &str) -> Load {
             body: None,
         })
         .collect();
-    Load { method: "GET", path: path.into(), variants }
+    Load { method: "GET", path: path.into(), variants, single_use: false }
 }
 
 /// `POST /api/v1/login` with each seeded email and the seed password.
@@ -209,7 +235,7 @@ pub(crate) fn login_load(emails: &[String]) -> Load {
             body: Some(serde_json::json!({ "email": e, "password": crate::seed::PASSWORD }).to_string()),
         })
         .collect();
-    Load { method: "POST", path: "/api/v1/login".into(), variants }
+    Load { method: "POST", path: "/api/v1/login".into(), variants, single_use: false }
 }
 
 /// A token of the real shape (43 base64url characters) that names no session.
@@ -259,8 +285,9 @@ Transfer/sec:     15.02MB
                 headers: vec![("Content-Type".into(), "application/json".into())],
                 body: Some(r#"{"email":"a\b"}"#.into()),
             }],
+            single_use: false,
         };
-        let s = script(&load);
+        let s = script(&load, 2);
         assert!(s.contains(r#"b = "{\"email\":\"a\\b\"}""#), "{s}");
         assert!(s.contains(r#"wrk.format("POST", "/api/v1/login", v.h, v.b)"#), "{s}");
     }
