@@ -1,8 +1,9 @@
 //! Revocation across nodes: two servers on one PostgreSQL database; a session is
 //! read on node B (so B's hot cache holds it), signed out on node A, and B is asked
-//! again and again until it refuses. The latency is from A's answer to the logout
-//! (the change is committed by then) to B's first refusal; B's requests go out
-//! back to back on fresh connections from before the logout is sent.
+//! again and again until it refuses; B's requests go out back to back on fresh
+//! connections from before the logout is sent. Two latencies per sign-out: from
+//! sending the logout to A, and from A's answer (the change is committed by then),
+//! each to B's first refusal.
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,15 @@ const GIVE_UP: Duration = Duration::from_secs(5);
 /// Latencies of one run, sorted, in milliseconds.
 #[derive(Debug, Clone)]
 pub struct Latencies(pub Vec<f64>);
+
+/// Both latencies of a run.
+#[derive(Debug, Clone)]
+pub struct Revocation {
+    /// From sending the logout to node A.
+    pub from_sent: Latencies,
+    /// From node A's answer.
+    pub from_answer: Latencies,
+}
 
 impl Latencies {
     /// Nearest rank: the smallest value with at least `percent` % of them at or
@@ -46,21 +56,23 @@ pub(crate) async fn measure(
     label: &str,
     url: &str,
     tokens: &[String],
-) -> anyhow::Result<Latencies> {
+) -> anyhow::Result<Revocation> {
     let a = Server::start(&format!("{label}-node-a"), portcullis_command(ctx, url, "serve")).await?;
     let b = Server::start(&format!("{label}-node-b"), portcullis_command(ctx, url, "serve")).await?;
     let result = rounds(&a, &b, tokens).await;
     a.stop().await?;
     b.stop().await?;
-    let mut latencies = result?;
-    latencies.sort_by(f64::total_cmp);
-    Ok(Latencies(latencies))
+    let (mut sent, mut answer) = result?;
+    sent.sort_by(f64::total_cmp);
+    answer.sort_by(f64::total_cmp);
+    Ok(Revocation { from_sent: Latencies(sent), from_answer: Latencies(answer) })
 }
 
-async fn rounds(a: &Server, b: &Server, tokens: &[String]) -> anyhow::Result<Vec<f64>> {
+async fn rounds(a: &Server, b: &Server, tokens: &[String]) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     // Let each node's change feed connect and start its heartbeats.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let mut latencies = Vec::with_capacity(tokens.len());
+    let mut from_sent = Vec::with_capacity(ROUNDS);
+    let mut from_answer = Vec::with_capacity(ROUNDS);
     for token in tokens.iter().take(ROUNDS) {
         let me = wrk::cookie_load("/api/v1/me", std::slice::from_ref(token), "application/json");
         let logout = Load {
@@ -89,6 +101,7 @@ async fn rounds(a: &Server, b: &Server, tokens: &[String]) -> anyhow::Result<Vec
             }
             bail!("node B still accepted the session {} s after the logout", GIVE_UP.as_secs())
         });
+        let sent = Instant::now();
         let r = probe::send(a.addr, &logout, &logout.variants[0]).await?;
         let answered = Instant::now();
         if r.status != 204 {
@@ -97,9 +110,10 @@ async fn rounds(a: &Server, b: &Server, tokens: &[String]) -> anyhow::Result<Vec
         }
         poller.await.context("the poller")??;
         let refused = done_rx.await.context("no refusal recorded")?;
-        latencies.push(refused.saturating_duration_since(answered).as_secs_f64() * 1000.0);
+        from_sent.push(refused.saturating_duration_since(sent).as_secs_f64() * 1000.0);
+        from_answer.push(refused.saturating_duration_since(answered).as_secs_f64() * 1000.0);
     }
-    Ok(latencies)
+    Ok((from_sent, from_answer))
 }
 
 #[cfg(test)]
