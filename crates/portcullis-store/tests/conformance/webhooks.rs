@@ -1,0 +1,148 @@
+//! Webhooks: endpoints, the fan-out of an event to the endpoints that take its
+//! type, claims that keep each endpoint's events for one user in order and hand
+//! each delivery to one worker, retries, give-ups, stats and purges.
+
+use portcullis_core::UserId;
+use portcullis_core::webhooks::{Endpoint, EventFilter, EventType, NewEndpoint, WebhookEvent};
+use time::{Duration, OffsetDateTime};
+
+use crate::conformance;
+use crate::fixtures::{TestStore, t0};
+
+async fn endpoint(s: &TestStore, id: &str, events: EventFilter) {
+    let endpoint =
+        Endpoint { id: id.into(), url: format!("https://{id}.example.com/hook"), events, created_at: t0() };
+    s.create_endpoint(&NewEndpoint { endpoint, sealed_secret: vec![1, 2, 3] }).await.unwrap();
+}
+
+fn event(id: &str, kind: EventType, user: Option<UserId>, at: OffsetDateTime) -> WebhookEvent {
+    WebhookEvent { id: id.into(), kind, user_id: user, payload: format!("{{\"id\":\"{id}\"}}"), at }
+}
+
+fn lease() -> OffsetDateTime {
+    t0() + Duration::minutes(10)
+}
+
+async fn an_event_is_written_once_for_each_endpoint_that_takes_its_type(s: &TestStore) {
+    endpoint(s, "all", EventFilter::All).await;
+    endpoint(s, "created", EventFilter::Only(vec![EventType::UserCreated])).await;
+    endpoint(s, "deleted", EventFilter::Only(vec![EventType::UserDeleted, EventType::UserDisabled])).await;
+    let ada = s.user("ada@example.com").await.id;
+    assert_eq!(
+        s.enqueue_webhook_event(&event("msg_1", EventType::UserCreated, Some(ada), t0())).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        s.enqueue_webhook_event(&event("msg_2", EventType::UserDeleted, Some(ada), t0())).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        s.enqueue_webhook_event(&event("msg_3", EventType::UserEnabled, Some(ada), t0())).await.unwrap(),
+        1
+    );
+    let mut got: Vec<(String, String)> = Vec::new();
+    loop {
+        let batch = s.claim_deliveries(t0(), lease(), 10).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        for d in batch {
+            assert_eq!(d.sealed_secret, [1, 2, 3]);
+            assert_eq!(d.url, format!("https://{}.example.com/hook", d.endpoint_id));
+            assert_eq!(d.payload, format!("{{\"id\":\"{}\"}}", d.event_id));
+            s.mark_delivered(d.id, t0()).await.unwrap();
+            got.push((d.endpoint_id, d.event_id));
+        }
+    }
+    got.sort();
+    let want =
+        [("all", "msg_1"), ("all", "msg_2"), ("all", "msg_3"), ("created", "msg_1"), ("deleted", "msg_2")];
+    assert_eq!(got, want.map(|(e, m)| (e.to_owned(), m.to_owned())));
+    let listed: Vec<_> = s.list_endpoints().await.unwrap().into_iter().map(|e| (e.id, e.events)).collect();
+    assert_eq!(listed[2].1, EventFilter::Only(vec![EventType::UserDeleted, EventType::UserDisabled]));
+}
+
+async fn a_users_next_event_waits_until_the_earlier_one_is_delivered_or_given_up(s: &TestStore) {
+    endpoint(s, "hook", EventFilter::All).await;
+    let (ada, bob) = (s.user("ada@example.com").await.id, s.user("bob@example.com").await.id);
+    for (id, user) in [("a1", ada), ("b1", bob), ("a2", ada), ("a3", ada)] {
+        s.enqueue_webhook_event(&event(id, EventType::UserDisabled, Some(user), t0())).await.unwrap();
+    }
+    let first = s.claim_deliveries(t0(), lease(), 10).await.unwrap();
+    let ids: Vec<_> = first.iter().map(|d| d.event_id.as_str()).collect();
+    assert_eq!(ids, ["a1", "b1"], "one delivery per endpoint and user at a time");
+    s.mark_delivered(first[1].id, t0()).await.unwrap();
+    // Past the lease of a1, a retry pending for it still holds a2 back.
+    let later = lease() + Duration::minutes(1);
+    s.mark_delivery_failed(first[0].id, "503", Some(later), t0()).await.unwrap();
+    assert!(s.claim_deliveries(t0(), lease(), 10).await.unwrap().is_empty());
+    let retry = s.claim_deliveries(later, later + Duration::minutes(10), 10).await.unwrap();
+    assert_eq!(retry.iter().map(|d| (d.event_id.as_str(), d.attempts)).collect::<Vec<_>>(), [("a1", 1)]);
+    s.mark_delivery_failed(retry[0].id, "gone", None, later).await.unwrap();
+    let next = s.claim_deliveries(later, later + Duration::minutes(10), 10).await.unwrap();
+    assert_eq!(
+        next.iter().map(|d| d.event_id.as_str()).collect::<Vec<_>>(),
+        ["a2"],
+        "after a give-up, the next"
+    );
+    s.mark_delivered(next[0].id, later).await.unwrap();
+    let last = s.claim_deliveries(later, later + Duration::minutes(10), 10).await.unwrap();
+    assert_eq!(last.iter().map(|d| d.event_id.as_str()).collect::<Vec<_>>(), ["a3"]);
+}
+
+async fn a_claimed_delivery_is_leased_and_an_expired_lease_frees_it(s: &TestStore) {
+    endpoint(s, "hook", EventFilter::All).await;
+    s.enqueue_webhook_event(&event("m", EventType::UserCreated, None, t0())).await.unwrap();
+    let first = s.claim_deliveries(t0(), lease(), 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(s.claim_deliveries(t0(), lease(), 10).await.unwrap().is_empty(), "leased");
+    let again = s.claim_deliveries(lease(), lease() + Duration::minutes(10), 10).await.unwrap();
+    assert_eq!(again[0].id, first[0].id);
+}
+
+async fn stats_count_pending_due_and_given_up_with_the_oldest_pending(s: &TestStore) {
+    endpoint(s, "hook", EventFilter::All).await;
+    let stats = s.webhook_stats(t0()).await.unwrap();
+    assert_eq!((stats.pending, stats.due, stats.failed, stats.oldest_pending), (0, 0, 0, None));
+    let later = t0() + Duration::minutes(3);
+    s.enqueue_webhook_event(&event("old", EventType::UserCreated, None, t0())).await.unwrap();
+    s.enqueue_webhook_event(&event("new", EventType::UserCreated, None, later)).await.unwrap();
+    s.enqueue_webhook_event(&event("bad", EventType::UserCreated, None, later)).await.unwrap();
+    let claimed = s.claim_deliveries(later, later + Duration::minutes(10), 10).await.unwrap();
+    let bad = claimed.iter().find(|d| d.event_id == "bad").unwrap();
+    s.mark_delivery_failed(bad.id, "refused", None, later).await.unwrap();
+    let stats = s.webhook_stats(later).await.unwrap();
+    assert_eq!((stats.pending, stats.due, stats.failed, stats.oldest_pending), (2, 2, 1, Some(t0())));
+    for d in claimed.iter().filter(|d| d.event_id != "bad") {
+        s.mark_delivered(d.id, later).await.unwrap();
+    }
+    assert_eq!(s.purge_deliveries(later).await.unwrap(), 0);
+    assert_eq!(s.purge_deliveries(later + Duration::days(1)).await.unwrap(), 3);
+}
+
+async fn deleting_an_endpoint_takes_its_deliveries_and_finds_it_no_more(s: &TestStore) {
+    endpoint(s, "gone", EventFilter::All).await;
+    endpoint(s, "kept", EventFilter::All).await;
+    s.enqueue_webhook_event(&event("m", EventType::UserCreated, None, t0())).await.unwrap();
+    assert!(s.find_endpoint("gone").await.unwrap().is_some());
+    assert!(s.delete_endpoint("gone").await.unwrap());
+    assert!(!s.delete_endpoint("gone").await.unwrap());
+    assert!(s.find_endpoint("gone").await.unwrap().is_none());
+    let left = s.claim_deliveries(t0(), lease(), 10).await.unwrap();
+    assert_eq!(left.iter().map(|d| d.endpoint_id.as_str()).collect::<Vec<_>>(), ["kept"]);
+    assert_eq!(s.webhook_stats(t0()).await.unwrap().pending, 1);
+}
+
+async fn with_no_endpoint_an_event_writes_nothing(s: &TestStore) {
+    assert_eq!(s.enqueue_webhook_event(&event("m", EventType::UserCreated, None, t0())).await.unwrap(), 0);
+    assert_eq!(s.webhook_stats(t0()).await.unwrap().pending, 0);
+}
+
+conformance!(
+    an_event_is_written_once_for_each_endpoint_that_takes_its_type,
+    a_users_next_event_waits_until_the_earlier_one_is_delivered_or_given_up,
+    a_claimed_delivery_is_leased_and_an_expired_lease_frees_it,
+    stats_count_pending_due_and_given_up_with_the_oldest_pending,
+    deleting_an_endpoint_takes_its_deliveries_and_finds_it_no_more,
+    with_no_endpoint_an_event_writes_nothing,
+);
