@@ -51,6 +51,12 @@ impl Auth {
         self.security_state_changed();
         let by = ActedBy::cli();
         self.audit_by(&by, EventKind::PasswordReset, Some(user.id), Some(by.detail())).await;
+        self.webhook(
+            crate::webhooks::EventType::UserPasswordReset,
+            &user,
+            serde_json::json!({"by": "operator"}),
+        )
+        .await;
         Ok(user)
     }
 

@@ -53,6 +53,7 @@ impl Auth {
         self.mail_queued();
         self.security_state_changed();
         self.audit(EventKind::PasswordChanged, Outcome::Success, Some(user.id), client, None).await;
+        self.webhook(crate::webhooks::EventType::UserPasswordChanged, user, serde_json::json!({})).await;
         Ok(())
     }
 }

@@ -30,6 +30,8 @@ impl Auth {
         // that names nobody.
         self.security_state_changed();
         self.audit(EventKind::AccountDeleted, Outcome::Success, None, client, Some("by_user")).await;
+        self.webhook(crate::webhooks::EventType::UserDeleted, &me.user, serde_json::json!({"by": "user"}))
+            .await;
         Ok(())
     }
 }

@@ -68,6 +68,8 @@ impl Auth {
             let detail = format!("group={group} actor={actor}");
             self.audit_by(&by, EventKind::GroupMemberAdded, Some(user.id), Some(&detail)).await;
         }
+        let data = serde_json::json!({"via": "invitation", "groups": &user.groups});
+        self.webhook(crate::webhooks::EventType::UserCreated, &user, data).await;
         Ok(user)
     }
 
@@ -138,6 +140,12 @@ impl Auth {
         self.security_state_changed();
         self.audit(EventKind::InvitationAccepted, Outcome::Success, Some(user.id), client, None).await;
         let user = User { email_verified: true, invited: false, ..user };
+        self.webhook(
+            crate::webhooks::EventType::UserEmailVerified,
+            &user,
+            serde_json::json!({"via": "invitation"}),
+        )
+        .await;
         let outcome = self.open_session(user, false, client, SignIn::Password, None).await?;
         let detail = Some("invitation");
         self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(outcome.user.id), client, detail).await;

@@ -84,6 +84,12 @@ impl Auth {
                     }
                 }
                 self.audit(EventKind::Register, Outcome::Success, Some(user.id), client, None).await;
+                self.webhook(
+                    crate::webhooks::EventType::UserCreated,
+                    &user,
+                    serde_json::json!({"via": "registration"}),
+                )
+                .await;
                 Ok(Registered::Created(user))
             }
             Err(StoreError::Conflict(_)) if self.config.email.require_verification && !reg.verified => {

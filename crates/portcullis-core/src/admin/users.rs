@@ -46,6 +46,10 @@ impl Auth {
             self.security_state_changed();
             let kind = if verified { EventKind::EmailVerified } else { EventKind::EmailUnverified };
             self.audit_by(by, kind, Some(id), Some(by.detail())).await;
+            if verified {
+                let data = serde_json::json!({"by": by.detail()});
+                self.webhook_by_id(crate::webhooks::EventType::UserEmailVerified, id, data).await;
+            }
         }
         self.admin_user(id).await
     }
@@ -61,15 +65,24 @@ impl Auth {
         self.security_state_changed();
         let kind = if disabled { EventKind::UserDisabled } else { EventKind::UserEnabled };
         self.audit_by(by, kind, Some(id), Some(by.detail())).await;
+        let kind = if disabled {
+            crate::webhooks::EventType::UserDisabled
+        } else {
+            crate::webhooks::EventType::UserEnabled
+        };
+        self.webhook_by_id(kind, id, serde_json::json!({"by": by.detail()})).await;
         Ok(())
     }
 
     /// Deletes the user and everything stored about them. The user's own events
     /// go with the account; the trail keeps one that names the actor, not the user.
     pub async fn delete_user_by_id(&self, id: UserId, by: &ActedBy) -> Result<(), AuthError> {
+        let user = self.user_by_id(id).await?;
         guarded(self.store.delete_user(id, None, true).await?)?;
         self.security_state_changed();
         self.audit_by(by, EventKind::AccountDeleted, None, Some(by.detail())).await;
+        self.webhook(crate::webhooks::EventType::UserDeleted, &user, serde_json::json!({"by": by.detail()}))
+            .await;
         Ok(())
     }
 
@@ -80,6 +93,8 @@ impl Auth {
         self.store.delete_user_sessions(id).await?;
         self.security_state_changed();
         self.audit_by(by, EventKind::SignedOutEverywhere, Some(id), Some(by.detail())).await;
+        let data = serde_json::json!({"all": true, "by": by.detail()});
+        self.webhook_by_id(crate::webhooks::EventType::SessionRevoked, id, data).await;
         Ok(())
     }
 
@@ -92,6 +107,12 @@ impl Auth {
         self.security_state_changed();
         self.notify(&user, &MailMessage::MfaDisabled).await;
         self.audit_by(by, EventKind::MfaDisabled, Some(id), Some(by.detail())).await;
+        self.webhook(
+            crate::webhooks::EventType::UserMfaDisabled,
+            &user,
+            serde_json::json!({"by": by.detail()}),
+        )
+        .await;
         Ok(User { mfa_enabled: false, ..user })
     }
 
@@ -150,6 +171,9 @@ impl Auth {
         self.security_state_changed();
         let detail = format!("group={} actor={}", group.name, by.actor);
         self.audit_by(by, kind, Some(id), Some(&detail)).await;
+        let change = if kind == EventKind::GroupMemberAdded { "added" } else { "removed" };
+        let data = serde_json::json!({change: [group.name.as_str()], "by": by.detail()});
+        self.webhook_by_id(crate::webhooks::EventType::UserGroupsChanged, id, data).await;
     }
 
     pub(crate) async fn user_by_id(&self, id: UserId) -> Result<User, AuthError> {

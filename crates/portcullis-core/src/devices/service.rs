@@ -44,6 +44,8 @@ impl Auth {
             self.mail_queued();
             self.audit(EventKind::NewDeviceSignIn, Outcome::Success, Some(user.id), client, Some(&described))
                 .await;
+            let data = serde_json::json!({"client": &described, "ip": client.ip.as_deref()});
+            self.webhook(crate::webhooks::EventType::SessionNewDevice, user, data).await;
         }
         Ok(seen)
     }

@@ -100,6 +100,8 @@ impl Auth {
         self.store.totp_confirm(user.id, step, &hashes).await?;
         self.security_state_changed();
         self.audit(EventKind::MfaEnabled, Outcome::Success, Some(user.id), client, None).await;
+        self.webhook(crate::webhooks::EventType::UserMfaEnabled, user, serde_json::json!({"method": "totp"}))
+            .await;
         Ok(codes)
     }
 
@@ -217,6 +219,12 @@ impl Auth {
         self.notify(&me.user, &crate::mail::MailMessage::MfaDisabled).await;
         self.security_state_changed();
         self.audit(EventKind::MfaDisabled, Outcome::Success, Some(me.user.id), client, None).await;
+        self.webhook(
+            crate::webhooks::EventType::UserMfaDisabled,
+            &me.user,
+            serde_json::json!({"by": "user"}),
+        )
+        .await;
         Ok(())
     }
 

@@ -84,6 +84,12 @@ impl Auth {
         if self.store.delete_session_by_id(user, id).await? {
             self.security_state_changed();
             self.audit(EventKind::SessionRevoked, Outcome::Success, Some(user), client, None).await;
+            self.webhook_by_id(
+                crate::webhooks::EventType::SessionRevoked,
+                user,
+                serde_json::json!({"all": false, "by": "user"}),
+            )
+            .await;
             Ok(())
         } else {
             Err(AuthError::NotFound)

@@ -89,6 +89,12 @@ impl Auth {
             self.store.verify_email(token.hash(), self.clock.now()).await?.ok_or(AuthError::InvalidToken)?;
         self.security_state_changed();
         self.audit(EventKind::EmailVerified, Outcome::Success, Some(user), client, None).await;
+        self.webhook_by_id(
+            crate::webhooks::EventType::UserEmailVerified,
+            user,
+            serde_json::json!({"via": "link"}),
+        )
+        .await;
         Ok(EmailLinkOutcome::Verified)
     }
 
@@ -116,6 +122,8 @@ impl Auth {
         self.mail_queued();
         self.security_state_changed();
         self.audit(EventKind::EmailChanged, Outcome::Success, Some(user.id), client, None).await;
+        let data = serde_json::json!({"previous_email": old.as_str()});
+        self.webhook_about(crate::webhooks::EventType::UserEmailChanged, user.id, new.as_str(), data).await;
         Ok(EmailLinkOutcome::Changed { email: new.as_str().to_owned() })
     }
 
@@ -141,6 +149,13 @@ impl Auth {
         };
         self.security_state_changed();
         self.audit(EventKind::EmailChanged, Outcome::Success, Some(user), client, Some("undone")).await;
+        self.webhook_about(
+            crate::webhooks::EventType::UserEmailChanged,
+            user,
+            old.as_str(),
+            serde_json::json!({"undone": true}),
+        )
+        .await;
         Ok(old.as_str().to_owned())
     }
 }

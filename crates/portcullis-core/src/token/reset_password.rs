@@ -101,6 +101,12 @@ impl Auth {
         }
         self.security_state_changed();
         self.audit(EventKind::PasswordReset, Outcome::Success, Some(creds.user.id), client, None).await;
+        self.webhook(
+            crate::webhooks::EventType::UserPasswordReset,
+            &creds.user,
+            serde_json::json!({"by": "user"}),
+        )
+        .await;
         Ok(User { email_verified: true, ..creds.user })
     }
 }

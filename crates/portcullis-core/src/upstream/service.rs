@@ -325,6 +325,8 @@ impl Auth {
         let detail = format!("upstream={provider}");
         self.audit(EventKind::Register, Outcome::Success, Some(user.id), client, Some(&detail)).await;
         self.audit(EventKind::IdentityLinked, Outcome::Success, Some(user.id), client, Some(&detail)).await;
+        let data = serde_json::json!({"via": "identity_provider", "provider": provider});
+        self.webhook(crate::webhooks::EventType::UserCreated, &user, data).await;
         Ok(user)
     }
 }
