@@ -38,3 +38,4 @@ mod throttle;
 mod tokens;
 mod upgrade;
 mod upstream;
+mod webhooks;
