@@ -21,6 +21,8 @@ use crate::oauth::families::Families;
 use crate::outbox::Outbox;
 use crate::rows::{ts, user_id};
 use crate::tokens::Tokens;
+use crate::webhooks::Webhooks;
+use portcullis_core::webhooks::WebhookEvent;
 
 /// The SQL of accounts, on `pool`.
 pub(crate) struct Users<DB>(std::marker::PhantomData<DB>);
@@ -158,13 +160,21 @@ impl<DB> Users<DB> {
 #[async_trait]
 #[generic_sql]
 impl<DB> UserStore for SqlStore<DB> {
-    async fn create_user(&self, u: NewUser<'_>, verification: Option<(&NewToken, &NewMail)>) -> R<User> {
+    async fn create_user(
+        &self,
+        u: NewUser<'_>,
+        verification: Option<(&NewToken, &NewMail)>,
+        event: Option<&WebhookEvent>,
+    ) -> R<User> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let user = Users::<DB>::insert(&mut tx, &u).await?;
             if let Some((token, mail)) = verification {
                 Tokens::insert(&mut *tx, token).await?;
                 Outbox::insert(&mut *tx, mail).await?;
+            }
+            if let Some(event) = event {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
             }
             tx.commit().await.conflict_on("email")?;
             Ok(user)
@@ -246,7 +256,13 @@ impl<DB> UserStore for SqlStore<DB> {
         self.run(async { Users::<DB>::set_verified(&self.pool, &id.to_string(), verified, now).await }).await
     }
 
-    async fn delete_user(&self, id: UserId, notice: Option<&NewMail>, keep_an_admin: bool) -> R<Guarded> {
+    async fn delete_user(
+        &self,
+        id: UserId,
+        notice: Option<&NewMail>,
+        keep_an_admin: bool,
+        event: Option<&WebhookEvent>,
+    ) -> R<Guarded> {
         self.run(async {
             let id = id.to_string();
             let mut tx = DB::begin_write(&self.pool).await?;
@@ -273,6 +289,11 @@ impl<DB> UserStore for SqlStore<DB> {
                 && let Some(notice) = notice
             {
                 Outbox::insert(&mut *tx, notice).await?;
+            }
+            if deleted == 1
+                && let Some(event) = event
+            {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
             }
             tx.commit().await?;
             Ok(if deleted == 1 { Guarded::Changed } else { Guarded::Unchanged })

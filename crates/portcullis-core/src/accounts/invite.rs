@@ -53,7 +53,10 @@ impl Auth {
             groups: &groups,
             created_at: self.clock.now(),
         };
-        let user = match self.store.create_user(new, Some((&row, &mail))).await {
+        let names: Vec<&str> = groups.iter().map(GroupName::as_str).collect();
+        let data = serde_json::json!({"via": "invitation", "groups": names});
+        let event = self.webhook_event(crate::webhooks::EventType::UserCreated, id, email.as_str(), data);
+        let user = match self.store.create_user(new, Some((&row, &mail)), Some(&event)).await {
             Ok(user) => user,
             Err(StoreError::Conflict(_)) => return Err(AuthError::EmailTaken),
             Err(e) => return Err(e.into()),
@@ -68,8 +71,7 @@ impl Auth {
             let detail = format!("group={group} actor={actor}");
             self.audit_by(&by, EventKind::GroupMemberAdded, Some(user.id), Some(&detail)).await;
         }
-        let data = serde_json::json!({"via": "invitation", "groups": &user.groups});
-        self.webhook(crate::webhooks::EventType::UserCreated, &user, data).await;
+        self.webhook_queued();
         Ok(user)
     }
 

@@ -78,11 +78,12 @@ impl Auth {
     /// go with the account; the trail keeps one that names the actor, not the user.
     pub async fn delete_user_by_id(&self, id: UserId, by: &ActedBy) -> Result<(), AuthError> {
         let user = self.user_by_id(id).await?;
-        guarded(self.store.delete_user(id, None, true).await?)?;
+        let data = serde_json::json!({"by": by.detail()});
+        let event = self.webhook_event(crate::webhooks::EventType::UserDeleted, id, &user.email, data);
+        guarded(self.store.delete_user(id, None, true, Some(&event)).await?)?;
+        self.webhook_queued();
         self.security_state_changed();
         self.audit_by(by, EventKind::AccountDeleted, None, Some(by.detail())).await;
-        self.webhook(crate::webhooks::EventType::UserDeleted, &user, serde_json::json!({"by": by.detail()}))
-            .await;
         Ok(())
     }
 

@@ -27,7 +27,7 @@ async fn user_at(s: &TestStore, email: &str, seconds: i64, groups: &[GroupName],
         groups,
         created_at: t0() + Duration::seconds(seconds),
     };
-    s.create_user(new, None).await.expect("create user")
+    s.create_user(new, None, None).await.expect("create user")
 }
 
 async fn admin(s: &TestStore, email: &str) -> User {
@@ -146,7 +146,7 @@ async fn the_last_enabled_administrator_cannot_be_disabled_deleted_or_removed(s:
     let admins = GroupName::admin();
     let root = admin(s, "root@example.com").await;
     assert_eq!(s.set_user_disabled(root.id, true, t0()).await.unwrap(), Guarded::LastAdmin);
-    assert_eq!(s.delete_user(root.id, None, true).await.unwrap(), Guarded::LastAdmin);
+    assert_eq!(s.delete_user(root.id, None, true, None).await.unwrap(), Guarded::LastAdmin);
     assert_eq!(s.remove_member(&admins, root.id).await.unwrap(), Guarded::LastAdmin);
     assert!(!s.admin_user(root.id, t0()).await.unwrap().unwrap().user.disabled, "nothing changed");
     assert_eq!(
@@ -164,14 +164,14 @@ async fn the_last_enabled_administrator_cannot_be_disabled_deleted_or_removed(s:
     assert_eq!(s.remove_member(&admins, bob.id).await.unwrap(), Guarded::Changed);
     assert_eq!(s.remove_member(&admins, root.id).await.unwrap(), Guarded::LastAdmin);
     assert!(s.add_member(&admins, bob.id, t0()).await.unwrap());
-    assert_eq!(s.delete_user(root.id, None, true).await.unwrap(), Guarded::Changed);
-    assert_eq!(s.delete_user(bob.id, None, true).await.unwrap(), Guarded::LastAdmin);
+    assert_eq!(s.delete_user(root.id, None, true, None).await.unwrap(), Guarded::Changed);
+    assert_eq!(s.delete_user(bob.id, None, true, None).await.unwrap(), Guarded::LastAdmin);
     // Leaving on one's own is not guarded, nor is any change to a non-administrator.
     let ops = user_at(s, "ops@example.com", 1, &[], "x").await;
     assert_eq!(s.set_user_disabled(ops.id, true, t0()).await.unwrap(), Guarded::Changed);
     assert_eq!(s.remove_member(&GroupName::parse("ops").unwrap(), ops.id).await.unwrap(), Guarded::Unchanged);
     let notice: NewMail = mail(None, "Account deleted", t0());
-    assert_eq!(s.delete_user(bob.id, Some(&notice), false).await.unwrap(), Guarded::Changed);
+    assert_eq!(s.delete_user(bob.id, Some(&notice), false, None).await.unwrap(), Guarded::Changed);
 }
 
 async fn two_concurrent_changes_cannot_take_away_the_last_two_administrators(s: &TestStore) {
@@ -190,7 +190,7 @@ async fn two_concurrent_changes_cannot_take_away_the_last_two_administrators(s: 
         assert_eq!(outcomes, [Guarded::Changed, Guarded::LastAdmin], "round {round}: exactly one passes");
         // Leave no enabled administrator behind for the next round.
         for id in [a.id, b.id] {
-            s.delete_user(id, None, false).await.unwrap();
+            s.delete_user(id, None, false, None).await.unwrap();
         }
     }
 }

@@ -21,7 +21,7 @@ async fn the_admin_group_exists_from_the_first_migration_on(s: &TestStore) {
     let admin = [GroupName::admin()];
     let mut new = new_user("root@example.com", "root@example.com");
     new.groups = &admin;
-    let root = s.create_user(new, None).await.unwrap();
+    let root = s.create_user(new, None, None).await.unwrap();
     assert_eq!(root.groups, ["admin"]);
     assert!(root.is_admin());
     let stored = s.find_credentials_by_id(root.id).await.unwrap().unwrap().user;
@@ -84,7 +84,7 @@ async fn deleting_a_group_or_a_user_drops_the_memberships(s: &TestStore) {
     s.create_group(&name("ops"), "", t0()).await.unwrap();
     s.add_member(&name("ops"), ada.id, t0()).await.unwrap();
     s.add_member(&name("ops"), bob.id, t0()).await.unwrap();
-    assert_eq!(s.delete_user(bob.id, None, true).await.unwrap(), Guarded::Changed);
+    assert_eq!(s.delete_user(bob.id, None, true, None).await.unwrap(), Guarded::Changed);
     assert_eq!(s.find_group(&name("ops")).await.unwrap().unwrap().members, 1);
     assert!(s.delete_group(&name("ops")).await.unwrap());
     assert!(!s.delete_group(&name("ops")).await.unwrap());

@@ -148,7 +148,7 @@ async fn deleting_an_account_deletes_its_identities(s: &TestStore) {
     let link = identity(ada.id, "u-1");
     s.link_identity(&link).await.unwrap();
     s.save_flow(&flow(Some(ada.id), 10), t0()).await.unwrap();
-    s.delete_user(ada.id, None, false).await.unwrap();
+    s.delete_user(ada.id, None, false, None).await.unwrap();
     assert!(s.find_identity(&link.issuer, "u-1").await.unwrap().is_none());
     // The identity may be linked again to someone else.
     let bob = s.user("bob@example.com").await;

@@ -27,7 +27,7 @@ async fn invite(s: &TestStore, email: &str) -> (portcullis_core::User, portculli
         expires_at: t0() + Duration::days(7),
         ..token(new.id, TokenKind::Invite, hash, None)
     };
-    let user = s.create_user(new, Some((&link, &mail(None, "Invitation", t0())))).await.unwrap();
+    let user = s.create_user(new, Some((&link, &mail(None, "Invitation", t0()))), None).await.unwrap();
     (user, hash)
 }
 

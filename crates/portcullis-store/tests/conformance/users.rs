@@ -19,7 +19,7 @@ async fn a_created_user_is_found_by_canonical_address_and_by_id(s: &TestStore) {
 
 async fn a_second_user_with_the_same_canonical_address_is_a_conflict(s: &TestStore) {
     s.user("Ada@Example.com").await;
-    let again = s.create_user(new_user("ADA@example.com", "ada@example.com"), None).await;
+    let again = s.create_user(new_user("ADA@example.com", "ada@example.com"), None, None).await;
     assert!(matches!(again, Err(StoreError::Conflict("email"))), "{again:?}");
     assert_eq!(s.list_users().await.unwrap().len(), 1);
 }
@@ -36,11 +36,11 @@ async fn users_are_listed_disabled_and_deleted(s: &TestStore) {
     s.enqueue_mail(&mail(Some(bob.id), "About bob", t0())).await.unwrap();
     // The notice names no user: it must outlive the account it reports deleted.
     let notice = mail(None, "Account deleted", t0());
-    assert_eq!(s.delete_user(bob.id, Some(&notice), false).await.unwrap(), Guarded::Changed);
+    assert_eq!(s.delete_user(bob.id, Some(&notice), false, None).await.unwrap(), Guarded::Changed);
     assert!(s.find_credentials_by_id(bob.id).await.unwrap().is_none());
     assert_eq!(s.outbox_stats(t0()).await.unwrap().pending, 1, "bob's mails went, the notice is queued");
     assert_eq!(
-        s.delete_user(bob.id, None, true).await.unwrap(),
+        s.delete_user(bob.id, None, true, None).await.unwrap(),
         Guarded::Unchanged,
         "deleting twice finds nothing"
     );

@@ -3,11 +3,12 @@
 //! each delivery to one worker, retries, give-ups, stats and purges.
 
 use portcullis_core::UserId;
+use portcullis_core::store::Guarded;
 use portcullis_core::webhooks::{Endpoint, EventFilter, EventType, NewEndpoint, WebhookEvent};
 use time::{Duration, OffsetDateTime};
 
 use crate::conformance;
-use crate::fixtures::{TestStore, t0};
+use crate::fixtures::{TestStore, new_user, t0};
 
 async fn endpoint(s: &TestStore, id: &str, events: EventFilter) {
     let endpoint =
@@ -138,7 +139,38 @@ async fn with_no_endpoint_an_event_writes_nothing(s: &TestStore) {
     assert_eq!(s.webhook_stats(t0()).await.unwrap().pending, 0);
 }
 
+async fn a_users_creation_and_deletion_write_their_event_in_their_own_transaction(s: &TestStore) {
+    endpoint(s, "hook", EventFilter::All).await;
+    let ada = UserId::new();
+    let created = event("created", EventType::UserCreated, Some(ada), t0());
+    let mut new = new_user("ada@example.com", "ada@example.com");
+    new.id = ada;
+    s.create_user(new, None, Some(&created)).await.unwrap();
+    // A taken address rolls the whole transaction back, its event with it.
+    let clash = event("clash", EventType::UserCreated, Some(UserId::new()), t0());
+    let again = s.create_user(new_user("ADA@example.com", "ada@example.com"), None, Some(&clash)).await;
+    assert!(again.is_err());
+    let deleted = event("deleted", EventType::UserDeleted, Some(ada), t0());
+    assert_eq!(s.delete_user(ada, None, false, Some(&deleted)).await.unwrap(), Guarded::Changed);
+    // Nobody to delete: no event.
+    let nobody = event("nobody", EventType::UserDeleted, Some(ada), t0());
+    assert_eq!(s.delete_user(ada, None, false, Some(&nobody)).await.unwrap(), Guarded::Unchanged);
+    let mut ids = Vec::new();
+    loop {
+        let batch = s.claim_deliveries(t0(), lease(), 10).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        for d in batch {
+            s.mark_delivered(d.id, t0()).await.unwrap();
+            ids.push(d.event_id);
+        }
+    }
+    assert_eq!(ids, ["created", "deleted"]);
+}
+
 conformance!(
+    a_users_creation_and_deletion_write_their_event_in_their_own_transaction,
     an_event_is_written_once_for_each_endpoint_that_takes_its_type,
     a_users_next_event_waits_until_the_earlier_one_is_delivered_or_given_up,
     a_claimed_delivery_is_leased_and_an_expired_lease_frees_it,
