@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use portcullis_core::store::WebhookStore;
 use portcullis_core::webhooks::{
-    Endpoint, EventFilter, NewEndpoint, QueuedDelivery, WebhookEvent, WebhookStats,
+    Endpoint, EventFilter, EventType, NewEndpoint, QueuedDelivery, WebhookEvent, WebhookStats,
 };
 use sqlx::Row as _;
 use time::OffsetDateTime;
@@ -35,29 +35,37 @@ impl<DB> Webhooks<DB> {
         })
     }
 
-    /// Writes a delivery of `event` for each endpoint that takes its type, on
-    /// `conn` (the transaction of the change that causes it); returns how many.
-    pub(crate) async fn insert(conn: &mut DB::Connection, event: &WebhookEvent) -> Result<u64> {
+    /// The endpoints that take events of `kind`.
+    async fn takers(conn: &mut DB::Connection, kind: EventType) -> Result<Vec<String>> {
         let rows = sqlx::query("SELECT id, events FROM webhook_endpoints ORDER BY created_at, id")
             .fetch_all(&mut *conn)
             .await?;
-        let mut written = 0;
+        let mut takers = Vec::new();
         for row in &rows {
             let events: String = row.try_get("events")?;
-            let takes = match EventFilter::from_stored(&events) {
+            let wanted = match EventFilter::from_stored(&events) {
                 EventFilter::All => true,
-                EventFilter::Only(types) => types.contains(&event.kind),
+                EventFilter::Only(types) => types.contains(&kind),
             };
-            if !takes {
-                continue;
+            if wanted {
+                takers.push(row.try_get("id")?);
             }
-            let endpoint: String = row.try_get("id")?;
+        }
+        Ok(takers)
+    }
+
+    async fn insert_for(
+        conn: &mut DB::Connection,
+        endpoints: &[String],
+        event: &WebhookEvent,
+    ) -> Result<u64> {
+        for endpoint in endpoints {
             sqlx::query(
                 "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, user_id, payload, created_at,
                      attempts, next_attempt_at)
                  VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
             )
-            .bind(endpoint)
+            .bind(endpoint.as_str())
             .bind(event.id.as_str())
             .bind(event.kind.as_str())
             .bind(event.user_id.map(|u| u.to_string()))
@@ -65,9 +73,15 @@ impl<DB> Webhooks<DB> {
             .bind(event.at.unix_timestamp())
             .execute(&mut *conn)
             .await?;
-            written += 1;
         }
-        Ok(written)
+        Ok(endpoints.len() as u64)
+    }
+
+    /// Writes a delivery of `event` for each endpoint that takes its type, on
+    /// `conn` (the transaction of the change that causes it); returns how many.
+    pub(crate) async fn insert(conn: &mut DB::Connection, event: &WebhookEvent) -> Result<u64> {
+        let takers = Self::takers(&mut *conn, event.kind).await?;
+        Self::insert_for(conn, &takers, event).await
     }
 }
 
@@ -133,6 +147,12 @@ impl<DB> WebhookStore for SqlStore<DB> {
 
     async fn enqueue_webhook_event(&self, event: &WebhookEvent) -> R<u64> {
         self.run(async {
+            // Most installations have no endpoint: no write transaction for them.
+            let mut conn = self.pool.acquire().await?;
+            if Webhooks::<DB>::takers(&mut conn, event.kind).await?.is_empty() {
+                return Ok(0);
+            }
+            drop(conn);
             let mut tx = DB::begin_write(&self.pool).await?;
             let written = Webhooks::<DB>::insert(&mut tx, event).await?;
             tx.commit().await?;
