@@ -19,6 +19,8 @@ use crate::error::{Conflict as _, R, Result, decode};
 use crate::oauth::families::Families;
 use crate::outbox::Outbox;
 use crate::rows::{ts, user_id};
+use crate::webhooks::Webhooks;
+use portcullis_core::webhooks::WebhookEvent;
 
 /// The SQL of emailed tokens, on `pool`.
 pub(crate) struct Tokens<DB>(std::marker::PhantomData<DB>);
@@ -176,6 +178,7 @@ impl<DB> TokenStore for SqlStore<DB> {
         password_hash: &str,
         now: OffsetDateTime,
         notice: &NewMail,
+        event: Option<&WebhookEvent>,
     ) -> R<Option<UserId>> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
@@ -196,6 +199,9 @@ impl<DB> TokenStore for SqlStore<DB> {
             Families::revoke_all_of(&mut *tx, &user).await?;
             Tokens::<DB>::delete_killable(&mut tx, &user).await?;
             Outbox::insert(&mut *tx, notice).await?;
+            if let Some(event) = event {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
             tx.commit().await?;
             Ok(Some(user_id(&user)?))
         })

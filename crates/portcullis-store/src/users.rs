@@ -228,7 +228,13 @@ impl<DB> UserStore for SqlStore<DB> {
 
     /// Disabling also ends the user's sessions and refresh-token families, unless
     /// it would leave no enabled administrator.
-    async fn set_user_disabled(&self, id: UserId, disabled: bool, now: OffsetDateTime) -> R<Guarded> {
+    async fn set_user_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        now: OffsetDateTime,
+        event: Option<&WebhookEvent>,
+    ) -> R<Guarded> {
         self.run(async {
             let id = id.to_string();
             let mut tx = DB::begin_write(&self.pool).await?;
@@ -245,6 +251,11 @@ impl<DB> UserStore for SqlStore<DB> {
             if disabled {
                 sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(&id).execute(&mut *tx).await?;
                 Families::revoke_all_of(&mut *tx, &id).await?;
+            }
+            if updated == 1
+                && let Some(event) = event
+            {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
             }
             tx.commit().await?;
             Ok(if updated == 1 { Guarded::Changed } else { Guarded::Unchanged })
@@ -321,17 +332,19 @@ impl<DB> UserStore for SqlStore<DB> {
         now: OffsetDateTime,
         keep: Option<TokenHash>,
         notice: Option<&NewMail>,
+        event: Option<&WebhookEvent>,
     ) -> R<()> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
-            sqlx::query(
+            let updated = sqlx::query(
                 "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3",
             )
             .bind(password_hash)
             .bind(now.unix_timestamp())
             .bind(id.to_string())
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
             // An all-zero hash never matches a real session (SHA-256 preimage).
             let keep = keep.map_or([0u8; 32], |k| *k.as_bytes());
             sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
@@ -343,6 +356,11 @@ impl<DB> UserStore for SqlStore<DB> {
             Families::revoke_all_of(&mut *tx, &id.to_string()).await?;
             if let Some(notice) = notice {
                 Outbox::insert(&mut *tx, notice).await?;
+            }
+            if updated == 1
+                && let Some(event) = event
+            {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
             }
             Ok(tx.commit().await?)
         })

@@ -70,14 +70,16 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> Result<Option<Credentials>, StoreError>;
     async fn find_credentials_by_id(&self, id: UserId) -> Result<Option<Credentials>, StoreError>;
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
-    /// Disables (and ends every session and token family of) or re-enables a user;
-    /// `Unchanged` if no such user. Disabling the last enabled administrator is
-    /// refused ([`Guarded`]).
+    /// Disables (and ends every session and token family of) or re-enables a user,
+    /// with the webhook `event` in the same transaction; `Unchanged` (and no event)
+    /// if no such user. Disabling the last enabled administrator is refused
+    /// ([`Guarded`]), writing no event.
     async fn set_user_disabled(
         &self,
         id: UserId,
         disabled: bool,
         now: OffsetDateTime,
+        event: Option<&WebhookEvent>,
     ) -> Result<Guarded, StoreError>;
     /// Marks the address verified or not; false if no such user.
     async fn set_email_verified(
@@ -101,7 +103,8 @@ pub trait UserStore: Send + Sync + 'static {
     /// Replaces the hash without touching sessions (re-hash at a new cost).
     async fn update_password_hash(&self, id: UserId, password_hash: &str) -> Result<(), StoreError>;
     /// Sets a new password, revokes every session except `keep`, deletes the unused
-    /// emailed tokens that a password change kills, and queues `notice`.
+    /// emailed tokens that a password change kills, and queues `notice` and the
+    /// webhook `event`, in one transaction.
     async fn change_password(
         &self,
         id: UserId,
@@ -109,5 +112,6 @@ pub trait UserStore: Send + Sync + 'static {
         now: OffsetDateTime,
         keep: Option<TokenHash>,
         notice: Option<&NewMail>,
+        event: Option<&WebhookEvent>,
     ) -> Result<(), StoreError>;
 }

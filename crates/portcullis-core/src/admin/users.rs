@@ -61,16 +61,18 @@ impl Auth {
         disabled: bool,
         by: &ActedBy,
     ) -> Result<(), AuthError> {
-        guarded(self.store.set_user_disabled(id, disabled, self.clock.now()).await?)?;
-        self.security_state_changed();
-        let kind = if disabled { EventKind::UserDisabled } else { EventKind::UserEnabled };
-        self.audit_by(by, kind, Some(id), Some(by.detail())).await;
+        let user = self.user_by_id(id).await?;
         let kind = if disabled {
             crate::webhooks::EventType::UserDisabled
         } else {
             crate::webhooks::EventType::UserEnabled
         };
-        self.webhook_by_id(kind, id, serde_json::json!({"by": by.detail()})).await;
+        let event = self.webhook_event(kind, id, &user.email, serde_json::json!({"by": by.detail()}));
+        guarded(self.store.set_user_disabled(id, disabled, self.clock.now(), Some(&event)).await?)?;
+        self.webhook_queued();
+        self.security_state_changed();
+        let kind = if disabled { EventKind::UserDisabled } else { EventKind::UserEnabled };
+        self.audit_by(by, kind, Some(id), Some(by.detail())).await;
         Ok(())
     }
 
@@ -103,17 +105,14 @@ impl Auth {
     /// passkeys stay. Every sign-in of the user ends, and they are told by mail.
     pub async fn reset_user_mfa(&self, id: UserId, by: &ActedBy) -> Result<User, AuthError> {
         let user = self.user_by_id(id).await?;
-        self.store.mfa_disable(id).await?;
+        let data = serde_json::json!({"by": by.detail()});
+        let event = self.webhook_event(crate::webhooks::EventType::UserMfaDisabled, id, &user.email, data);
+        self.store.mfa_disable(id, Some(&event)).await?;
+        self.webhook_queued();
         self.store.delete_user_sessions(id).await?;
         self.security_state_changed();
         self.notify(&user, &MailMessage::MfaDisabled).await;
         self.audit_by(by, EventKind::MfaDisabled, Some(id), Some(by.detail())).await;
-        self.webhook(
-            crate::webhooks::EventType::UserMfaDisabled,
-            &user,
-            serde_json::json!({"by": by.detail()}),
-        )
-        .await;
         Ok(User { mfa_enabled: false, ..user })
     }
 

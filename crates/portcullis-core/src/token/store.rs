@@ -59,13 +59,15 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn list_tokens(&self, user: UserId) -> Result<Vec<StoredToken>, StoreError>;
     /// Spends a reset token: new password, email verified (the link reached the
     /// mailbox), every session revoked, other killable tokens deleted, `notice`
-    /// queued. `None` if the token could not be spent.
+    /// and the webhook `event` queued, in one transaction. `None` (and no event)
+    /// if the token could not be spent.
     async fn reset_password(
         &self,
         hash: TokenHash,
         password_hash: &str,
         now: OffsetDateTime,
         notice: &NewMail,
+        event: Option<&crate::webhooks::WebhookEvent>,
     ) -> Result<Option<UserId>, StoreError>;
     /// Spends an invitation token of a user who is still invited (password hash
     /// [`crate::accounts::user::INVITED_PASSWORD_HASH`]): the first password is

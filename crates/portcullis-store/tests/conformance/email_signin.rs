@@ -53,7 +53,7 @@ async fn an_expired_request_or_one_older_than_the_password_is_dead(s: &TestStore
 
     let (token, _) = request(s, ada.id, t0() + Duration::minutes(1)).await;
     let changed = t0() + Duration::minutes(2);
-    s.change_password(ada.id, "$argon2id$new", changed, None, None).await.unwrap();
+    s.change_password(ada.id, "$argon2id$new", changed, None, None, None).await.unwrap();
     assert_eq!(s.spend_email_signin(token, changed).await.unwrap(), None, "killed by the password change");
     assert!(s.claim_email_signin_code(ada.id, changed, 5).await.unwrap().is_none());
 }

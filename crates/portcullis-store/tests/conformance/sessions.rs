@@ -74,7 +74,7 @@ async fn sessions_are_revoked_one_by_id_or_all(s: &TestStore) {
 async fn a_disabled_users_sessions_are_not_found(s: &TestStore) {
     let ada = s.user("ada@example.com").await;
     let (_, hash) = open(s, ada.id).await;
-    s.set_user_disabled(ada.id, true, t0()).await.unwrap();
+    s.set_user_disabled(ada.id, true, t0(), None).await.unwrap();
     assert!(s.find_session(hash).await.unwrap().is_none());
 }
 

@@ -44,7 +44,7 @@ async fn a_token_of_another_kind_or_expired_is_not_spent(s: &TestStore) {
         .await
         .unwrap();
     let notice = mail(Some(ada.id), "Password reset", t0());
-    assert_eq!(s.reset_password(hash, "new", t0(), &notice).await.unwrap(), None, "wrong kind");
+    assert_eq!(s.reset_password(hash, "new", t0(), &notice, None).await.unwrap(), None, "wrong kind");
     assert_eq!(s.verify_email(hash, t0() + Duration::hours(2)).await.unwrap(), None, "expired");
 }
 
@@ -60,8 +60,8 @@ async fn a_reset_spends_the_token_and_ends_what_the_old_password_opened(s: &Test
         .unwrap();
     let notice = mail(Some(ada.id), "Password changed", t0());
     let now = t0() + Duration::minutes(1);
-    assert_eq!(s.reset_password(reset, "new-hash", now, &notice).await.unwrap(), Some(ada.id));
-    assert_eq!(s.reset_password(reset, "again", now, &notice).await.unwrap(), None, "spent");
+    assert_eq!(s.reset_password(reset, "new-hash", now, &notice, None).await.unwrap(), Some(ada.id));
+    assert_eq!(s.reset_password(reset, "again", now, &notice, None).await.unwrap(), None, "spent");
     assert_eq!(s.find_credentials_by_id(ada.id).await.unwrap().unwrap().password_hash, "new-hash");
     assert!(s.find_token(verify).await.unwrap().is_none(), "other pending tokens die with the password");
 }

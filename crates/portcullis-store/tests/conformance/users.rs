@@ -30,7 +30,7 @@ async fn users_are_listed_disabled_and_deleted(s: &TestStore) {
     let listed: Vec<_> = s.list_users().await.unwrap().into_iter().map(|u| u.email).collect();
     assert_eq!(listed, ["ada@example.com", "bob@example.com"]);
 
-    assert_eq!(s.set_user_disabled(ada.id, true, t0()).await.unwrap(), Guarded::Changed);
+    assert_eq!(s.set_user_disabled(ada.id, true, t0(), None).await.unwrap(), Guarded::Changed);
     assert!(s.find_credentials_by_id(ada.id).await.unwrap().expect("still there").user.disabled);
 
     s.enqueue_mail(&mail(Some(bob.id), "About bob", t0())).await.unwrap();
@@ -50,7 +50,7 @@ async fn a_password_change_is_stored(s: &TestStore) {
     let ada = s.user("ada@example.com").await;
     s.update_password_hash(ada.id, "rehashed").await.unwrap();
     assert_eq!(s.find_credentials_by_id(ada.id).await.unwrap().unwrap().password_hash, "rehashed");
-    s.change_password(ada.id, "changed", t0(), None, None).await.unwrap();
+    s.change_password(ada.id, "changed", t0(), None, None, None).await.unwrap();
     assert_eq!(s.find_credentials_by_id(ada.id).await.unwrap().unwrap().password_hash, "changed");
 }
 

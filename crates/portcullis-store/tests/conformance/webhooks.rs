@@ -2,13 +2,14 @@
 //! type, claims that keep each endpoint's events for one user in order and hand
 //! each delivery to one worker, retries, give-ups, stats and purges.
 
-use portcullis_core::UserId;
+use portcullis_core::groups::GroupName;
 use portcullis_core::store::Guarded;
 use portcullis_core::webhooks::{Endpoint, EventFilter, EventType, NewEndpoint, WebhookEvent};
+use portcullis_core::{TokenKind, UserId};
 use time::{Duration, OffsetDateTime};
 
 use crate::conformance;
-use crate::fixtures::{TestStore, new_user, t0};
+use crate::fixtures::{TestStore, mail, new_user, secret, t0, token};
 
 async fn endpoint(s: &TestStore, id: &str, events: EventFilter) {
     let endpoint =
@@ -169,7 +170,69 @@ async fn a_users_creation_and_deletion_write_their_event_in_their_own_transactio
     assert_eq!(ids, ["created", "deleted"]);
 }
 
+/// The event ids delivered to the one endpoint, in order, marking each delivered.
+async fn delivered(s: &TestStore) -> Vec<String> {
+    let mut ids = Vec::new();
+    loop {
+        let batch = s.claim_deliveries(t0(), lease(), 10).await.unwrap();
+        if batch.is_empty() {
+            return ids;
+        }
+        for d in batch {
+            s.mark_delivered(d.id, t0()).await.unwrap();
+            ids.push(d.event_id);
+        }
+    }
+}
+
+async fn password_mfa_and_disabling_changes_write_their_event_in_their_own_transaction_and_refused_ones_none(
+    s: &TestStore,
+) {
+    endpoint(s, "hook", EventFilter::All).await;
+    let admins = [GroupName::admin()];
+    let mut root = new_user("root@example.com", "root@example.com");
+    root.groups = &admins;
+    let root = s.create_user(root, None, None).await.unwrap().id;
+    let nobody = UserId::new();
+    let ev = |id: &str, kind: EventType, user: UserId| event(id, kind, Some(user), t0());
+
+    let changed = ev("changed", EventType::UserPasswordChanged, root);
+    s.change_password(root, "$argon2id$new", t0(), None, None, Some(&changed)).await.unwrap();
+    let ghost = ev("ghost-password", EventType::UserPasswordChanged, nobody);
+    s.change_password(nobody, "$argon2id$new", t0(), None, None, Some(&ghost)).await.unwrap();
+
+    // A reset link spent once writes its event once; a spent one, none.
+    let (_, reset) = secret();
+    s.issue_token(&token(root, TokenKind::ResetPassword, reset, None), &mail(None, "Reset", t0()))
+        .await
+        .unwrap();
+    let notice = mail(None, "Password reset", t0());
+    let first = ev("reset", EventType::UserPasswordReset, root);
+    assert_eq!(s.reset_password(reset, "h1", t0(), &notice, Some(&first)).await.unwrap(), Some(root));
+    let again = ev("reset-again", EventType::UserPasswordReset, root);
+    assert_eq!(s.reset_password(reset, "h2", t0(), &notice, Some(&again)).await.unwrap(), None);
+
+    s.totp_begin(root, &[7; 20], t0()).await.unwrap();
+    let on = ev("mfa-on", EventType::UserMfaEnabled, root);
+    s.totp_confirm(root, 1, &[[1; 32]], Some(&on)).await.unwrap();
+    let off = ev("mfa-off", EventType::UserMfaDisabled, root);
+    s.mfa_disable(root, Some(&off)).await.unwrap();
+    let ghost = ev("ghost-mfa", EventType::UserMfaDisabled, nobody);
+    s.mfa_disable(nobody, Some(&ghost)).await.unwrap();
+
+    // Disabling the last administrator is refused: no event.
+    let refused = ev("disable-refused", EventType::UserDisabled, root);
+    assert_eq!(s.set_user_disabled(root, true, t0(), Some(&refused)).await.unwrap(), Guarded::LastAdmin);
+    let ghost = ev("ghost-disable", EventType::UserDisabled, nobody);
+    assert_eq!(s.set_user_disabled(nobody, true, t0(), Some(&ghost)).await.unwrap(), Guarded::Unchanged);
+    let enabled = ev("enabled", EventType::UserEnabled, root);
+    assert_eq!(s.set_user_disabled(root, false, t0(), Some(&enabled)).await.unwrap(), Guarded::Changed);
+
+    assert_eq!(delivered(s).await, ["changed", "reset", "mfa-on", "mfa-off", "enabled"]);
+}
+
 conformance!(
+    password_mfa_and_disabling_changes_write_their_event_in_their_own_transaction_and_refused_ones_none,
     a_users_creation_and_deletion_write_their_event_in_their_own_transaction,
     an_event_is_written_once_for_each_endpoint_that_takes_its_type,
     a_users_next_event_waits_until_the_earlier_one_is_delivered_or_given_up,
