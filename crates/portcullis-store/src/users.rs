@@ -263,8 +263,23 @@ impl<DB> UserStore for SqlStore<DB> {
         .await
     }
 
-    async fn set_email_verified(&self, id: UserId, verified: bool, now: OffsetDateTime) -> R<bool> {
-        self.run(async { Users::<DB>::set_verified(&self.pool, &id.to_string(), verified, now).await }).await
+    async fn set_email_verified(
+        &self,
+        id: UserId,
+        verified: bool,
+        now: OffsetDateTime,
+        event: Option<&WebhookEvent>,
+    ) -> R<bool> {
+        self.run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
+            let found = Users::<DB>::set_verified(&mut *tx, &id.to_string(), verified, now).await?;
+            if found && let Some(event) = event {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
+            tx.commit().await?;
+            Ok(found)
+        })
+        .await
     }
 
     async fn delete_user(

@@ -130,7 +130,11 @@ impl Auth {
             .check(password, "password", &[&user.email])
             .map_err(|e| AuthError::Validation(vec![e]))?;
         let hash = self.hasher.hash(password).await.map_err(AuthError::internal)?;
-        if self.store.accept_invitation(token.hash(), &hash, self.clock.now()).await?.is_none() {
+        let data = serde_json::json!({"via": "invitation"});
+        let event =
+            self.webhook_event(crate::webhooks::EventType::UserEmailVerified, user.id, &user.email, data);
+        if self.store.accept_invitation(token.hash(), &hash, self.clock.now(), Some(&event)).await?.is_none()
+        {
             // Spent (or replaced) by a concurrent request between the check and now.
             return Err(AuthError::InvalidToken);
         }
@@ -141,13 +145,8 @@ impl Auth {
         }
         self.security_state_changed();
         self.audit(EventKind::InvitationAccepted, Outcome::Success, Some(user.id), client, None).await;
+        self.webhook_queued();
         let user = User { email_verified: true, invited: false, ..user };
-        self.webhook(
-            crate::webhooks::EventType::UserEmailVerified,
-            &user,
-            serde_json::json!({"via": "invitation"}),
-        )
-        .await;
         let outcome = self.open_session(user, false, client, SignIn::Password, None).await?;
         let detail = Some("invitation");
         self.audit(EventKind::LoginSucceeded, Outcome::Success, Some(outcome.user.id), client, detail).await;

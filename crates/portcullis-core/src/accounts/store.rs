@@ -81,12 +81,14 @@ pub trait UserStore: Send + Sync + 'static {
         now: OffsetDateTime,
         event: Option<&WebhookEvent>,
     ) -> Result<Guarded, StoreError>;
-    /// Marks the address verified or not; false if no such user.
+    /// Marks the address verified or not, with the webhook `event` in the same
+    /// transaction; false (and no event) if no such user.
     async fn set_email_verified(
         &self,
         id: UserId,
         verified: bool,
         now: OffsetDateTime,
+        event: Option<&WebhookEvent>,
     ) -> Result<bool, StoreError>;
     /// Deletes a user with everything that belongs to it (sessions, events, tokens,
     /// mails about it), then queues `notice` and the webhook `event`; `Unchanged`

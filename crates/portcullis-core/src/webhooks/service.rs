@@ -1,12 +1,13 @@
-//! Registering endpoints, and writing events to the webhook outbox. Use cases
-//! call [`Auth::webhook`] (or `webhook_event` inside their store transaction);
-//! a failure to queue one is logged and does not fail the user's request.
+//! Registering endpoints, and the events of the webhook outbox. Use cases build
+//! an event with `webhook_event` and hand it to the store operation of their
+//! change, which writes it in the same transaction (and not at all if the change
+//! is refused or rolled back); then `webhook_queued` wakes the worker.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::accounts::user::{User, UserId};
+use crate::accounts::user::UserId;
 use crate::error::{AuthError, FieldError};
 use crate::service::Auth;
 use crate::webhooks::{
@@ -124,36 +125,6 @@ impl Auth {
         let at = self.clock.now();
         let payload = payload(&id, kind.as_str(), at, Some((user, email)), data);
         WebhookEvent { id, kind, user_id: Some(user), payload, at }
-    }
-
-    /// Queues `kind` about `user` right after the change that caused it.
-    pub(crate) async fn webhook(&self, kind: EventType, user: &User, data: Value) {
-        let event = self.webhook_event(kind, user.id, &user.email, data);
-        self.queue_webhook(&event).await;
-    }
-
-    /// [`Auth::webhook`] for a user known by id and address.
-    pub(crate) async fn webhook_about(&self, kind: EventType, id: UserId, email: &str, data: Value) {
-        let event = self.webhook_event(kind, id, email, data);
-        self.queue_webhook(&event).await;
-    }
-
-    /// [`Auth::webhook`] for a user known by id (read first, for the address).
-    pub(crate) async fn webhook_by_id(&self, kind: EventType, id: UserId, data: Value) {
-        match self.user_by_id(id).await {
-            Ok(user) => self.webhook(kind, &user, data).await,
-            Err(e) => tracing::error!(error = %e, event = kind.as_str(), "could not queue a webhook event"),
-        }
-    }
-
-    async fn queue_webhook(&self, event: &WebhookEvent) {
-        match self.store.enqueue_webhook_event(event).await {
-            Ok(0) => {}
-            Ok(_) => self.webhook_queued(),
-            Err(e) => {
-                tracing::error!(error = %e, event = event.kind.as_str(), "could not queue a webhook event");
-            }
-        }
     }
 
     /// Tells the webhook worker that a delivery is waiting.

@@ -147,7 +147,7 @@ async fn the_last_enabled_administrator_cannot_be_disabled_deleted_or_removed(s:
     let root = admin(s, "root@example.com").await;
     assert_eq!(s.set_user_disabled(root.id, true, t0(), None).await.unwrap(), Guarded::LastAdmin);
     assert_eq!(s.delete_user(root.id, None, true, None).await.unwrap(), Guarded::LastAdmin);
-    assert_eq!(s.remove_member(&admins, root.id).await.unwrap(), Guarded::LastAdmin);
+    assert_eq!(s.remove_member(&admins, root.id, None).await.unwrap(), Guarded::LastAdmin);
     assert!(!s.admin_user(root.id, t0()).await.unwrap().unwrap().user.disabled, "nothing changed");
     assert_eq!(
         s.set_user_disabled(root.id, false, t0(), None).await.unwrap(),
@@ -161,15 +161,18 @@ async fn the_last_enabled_administrator_cannot_be_disabled_deleted_or_removed(s:
     assert_eq!(s.set_user_disabled(root.id, true, t0(), None).await.unwrap(), Guarded::LastAdmin);
     assert_eq!(s.set_user_disabled(bob.id, false, t0(), None).await.unwrap(), Guarded::Changed);
     // With another enabled one, each change passes, and then the rule holds again.
-    assert_eq!(s.remove_member(&admins, bob.id).await.unwrap(), Guarded::Changed);
-    assert_eq!(s.remove_member(&admins, root.id).await.unwrap(), Guarded::LastAdmin);
-    assert!(s.add_member(&admins, bob.id, t0()).await.unwrap());
+    assert_eq!(s.remove_member(&admins, bob.id, None).await.unwrap(), Guarded::Changed);
+    assert_eq!(s.remove_member(&admins, root.id, None).await.unwrap(), Guarded::LastAdmin);
+    assert!(s.add_member(&admins, bob.id, t0(), None).await.unwrap());
     assert_eq!(s.delete_user(root.id, None, true, None).await.unwrap(), Guarded::Changed);
     assert_eq!(s.delete_user(bob.id, None, true, None).await.unwrap(), Guarded::LastAdmin);
     // Leaving on one's own is not guarded, nor is any change to a non-administrator.
     let ops = user_at(s, "ops@example.com", 1, &[], "x").await;
     assert_eq!(s.set_user_disabled(ops.id, true, t0(), None).await.unwrap(), Guarded::Changed);
-    assert_eq!(s.remove_member(&GroupName::parse("ops").unwrap(), ops.id).await.unwrap(), Guarded::Unchanged);
+    assert_eq!(
+        s.remove_member(&GroupName::parse("ops").unwrap(), ops.id, None).await.unwrap(),
+        Guarded::Unchanged
+    );
     let notice: NewMail = mail(None, "Account deleted", t0());
     assert_eq!(s.delete_user(bob.id, Some(&notice), false, None).await.unwrap(), Guarded::Changed);
 }
@@ -186,7 +189,7 @@ async fn two_concurrent_changes_cannot_take_away_the_last_two_administrators(s: 
                 s.set_user_disabled(b.id, true, t0(), None)
             )
         } else {
-            tokio::join!(s.set_user_disabled(a.id, true, t0(), None), s.remove_member(&admins, b.id))
+            tokio::join!(s.set_user_disabled(a.id, true, t0(), None), s.remove_member(&admins, b.id, None))
         };
         let mut outcomes = [first.unwrap(), second.unwrap()];
         outcomes.sort_by_key(|o| *o == Guarded::LastAdmin);

@@ -3,7 +3,7 @@
 //! each delivery to one worker, retries, give-ups, stats and purges.
 
 use portcullis_core::groups::GroupName;
-use portcullis_core::store::Guarded;
+use portcullis_core::store::{Guarded, NewAddress};
 use portcullis_core::webhooks::{Endpoint, EventFilter, EventType, NewEndpoint, WebhookEvent};
 use portcullis_core::{TokenKind, UserId};
 use time::{Duration, OffsetDateTime};
@@ -231,7 +231,76 @@ async fn password_mfa_and_disabling_changes_write_their_event_in_their_own_trans
     assert_eq!(delivered(s).await, ["changed", "reset", "mfa-on", "mfa-off", "enabled"]);
 }
 
+async fn address_group_and_session_changes_write_their_event_in_their_own_transaction_and_refused_ones_none(
+    s: &TestStore,
+) {
+    endpoint(s, "hook", EventFilter::All).await;
+    let admins = [GroupName::admin()];
+    let mut root = new_user("root@example.com", "root@example.com");
+    root.groups = &admins;
+    let root = s.create_user(root, None, None).await.unwrap().id;
+    let ada = s.user("ada@example.com").await.id;
+    s.user("taken@example.com").await;
+    let nobody = UserId::new();
+    let ev = |id: &str, kind: EventType, user: UserId| event(id, kind, Some(user), t0());
+
+    // A verification link: its event once, none for the spent link.
+    let (_, verify) = secret();
+    s.issue_token(&token(ada, TokenKind::VerifyEmail, verify, None), &mail(None, "V", t0())).await.unwrap();
+    let verified = ev("verified", EventType::UserEmailVerified, ada);
+    assert_eq!(s.verify_email(verify, t0(), Some(&verified)).await.unwrap(), Some(ada));
+    let again = ev("verified-again", EventType::UserEmailVerified, ada);
+    assert_eq!(s.verify_email(verify, t0(), Some(&again)).await.unwrap(), None);
+
+    // A change of address, an undo to a taken address (rolled back), the undo.
+    let (_, change) = secret();
+    let (_, undo) = secret();
+    let new = Some("new@example.com");
+    s.issue_token(&token(ada, TokenKind::ChangeEmail, change, new), &mail(None, "C", t0())).await.unwrap();
+    let to = NewAddress { email: "new@example.com", email_canonical: "new@example.com" };
+    let undo_token = token(ada, TokenKind::RevertEmail, undo, Some("ada@example.com"));
+    let changed = ev("changed", EventType::UserEmailChanged, ada);
+    let notice = mail(None, "Changed", t0());
+    s.change_email(change, to, t0(), &undo_token, &notice, Some(&changed)).await.unwrap().unwrap();
+    let taken = NewAddress { email: "taken@example.com", email_canonical: "taken@example.com" };
+    let clash = ev("undo-clash", EventType::UserEmailChanged, ada);
+    assert!(s.revert_email(undo, taken, t0(), Some(&clash)).await.is_err());
+    let back = NewAddress { email: "ada@example.com", email_canonical: "ada@example.com" };
+    let undone = ev("undone", EventType::UserEmailChanged, ada);
+    assert_eq!(s.revert_email(undo, back, t0(), Some(&undone)).await.unwrap(), Some(ada));
+
+    // An administrator verifies: nobody's address writes nothing.
+    let ghost = ev("ghost-verified", EventType::UserEmailVerified, nobody);
+    assert!(!s.set_email_verified(nobody, true, t0(), Some(&ghost)).await.unwrap());
+    let by_admin = ev("admin-verified", EventType::UserEmailVerified, ada);
+    assert!(s.set_email_verified(ada, true, t0(), Some(&by_admin)).await.unwrap());
+
+    // Groups: a second add, and removing the last administrator, write nothing.
+    let ops = GroupName::parse("ops").unwrap();
+    s.create_group(&ops, "", t0()).await.unwrap();
+    let added = ev("added", EventType::UserGroupsChanged, ada);
+    assert!(s.add_member(&ops, ada, t0(), Some(&added)).await.unwrap());
+    let added_again = ev("added-again", EventType::UserGroupsChanged, ada);
+    assert!(!s.add_member(&ops, ada, t0(), Some(&added_again)).await.unwrap());
+    let refused = ev("last-admin", EventType::UserGroupsChanged, root);
+    assert_eq!(s.remove_member(&admins[0], root, Some(&refused)).await.unwrap(), Guarded::LastAdmin);
+    let removed = ev("removed", EventType::UserGroupsChanged, ada);
+    assert_eq!(s.remove_member(&ops, ada, Some(&removed)).await.unwrap(), Guarded::Changed);
+
+    // Sessions: a session that is not the user's writes nothing.
+    let not_theirs = ev("not-theirs", EventType::SessionRevoked, ada);
+    assert!(!s.delete_session_by_id(ada, uuid::Uuid::new_v4(), Some(&not_theirs)).await.unwrap());
+    let all = ev("all", EventType::SessionRevoked, ada);
+    s.delete_user_sessions(ada, Some(&all)).await.unwrap();
+
+    assert_eq!(
+        delivered(s).await,
+        ["verified", "changed", "undone", "admin-verified", "added", "removed", "all"]
+    );
+}
+
 conformance!(
+    address_group_and_session_changes_write_their_event_in_their_own_transaction_and_refused_ones_none,
     password_mfa_and_disabling_changes_write_their_event_in_their_own_transaction_and_refused_ones_none,
     a_users_creation_and_deletion_write_their_event_in_their_own_transaction,
     an_event_is_written_once_for_each_endpoint_that_takes_its_type,
