@@ -2,6 +2,7 @@
 //! type, claims that keep each endpoint's events for one user in order and hand
 //! each delivery to one worker, retries, give-ups, stats and purges.
 
+use portcullis_core::email_signin::NewEmailSignIn;
 use portcullis_core::groups::GroupName;
 use portcullis_core::store::{Guarded, NewAddress};
 use portcullis_core::webhooks::{Endpoint, EventFilter, EventType, NewEndpoint, WebhookEvent};
@@ -299,7 +300,36 @@ async fn address_group_and_session_changes_write_their_event_in_their_own_transa
     );
 }
 
+/// A live sign-in-by-email request of `user`: its link token's hash.
+async fn email_signin_request(s: &TestStore, user: UserId) -> portcullis_core::TokenHash {
+    let ((_, token), (_, code)) = (secret(), secret());
+    let request = NewEmailSignIn {
+        user_id: user,
+        token_hash: token,
+        code_hash: code,
+        created_at: t0(),
+        expires_at: t0() + Duration::minutes(10),
+    };
+    s.replace_email_signin(&request, &mail(Some(user), "Sign in", t0())).await.unwrap();
+    token
+}
+
+async fn a_sign_in_by_email_writes_email_verified_only_when_it_verifies_the_address(s: &TestStore) {
+    endpoint(s, "hook", EventFilter::All).await;
+    let ada = s.user("ada@example.com").await.id;
+    let ev = |id: &str| event(id, EventType::UserEmailVerified, Some(ada), t0());
+    let first = email_signin_request(s, ada).await;
+    assert_eq!(s.spend_email_signin(first, t0(), Some(&ev("verified"))).await.unwrap(), Some(ada));
+    // Spent: nothing; a later sign-in to the verified address: nothing.
+    assert_eq!(s.spend_email_signin(first, t0(), Some(&ev("spent"))).await.unwrap(), None);
+    let second = email_signin_request(s, ada).await;
+    assert_eq!(s.spend_email_signin(second, t0(), Some(&ev("already"))).await.unwrap(), Some(ada));
+    assert!(s.find_credentials_by_id(ada).await.unwrap().unwrap().user.email_verified);
+    assert_eq!(delivered(s).await, ["verified"]);
+}
+
 conformance!(
+    a_sign_in_by_email_writes_email_verified_only_when_it_verifies_the_address,
     address_group_and_session_changes_write_their_event_in_their_own_transaction_and_refused_ones_none,
     password_mfa_and_disabling_changes_write_their_event_in_their_own_transaction_and_refused_ones_none,
     a_users_creation_and_deletion_write_their_event_in_their_own_transaction,

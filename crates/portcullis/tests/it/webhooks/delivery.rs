@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::receiver::{Receiver, python};
 use super::{eventually, failed_attempts_not_leased, free_port, types_by_user};
-use crate::helpers::{Backend, PASSWORD, TestApp, backend_tests};
+use crate::helpers::{Backend, PASSWORD, TestApp, backend_tests, client};
 
 /// An application that may deliver to a receiver on 127.0.0.1 and looks for due
 /// deliveries often.
@@ -114,7 +114,52 @@ async fn a_receiver_down_for_a_while_gets_every_event_once_it_is_back(backend: B
     rx.stop().await;
 }
 
+async fn a_sign_in_by_email_that_verifies_the_address_sends_email_verified_once(backend: Backend) {
+    let Some(python) = python() else { return };
+    let mut rx = Receiver::start(&python, 0).await;
+    let (app, sink) = crate::email::with_sink(backend, |c| {
+        c.auth.email_signin = true;
+        c.webhooks.allow_http_hosts = vec!["127.0.0.1".into()];
+        c.webhooks.poll_interval = Dur(Duration::from_millis(100));
+    })
+    .await;
+    let hook =
+        app.state.auth().create_webhook(&loopback_sender(), &rx.url("/all"), EventFilter::All).await.unwrap();
+    rx.set_secret("/all", hook.secret.expose()).await;
+    app.register("ann@example.com").await;
+    // Twice: the first sign-in verifies the address, the second finds it verified.
+    let mut ann = client();
+    for _ in 0..2 {
+        let res = app.post_json(&client(), "/api/v1/login/email", &json!({"email": "ann@example.com"})).await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        let link = sink.next_mail("ann@example.com", "Your sign-in link").await.link("/login/email");
+        let token = link.split("token=").nth(1).expect("a token in the link");
+        ann = client();
+        let res = app.post_json(&ann, "/api/v1/login/email/verify", &json!({"token": token})).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // A later event of ann's: events of one user arrive in order, so a second
+    // user.email_verified would arrive before it.
+    let body = json!({"current_password": PASSWORD, "new_password": "teal-walrus-compass-42"});
+    assert_eq!(app.post_json(&ann, "/api/v1/me/password", &body).await.status(), StatusCode::NO_CONTENT);
+    let arrived = eventually(Duration::from_secs(30), async || {
+        types_by_user(&rx.verified_at("/all")).get("ann@example.com").is_some_and(|t| t.len() >= 4)
+    })
+    .await;
+    assert!(arrived, "ann's events arrive: {:?}", rx.received());
+    let received = rx.verified_at("/all");
+    assert_eq!(
+        types_by_user(&received)["ann@example.com"],
+        ["user.created", "user.email_verified", "session.new_device", "user.password_changed"],
+        "the second sign-in, from another client, is a new device and verifies nothing"
+    );
+    let verified = received.iter().find(|r| r.payload["type"] == "user.email_verified").unwrap();
+    assert_eq!(verified.payload["data"], json!({"via": "email_signin"}));
+    rx.stop().await;
+}
+
 backend_tests!(
+    a_sign_in_by_email_that_verifies_the_address_sends_email_verified_once,
     events_reach_each_endpoint_once_signed_in_order_per_user_and_hold_no_secret,
     a_receiver_down_for_a_while_gets_every_event_once_it_is_back,
 );
