@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::accounts::user::UserId;
+use crate::audit::{ActedBy, EventKind};
 use crate::error::{AuthError, FieldError};
 use crate::service::Auth;
 use crate::webhooks::{
@@ -45,13 +46,15 @@ fn invalid_url(message: impl Into<String>) -> AuthError {
 }
 
 impl Auth {
-    /// Registers an endpoint. The URL must be `https://` (or `http://` for a host
-    /// the sender allows) and name no refused address; `sender` checks that.
+    /// Registers an endpoint, audited with `by` as actor. The URL must be
+    /// `https://` (or `http://` for a host the sender allows) and name no refused
+    /// address; `sender` checks that.
     pub async fn create_webhook(
         &self,
         sender: &dyn WebhookSender,
         url: &str,
         events: EventFilter,
+        by: &ActedBy,
     ) -> Result<CreatedEndpoint, AuthError> {
         if matches!(&events, EventFilter::Only(types) if types.is_empty()) {
             return Err(AuthError::Validation(vec![FieldError::new(
@@ -75,6 +78,8 @@ impl Auth {
         let sealed_secret = self.secret_box.seal(secret.expose().as_bytes());
         self.store.create_endpoint(&NewEndpoint { endpoint: endpoint.clone(), sealed_secret }).await?;
         tracing::info!(webhook = %endpoint.id, url = %endpoint.url, "webhook endpoint created");
+        let detail = format!("webhook={}", endpoint.id);
+        self.audit_by(by, EventKind::WebhookCreated, None, Some(&detail)).await;
         Ok(CreatedEndpoint { endpoint, secret })
     }
 
@@ -82,11 +87,13 @@ impl Auth {
         Ok(self.store.list_endpoints().await?)
     }
 
-    /// Deletes an endpoint and its pending deliveries; false if no such endpoint.
-    pub async fn delete_webhook(&self, id: &str) -> Result<bool, AuthError> {
+    /// Deletes an endpoint and its pending deliveries, audited with `by` as
+    /// actor; false (and nothing audited) if no such endpoint.
+    pub async fn delete_webhook(&self, id: &str, by: &ActedBy) -> Result<bool, AuthError> {
         let deleted = self.store.delete_endpoint(id).await?;
         if deleted {
             tracing::info!(webhook = %id, "webhook endpoint deleted");
+            self.audit_by(by, EventKind::WebhookDeleted, None, Some(&format!("webhook={id}"))).await;
         }
         Ok(deleted)
     }

@@ -2,6 +2,7 @@
 //! (issue #22, docs/webhooks.md). The signing secret is printed once, by `create`.
 
 use clap::{ArgGroup, Subcommand};
+use portcullis_core::audit::ActedBy;
 use portcullis_core::webhooks::{Endpoint, EventFilter, EventType, WebhookSender};
 use portcullis_core::{Auth, AuthError};
 use serde::Serialize;
@@ -110,7 +111,8 @@ async fn dispatch(auth: &Auth, sender: &dyn WebhookSender, cmd: WebhookCommand) 
     match cmd {
         WebhookCommand::Create { url, events, all, json } => {
             let events = parse_events(&events, all)?;
-            let created = auth.create_webhook(sender, &url, events).await.map_err(failure)?;
+            let created =
+                auth.create_webhook(sender, &url, events, &ActedBy::cli()).await.map_err(failure)?;
             if json {
                 print_json(&to_json(&created.endpoint, Some(created.secret.expose())));
             } else {
@@ -131,7 +133,7 @@ async fn dispatch(auth: &Auth, sender: &dyn WebhookSender, cmd: WebhookCommand) 
             }
         }
         WebhookCommand::Delete { id, json } => {
-            if !auth.delete_webhook(&id).await.map_err(failure)? {
+            if !auth.delete_webhook(&id, &ActedBy::cli()).await.map_err(failure)? {
                 return Err(Failure::runtime(format!("no webhook with id {id:?}")));
             }
             if json {

@@ -65,7 +65,40 @@ async fn the_cli_refuses_a_private_address_an_unknown_type_and_no_event_choice(b
     assert_eq!(neither.status.code(), Some(2));
 }
 
+async fn creating_and_deleting_an_endpoint_are_in_the_security_log_with_the_cli_as_actor(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let created =
+        stdout(&webhook(&db, &["create", "--url", "http://127.0.0.1:9/hook", "--all", "--json"]).await);
+    let id = serde_json::from_str::<Value>(&created).unwrap()["id"].as_str().unwrap().to_owned();
+    stdout(&webhook(&db, &["delete", &id]).await);
+    // Deleting it again is refused: not a second event.
+    assert_eq!(webhook(&db, &["delete", &id]).await.status.code(), Some(1));
+
+    let (mut cmd, _dir) = portcullis_command(&db.url, &["events", "--json"]);
+    let events: Value = serde_json::from_str(&stdout(&cmd.output().await.unwrap())).unwrap();
+    let seen: Vec<(&str, &str, &str, bool)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"].as_str().unwrap().starts_with("webhook_"))
+        .map(|e| {
+            let field = |name: &str| e[name].as_str().unwrap_or_default();
+            (field("type"), field("actor_id"), field("detail"), e["user_id"].is_null())
+        })
+        .collect();
+    let detail = format!("webhook={id}");
+    assert_eq!(
+        seen,
+        [
+            ("webhook_deleted", "cli", detail.as_str(), true),
+            ("webhook_created", "cli", detail.as_str(), true)
+        ],
+        "newest first, each once: {events}"
+    );
+}
+
 backend_tests!(
+    creating_and_deleting_an_endpoint_are_in_the_security_log_with_the_cli_as_actor,
     the_cli_creates_lists_tests_and_deletes_an_endpoint_by_the_id_it_prints,
     the_cli_refuses_a_private_address_an_unknown_type_and_no_event_choice,
 );

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use portcullis::config::Dur;
 use portcullis::webhooks::HttpSender;
+use portcullis_core::audit::ActedBy;
 use portcullis_core::webhooks::{EventFilter, EventType};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -35,9 +36,13 @@ async fn events_reach_each_endpoint_once_signed_in_order_per_user_and_hold_no_se
     let mut rx = Receiver::start(&python, 0).await;
     let app = app(backend).await;
     let auth = app.state.auth();
-    let all = auth.create_webhook(&loopback_sender(), &rx.url("/all"), EventFilter::All).await.unwrap();
+    let all = auth
+        .create_webhook(&loopback_sender(), &rx.url("/all"), EventFilter::All, &ActedBy::cli())
+        .await
+        .unwrap();
     let only = EventFilter::Only(vec![EventType::UserCreated]);
-    let created = auth.create_webhook(&loopback_sender(), &rx.url("/created"), only).await.unwrap();
+    let created =
+        auth.create_webhook(&loopback_sender(), &rx.url("/created"), only, &ActedBy::cli()).await.unwrap();
     rx.set_secret("/all", all.secret.expose()).await;
     rx.set_secret("/created", created.secret.expose()).await;
 
@@ -88,7 +93,12 @@ async fn a_receiver_down_for_a_while_gets_every_event_once_it_is_back(backend: B
     let port = free_port();
     let app = app(backend).await;
     let url = format!("http://127.0.0.1:{port}/down");
-    let created = app.state.auth().create_webhook(&loopback_sender(), &url, EventFilter::All).await.unwrap();
+    let created = app
+        .state
+        .auth()
+        .create_webhook(&loopback_sender(), &url, EventFilter::All, &ActedBy::cli())
+        .await
+        .unwrap();
 
     let ada = app.signed_in("ada@example.com").await;
     let body = json!({"current_password": PASSWORD, "new_password": "teal-walrus-compass-42"});
@@ -123,8 +133,12 @@ async fn a_sign_in_by_email_that_verifies_the_address_sends_email_verified_once(
         c.webhooks.poll_interval = Dur(Duration::from_millis(100));
     })
     .await;
-    let hook =
-        app.state.auth().create_webhook(&loopback_sender(), &rx.url("/all"), EventFilter::All).await.unwrap();
+    let hook = app
+        .state
+        .auth()
+        .create_webhook(&loopback_sender(), &rx.url("/all"), EventFilter::All, &ActedBy::cli())
+        .await
+        .unwrap();
     rx.set_secret("/all", hook.secret.expose()).await;
     app.register("ann@example.com").await;
     // Twice: the first sign-in verifies the address, the second finds it verified.

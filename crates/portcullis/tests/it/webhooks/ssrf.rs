@@ -10,6 +10,7 @@ use std::time::Duration;
 use portcullis::config::Dur;
 use portcullis::webhooks::HttpSender;
 use portcullis_core::AuthError;
+use portcullis_core::audit::ActedBy;
 use portcullis_core::webhooks::EventFilter;
 
 use super::{eventually, given_up_errors};
@@ -48,7 +49,7 @@ async fn creating_an_endpoint_refuses_every_refused_address_class_and_plain_http
     let auth = app.state.auth();
     let strict = HttpSender::new(&[]).unwrap();
     for (url, class) in urls(8443) {
-        match auth.create_webhook(&strict, &url, EventFilter::All).await {
+        match auth.create_webhook(&strict, &url, EventFilter::All, &ActedBy::cli()).await {
             Err(AuthError::Validation(errors)) => {
                 assert_eq!(errors[0].field, "url");
                 assert!(errors[0].message.contains(class), "{url}: {}", errors[0].message);
@@ -56,12 +57,15 @@ async fn creating_an_endpoint_refuses_every_refused_address_class_and_plain_http
             other => panic!("{url} was not refused: {other:?}"),
         }
     }
-    let plain = auth.create_webhook(&strict, "http://93.184.215.14/hook", EventFilter::All).await;
+    let plain =
+        auth.create_webhook(&strict, "http://93.184.215.14/hook", EventFilter::All, &ActedBy::cli()).await;
     assert!(matches!(plain, Err(AuthError::Validation(_))), "plain http to an unlisted host: {plain:?}");
     assert!(auth.list_webhooks().await.unwrap().is_empty());
     // A listed host may use http:// and a loopback address.
     let listed = HttpSender::new(&["127.0.0.1".to_owned()]).unwrap();
-    auth.create_webhook(&listed, "http://127.0.0.1:9/hook", EventFilter::All).await.expect("listed host");
+    auth.create_webhook(&listed, "http://127.0.0.1:9/hook", EventFilter::All, &ActedBy::cli())
+        .await
+        .expect("listed host");
     assert_eq!(auth.list_webhooks().await.unwrap().len(), 1);
 }
 
@@ -82,7 +86,11 @@ async fn delivery_refuses_every_refused_address_class_without_connecting(backend
     let targets = urls(port);
     let lenient = HttpSender::new(&targets.iter().map(|(u, _)| host_of(u)).collect::<Vec<_>>()).unwrap();
     for (url, _) in &targets {
-        app.state.auth().create_webhook(&lenient, url, EventFilter::All).await.expect("allowed at creation");
+        app.state
+            .auth()
+            .create_webhook(&lenient, url, EventFilter::All, &ActedBy::cli())
+            .await
+            .expect("allowed at creation");
     }
     app.register("ada@example.com").await;
     let all_refused = eventually(Duration::from_secs(30), async || {
