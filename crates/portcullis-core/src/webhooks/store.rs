@@ -20,7 +20,9 @@ pub trait WebhookStore: Send + Sync + 'static {
     /// Deletes the endpoint and its deliveries; false if no such endpoint.
     async fn delete_endpoint(&self, id: &str) -> Result<bool, StoreError>;
     /// Writes one delivery of `event` for every endpoint that takes its type
-    /// (none when no endpoint does); returns how many.
+    /// (none when no endpoint does), in a transaction of its own; returns how
+    /// many. No use case calls it now (each event is written in its change's
+    /// transaction); the conformance tests use it to fill the outbox.
     async fn enqueue_webhook_event(&self, event: &WebhookEvent) -> Result<u64, StoreError>;
     /// Claims up to `limit` due deliveries until `lease_until`, oldest first, at
     /// most one per endpoint and user: the earliest still pending.
