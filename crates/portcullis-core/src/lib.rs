@@ -24,6 +24,7 @@ pub mod store;
 pub mod throttle;
 pub mod token;
 pub mod upstream;
+pub mod webhooks;
 
 pub use accounts::email::Email;
 pub use accounts::password::{Password, PasswordHasher, PasswordPolicy};

@@ -35,6 +35,8 @@ pub use crate::sessions::hot::{ChangeFeed, FED_TTL, HEARTBEAT, HOT_TTL};
 pub use crate::sessions::login::LoginOutcome;
 pub use crate::throttle::service::RateLimits;
 pub use crate::token::change_email::EmailLinkOutcome;
+pub use crate::webhooks::outbox::WebhookRound;
+pub use crate::webhooks::service::payload as webhook_payload;
 
 /// At most `count` mails of one kind per account within `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +152,8 @@ pub struct Auth {
     pub(crate) composer: Arc<dyn MailComposer>,
     /// Woken whenever a mail is queued, so the outbox worker sends it at once.
     pub(crate) outbox: Arc<Notify>,
+    /// Woken whenever a webhook delivery is queued, so its worker sends it at once.
+    pub(crate) webhooks: Arc<Notify>,
     /// Upstream identity providers (SPEC §10), in the configuration's order.
     pub(crate) providers: Arc<Vec<Arc<dyn crate::upstream::IdentityProvider>>>,
 }
@@ -206,6 +210,7 @@ impl Auth {
             config,
             composer,
             outbox: Arc::new(Notify::new()),
+            webhooks: Arc::new(Notify::new()),
             observer: None,
             secret_box: crate::mfa::SecretBox::new(&sealing.totp),
             webauthn: passkeys,

@@ -22,6 +22,7 @@ pub use crate::sessions::store::{NewSession, SessionStore, SessionWithUser};
 pub use crate::throttle::store::ThrottleStore;
 pub use crate::token::store::{NewAddress, NewToken, StoredToken, TokenStore};
 pub use crate::upstream::store::IdentityStore;
+pub use crate::webhooks::store::WebhookStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -55,6 +56,7 @@ pub trait Store:
     + ImportStore
     + EmailSignInStore
     + DeviceStore
+    + WebhookStore
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

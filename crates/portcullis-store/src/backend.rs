@@ -46,6 +46,9 @@ pub trait Backend: sqlx::Database<QueryResult: RowsAffected> {
     /// Claims due, unclaimed mails: `$1` now, `$2` lease end, `$3` limit. Returns
     /// the columns `outbox::queued_from_row` reads.
     const CLAIM_MAILS: &'static str;
+    /// Leases due webhook deliveries (see `webhooks.rs`): `$1` now, `$2` the lease's
+    /// end, `$3` how many.
+    const CLAIM_WEBHOOKS: &'static str;
 
     /// Opens a transaction that will write.
     fn begin_write(
@@ -69,6 +72,15 @@ impl Backend for Sqlite {
                         AND (locked_until IS NULL OR locked_until <= $1)
                       ORDER BY id LIMIT $3)
          RETURNING id, recipient, subject, body_text, body_html, created_at, attempts";
+    const CLAIM_WEBHOOKS: &'static str = "UPDATE webhook_deliveries SET locked_until = $2
+         WHERE id IN (SELECT d.id FROM webhook_deliveries d
+                      WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL AND d.next_attempt_at <= $1
+                        AND (d.locked_until IS NULL OR d.locked_until <= $1)
+                        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                                        WHERE e.endpoint_id = d.endpoint_id AND e.user_id = d.user_id
+                                          AND e.id < d.id AND e.delivered_at IS NULL AND e.gave_up_at IS NULL)
+                      ORDER BY d.id LIMIT $3)
+         RETURNING id, endpoint_id, event_id, event_type, payload, created_at, attempts";
 
     fn begin_write(
         pool: &Pool<Self>,
@@ -96,6 +108,15 @@ impl Backend for Postgres {
                         AND (locked_until IS NULL OR locked_until <= $1)
                       ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
          RETURNING id, recipient, subject, body_text, body_html, created_at, attempts";
+    const CLAIM_WEBHOOKS: &'static str = "UPDATE webhook_deliveries SET locked_until = $2
+         WHERE id IN (SELECT d.id FROM webhook_deliveries d
+                      WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL AND d.next_attempt_at <= $1
+                        AND (d.locked_until IS NULL OR d.locked_until <= $1)
+                        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                                        WHERE e.endpoint_id = d.endpoint_id AND e.user_id = d.user_id
+                                          AND e.id < d.id AND e.delivered_at IS NULL AND e.gave_up_at IS NULL)
+                      ORDER BY d.id LIMIT $3 FOR UPDATE OF d SKIP LOCKED)
+         RETURNING id, endpoint_id, event_id, event_type, payload, created_at, attempts";
 
     /// Begins a transaction on its own task, so that it cannot be cancelled half-way.
     ///

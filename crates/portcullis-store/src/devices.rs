@@ -16,11 +16,18 @@ use crate::backend::RowsAffected as _;
 use crate::error::R;
 use crate::outbox::Outbox;
 use crate::rows::ts;
+use crate::webhooks::Webhooks;
+use portcullis_core::webhooks::WebhookEvent;
 
 #[async_trait]
 #[generic_sql]
 impl<DB> DeviceStore for SqlStore<DB> {
-    async fn record_device(&self, d: &DeviceSighting<'_>, notice: &NewMail) -> R<DeviceSeen> {
+    async fn record_device(
+        &self,
+        d: &DeviceSighting<'_>,
+        notice: &NewMail,
+        event: &WebhookEvent,
+    ) -> R<DeviceSeen> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let user = d.user_id.to_string();
@@ -59,6 +66,7 @@ impl<DB> DeviceStore for SqlStore<DB> {
                 DeviceSeen::First
             } else {
                 Outbox::insert(&mut *tx, notice).await?;
+                Webhooks::<DB>::insert(&mut tx, event).await?;
                 DeviceSeen::New
             };
             tx.commit().await?;

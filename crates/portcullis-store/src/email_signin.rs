@@ -17,6 +17,8 @@ use crate::backend::RowsAffected as _;
 use crate::error::{Conflict as _, R};
 use crate::outbox::Outbox;
 use crate::rows::{hash32, ts, user_id};
+use crate::webhooks::Webhooks;
+use portcullis_core::webhooks::WebhookEvent;
 
 #[async_trait]
 #[generic_sql]
@@ -62,7 +64,12 @@ impl<DB> EmailSignInStore for SqlStore<DB> {
         .await
     }
 
-    async fn spend_email_signin(&self, token: TokenHash, now: OffsetDateTime) -> R<Option<UserId>> {
+    async fn spend_email_signin(
+        &self,
+        token: TokenHash,
+        now: OffsetDateTime,
+        event: Option<&WebhookEvent>,
+    ) -> R<Option<UserId>> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let user: Option<String> = sqlx::query_scalar(
@@ -76,8 +83,28 @@ impl<DB> EmailSignInStore for SqlStore<DB> {
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(user) = user else { return Ok(None) };
-            // The link or code reached the mailbox: the address is verified.
-            crate::users::Users::<DB>::set_verified(&mut *tx, &user, true, now).await?;
+            // The link or code reached the mailbox: the address is verified. Only
+            // an address that was not verified yet makes that an event.
+            let newly = sqlx::query(
+                "UPDATE users SET email_verified = $1, updated_at = $2 WHERE id = $3 AND email_verified = $4",
+            )
+            .bind(true)
+            .bind(now.unix_timestamp())
+            .bind(&user)
+            .bind(false)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !newly {
+                crate::users::Users::<DB>::set_verified(&mut *tx, &user, true, now).await?;
+            }
+            if newly
+                && let Some(event) = event
+                && event.user_id.map(|u| u.to_string()).as_deref() == Some(user.as_str())
+            {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
             tx.commit().await?;
             Ok(Some(user_id(&user)?))
         })

@@ -15,6 +15,8 @@ use crate::backend::RowsAffected as _;
 use crate::error::{Conflict as _, R, Result, decode};
 use crate::rows::ts;
 use crate::users::Users;
+use crate::webhooks::Webhooks;
+use portcullis_core::webhooks::WebhookEvent;
 
 /// The SQL of groups, on `pool`.
 pub(crate) struct Groups<DB>(std::marker::PhantomData<DB>);
@@ -103,8 +105,15 @@ impl<DB> GroupStore for SqlStore<DB> {
         .await
     }
 
-    async fn add_member(&self, group: &GroupName, user: UserId, now: OffsetDateTime) -> R<bool> {
+    async fn add_member(
+        &self,
+        group: &GroupName,
+        user: UserId,
+        now: OffsetDateTime,
+        event: Option<&WebhookEvent>,
+    ) -> R<bool> {
         self.run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
             let added = sqlx::query(
                 "INSERT INTO group_members (group_name, user_id, added_at)
                  SELECT g.name, u.id, $3 FROM access_groups g, users u WHERE g.name = $1 AND u.id = $2
@@ -113,9 +122,15 @@ impl<DB> GroupStore for SqlStore<DB> {
             .bind(group.as_str())
             .bind(user.to_string())
             .bind(now.unix_timestamp())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
+            if added > 0
+                && let Some(event) = event
+            {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
+            tx.commit().await?;
             Ok(added > 0)
         })
         .await
@@ -123,7 +138,12 @@ impl<DB> GroupStore for SqlStore<DB> {
 
     /// Removing an administrator from `admin` is refused when no other enabled
     /// one would be left (decided in the transaction of the removal).
-    async fn remove_member(&self, group: &GroupName, user: UserId) -> R<Guarded> {
+    async fn remove_member(
+        &self,
+        group: &GroupName,
+        user: UserId,
+        event: Option<&WebhookEvent>,
+    ) -> R<Guarded> {
         self.run(async {
             let user = user.to_string();
             let mut tx = DB::begin_write(&self.pool).await?;
@@ -136,6 +156,11 @@ impl<DB> GroupStore for SqlStore<DB> {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            if removed > 0
+                && let Some(event) = event
+            {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
             tx.commit().await?;
             Ok(if removed > 0 { Guarded::Changed } else { Guarded::Unchanged })
         })

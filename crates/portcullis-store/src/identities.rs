@@ -20,6 +20,8 @@ use crate::backend::RowsAffected as _;
 use crate::error::{Conflict as _, R, Result};
 use crate::rows::{hash32, ts, user_id, uuid};
 use crate::users::Users;
+use crate::webhooks::Webhooks;
+use portcullis_core::webhooks::WebhookEvent;
 
 /// The SQL of identities, on `pool`.
 struct Identities<DB>(std::marker::PhantomData<DB>);
@@ -203,11 +205,19 @@ impl<DB> IdentityStore for SqlStore<DB> {
         .await
     }
 
-    async fn create_user_with_identity(&self, user: NewUser<'_>, identity: &LinkedIdentity) -> R<User> {
+    async fn create_user_with_identity(
+        &self,
+        user: NewUser<'_>,
+        identity: &LinkedIdentity,
+        event: Option<&WebhookEvent>,
+    ) -> R<User> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let made = Users::<DB>::insert(&mut tx, &user).await?;
             Identities::<DB>::insert(&mut tx, identity).await?;
+            if let Some(event) = event {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
             tx.commit().await.conflict_on("identity")?;
             Ok(made)
         })

@@ -3,7 +3,7 @@
 //!
 //! The SQL is written once, generic over the sqlx database: one file per area
 //! (`users`, `groups`, `sessions`, `mfa`, `events`, `throttle`, `keys`, `tokens`, `outbox`,
-//! `passkeys`, `oauth/{clients,families}`, `admin`), each implementing its core store trait
+//! `passkeys`, `oauth/{clients,families}`, `admin`, `webhooks`), each implementing its core store trait
 //! for [`SqlStore`] directly. What really differs between the backends (opening a
 //! write transaction, serialising a throttle bucket or migrations, claiming mails)
 //! is the [`Backend`] trait in `backend.rs`; the sqlx bounds every generic block
@@ -40,6 +40,7 @@ pub mod sqlite;
 mod throttle;
 mod tokens;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,7 +104,8 @@ where
         + portcullis_core::IdentityStore
         + portcullis_core::store::ImportStore
         + portcullis_core::EmailSignInStore
-        + portcullis_core::DeviceStore,
+        + portcullis_core::DeviceStore
+        + portcullis_core::store::WebhookStore,
 {
     async fn ping(&self) -> Result<(), portcullis_core::StoreError> {
         self.run(async {

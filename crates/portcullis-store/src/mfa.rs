@@ -13,6 +13,8 @@ use portcullis_store_macros::generic_sql;
 use crate::SqlStore;
 use crate::backend::RowsAffected as _;
 use crate::error::{R, Result};
+use crate::webhooks::Webhooks;
+use portcullis_core::webhooks::WebhookEvent;
 
 /// The SQL of TOTP and recovery codes, on `pool`.
 pub(crate) struct Mfa<DB>(std::marker::PhantomData<DB>);
@@ -71,7 +73,13 @@ impl<DB> MfaStore for SqlStore<DB> {
         .await
     }
 
-    async fn totp_confirm(&self, user: UserId, step: i64, recovery_hashes: &[[u8; 32]]) -> R<()> {
+    async fn totp_confirm(
+        &self,
+        user: UserId,
+        step: i64,
+        recovery_hashes: &[[u8; 32]],
+        event: Option<&WebhookEvent>,
+    ) -> R<()> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let id = user.to_string();
@@ -80,11 +88,17 @@ impl<DB> MfaStore for SqlStore<DB> {
                 .bind(step)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("UPDATE users SET mfa_enabled = TRUE WHERE id = $1")
+            let updated = sqlx::query("UPDATE users SET mfa_enabled = TRUE WHERE id = $1")
                 .bind(&id)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
             Mfa::<DB>::insert_recovery_codes(&mut tx, &id, recovery_hashes).await?;
+            if updated == 1
+                && let Some(event) = event
+            {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
             Ok(tx.commit().await?)
         })
         .await
@@ -142,15 +156,22 @@ impl<DB> MfaStore for SqlStore<DB> {
         .await
     }
 
-    async fn mfa_disable(&self, user: UserId) -> R<()> {
+    async fn mfa_disable(&self, user: UserId, event: Option<&WebhookEvent>) -> R<()> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
+            let mut updated = 0;
             for sql in [
                 "DELETE FROM totp WHERE user_id = $1",
                 "DELETE FROM recovery_codes WHERE user_id = $1",
                 "UPDATE users SET mfa_enabled = FALSE WHERE id = $1",
             ] {
-                sqlx::query(sql).bind(user.to_string()).execute(&mut *tx).await?;
+                updated = sqlx::query(sql).bind(user.to_string()).execute(&mut *tx).await?.rows_affected();
+            }
+            // `updated` is the last statement's: whether the user exists.
+            if updated == 1
+                && let Some(event) = event
+            {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
             }
             Ok(tx.commit().await?)
         })

@@ -25,9 +25,11 @@ macro_rules! migrations {
 }
 
 pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_initial", 2 "0002_events", 3 "0003_throttle", 4 "0004_mfa", 5 "0005_email", 6 "0006_oauth",
-    7 "0007_passkeys", 8 "0008_resource_servers", 9 "0009_groups", 10 "0010_admin", 11 "0011_identities", 12 "0012_email_signin", 14 "0014_change_feed");
+    7 "0007_passkeys", 8 "0008_resource_servers", 9 "0009_groups", 10 "0010_admin", 11 "0011_identities", 12 "0012_email_signin", 13 "0013_webhooks",
+    14 "0014_change_feed");
 pub(crate) const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_initial", 2 "0002_events", 3 "0003_throttle", 4 "0004_mfa", 5 "0005_email", 6 "0006_oauth",
-    7 "0007_passkeys", 8 "0008_resource_servers", 9 "0009_groups", 10 "0010_admin", 11 "0011_identities", 12 "0012_email_signin", 14 "0014_change_feed");
+    7 "0007_passkeys", 8 "0008_resource_servers", 9 "0009_groups", 10 "0010_admin", 11 "0011_identities", 12 "0012_email_signin", 13 "0013_webhooks",
+    14 "0014_change_feed");
 
 #[derive(Debug, thiserror::Error)]
 #[error("migration {version} ({name}) failed: {reason}")]

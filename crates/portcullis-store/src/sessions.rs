@@ -16,6 +16,8 @@ use crate::error::{Conflict as _, R, Result};
 use crate::oauth::families::Families;
 use crate::rows::{ts, user_id, uuid};
 use crate::users::Users;
+use crate::webhooks::Webhooks;
+use portcullis_core::webhooks::WebhookEvent;
 
 /// The SQL of sessions, on `pool`.
 pub(crate) struct Sessions<DB>(std::marker::PhantomData<DB>);
@@ -130,7 +132,7 @@ impl<DB> SessionStore for SqlStore<DB> {
     }
 
     /// Signs the user out everywhere: sessions and refresh-token families.
-    async fn delete_user_sessions(&self, user: UserId) -> R<u64> {
+    async fn delete_user_sessions(&self, user: UserId, event: Option<&WebhookEvent>) -> R<u64> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let n = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
@@ -139,20 +141,34 @@ impl<DB> SessionStore for SqlStore<DB> {
                 .await?
                 .rows_affected();
             Families::revoke_all_of(&mut *tx, &user.to_string()).await?;
+            if let Some(event) = event {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
             tx.commit().await?;
             Ok(n)
         })
         .await
     }
 
-    async fn delete_session_by_id(&self, user: UserId, id: uuid::Uuid) -> R<bool> {
+    async fn delete_session_by_id(
+        &self,
+        user: UserId,
+        id: uuid::Uuid,
+        event: Option<&WebhookEvent>,
+    ) -> R<bool> {
         self.run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
             let done = sqlx::query("DELETE FROM sessions WHERE public_id = $1 AND user_id = $2")
                 .bind(id.to_string())
                 .bind(user.to_string())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-            Ok(done.rows_affected() == 1)
+            let deleted = done.rows_affected() == 1;
+            if deleted && let Some(event) = event {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
+            tx.commit().await?;
+            Ok(deleted)
         })
         .await
     }

@@ -19,6 +19,8 @@ use crate::error::{Conflict as _, R, Result, decode};
 use crate::oauth::families::Families;
 use crate::outbox::Outbox;
 use crate::rows::{ts, user_id};
+use crate::webhooks::Webhooks;
+use portcullis_core::webhooks::WebhookEvent;
 
 /// The SQL of emailed tokens, on `pool`.
 pub(crate) struct Tokens<DB>(std::marker::PhantomData<DB>);
@@ -176,6 +178,7 @@ impl<DB> TokenStore for SqlStore<DB> {
         password_hash: &str,
         now: OffsetDateTime,
         notice: &NewMail,
+        event: Option<&WebhookEvent>,
     ) -> R<Option<UserId>> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
@@ -196,6 +199,9 @@ impl<DB> TokenStore for SqlStore<DB> {
             Families::revoke_all_of(&mut *tx, &user).await?;
             Tokens::<DB>::delete_killable(&mut tx, &user).await?;
             Outbox::insert(&mut *tx, notice).await?;
+            if let Some(event) = event {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
             tx.commit().await?;
             Ok(Some(user_id(&user)?))
         })
@@ -209,6 +215,7 @@ impl<DB> TokenStore for SqlStore<DB> {
         hash: TokenHash,
         password_hash: &str,
         now: OffsetDateTime,
+        event: Option<&WebhookEvent>,
     ) -> R<Option<UserId>> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
@@ -233,19 +240,30 @@ impl<DB> TokenStore for SqlStore<DB> {
                 return Ok(None);
             }
             Tokens::<DB>::delete_killable(&mut tx, &user).await?;
+            if let Some(event) = event {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
             tx.commit().await?;
             Ok(Some(user_id(&user)?))
         })
         .await
     }
 
-    async fn verify_email(&self, hash: TokenHash, now: OffsetDateTime) -> R<Option<UserId>> {
+    async fn verify_email(
+        &self,
+        hash: TokenHash,
+        now: OffsetDateTime,
+        event: Option<&WebhookEvent>,
+    ) -> R<Option<UserId>> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let Some(user) = Tokens::<DB>::spend(&mut tx, hash, TokenKind::VerifyEmail, now).await? else {
                 return Ok(None);
             };
             crate::users::Users::<DB>::set_verified(&mut *tx, &user, true, now).await?;
+            if let Some(event) = event {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
             tx.commit().await?;
             Ok(Some(user_id(&user)?))
         })
@@ -260,6 +278,7 @@ impl<DB> TokenStore for SqlStore<DB> {
         now: OffsetDateTime,
         undo: &NewToken,
         notice: &NewMail,
+        event: Option<&WebhookEvent>,
     ) -> R<Option<UserId>> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
@@ -275,6 +294,9 @@ impl<DB> TokenStore for SqlStore<DB> {
                 .await?;
             Tokens::<DB>::insert(&mut tx, undo).await?;
             Outbox::insert(&mut *tx, notice).await?;
+            if let Some(event) = event {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
             tx.commit().await?;
             Ok(Some(user_id(&user)?))
         })
@@ -287,6 +309,7 @@ impl<DB> TokenStore for SqlStore<DB> {
         hash: TokenHash,
         to: NewAddress<'_>,
         now: OffsetDateTime,
+        event: Option<&WebhookEvent>,
     ) -> R<Option<UserId>> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
@@ -300,6 +323,9 @@ impl<DB> TokenStore for SqlStore<DB> {
                 "DELETE FROM tokens WHERE user_id = $1 AND used_at IS NULL",
             ] {
                 sqlx::query(sql).bind(&user).execute(&mut *tx).await?;
+            }
+            if let Some(event) = event {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
             }
             tx.commit().await?;
             Ok(Some(user_id(&user)?))

@@ -21,6 +21,8 @@ use crate::oauth::families::Families;
 use crate::outbox::Outbox;
 use crate::rows::{ts, user_id};
 use crate::tokens::Tokens;
+use crate::webhooks::Webhooks;
+use portcullis_core::webhooks::WebhookEvent;
 
 /// The SQL of accounts, on `pool`.
 pub(crate) struct Users<DB>(std::marker::PhantomData<DB>);
@@ -158,13 +160,21 @@ impl<DB> Users<DB> {
 #[async_trait]
 #[generic_sql]
 impl<DB> UserStore for SqlStore<DB> {
-    async fn create_user(&self, u: NewUser<'_>, verification: Option<(&NewToken, &NewMail)>) -> R<User> {
+    async fn create_user(
+        &self,
+        u: NewUser<'_>,
+        verification: Option<(&NewToken, &NewMail)>,
+        event: Option<&WebhookEvent>,
+    ) -> R<User> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
             let user = Users::<DB>::insert(&mut tx, &u).await?;
             if let Some((token, mail)) = verification {
                 Tokens::insert(&mut *tx, token).await?;
                 Outbox::insert(&mut *tx, mail).await?;
+            }
+            if let Some(event) = event {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
             }
             tx.commit().await.conflict_on("email")?;
             Ok(user)
@@ -218,7 +228,13 @@ impl<DB> UserStore for SqlStore<DB> {
 
     /// Disabling also ends the user's sessions and refresh-token families, unless
     /// it would leave no enabled administrator.
-    async fn set_user_disabled(&self, id: UserId, disabled: bool, now: OffsetDateTime) -> R<Guarded> {
+    async fn set_user_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        now: OffsetDateTime,
+        event: Option<&WebhookEvent>,
+    ) -> R<Guarded> {
         self.run(async {
             let id = id.to_string();
             let mut tx = DB::begin_write(&self.pool).await?;
@@ -236,17 +252,43 @@ impl<DB> UserStore for SqlStore<DB> {
                 sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(&id).execute(&mut *tx).await?;
                 Families::revoke_all_of(&mut *tx, &id).await?;
             }
+            if updated == 1
+                && let Some(event) = event
+            {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
             tx.commit().await?;
             Ok(if updated == 1 { Guarded::Changed } else { Guarded::Unchanged })
         })
         .await
     }
 
-    async fn set_email_verified(&self, id: UserId, verified: bool, now: OffsetDateTime) -> R<bool> {
-        self.run(async { Users::<DB>::set_verified(&self.pool, &id.to_string(), verified, now).await }).await
+    async fn set_email_verified(
+        &self,
+        id: UserId,
+        verified: bool,
+        now: OffsetDateTime,
+        event: Option<&WebhookEvent>,
+    ) -> R<bool> {
+        self.run(async {
+            let mut tx = DB::begin_write(&self.pool).await?;
+            let found = Users::<DB>::set_verified(&mut *tx, &id.to_string(), verified, now).await?;
+            if found && let Some(event) = event {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
+            tx.commit().await?;
+            Ok(found)
+        })
+        .await
     }
 
-    async fn delete_user(&self, id: UserId, notice: Option<&NewMail>, keep_an_admin: bool) -> R<Guarded> {
+    async fn delete_user(
+        &self,
+        id: UserId,
+        notice: Option<&NewMail>,
+        keep_an_admin: bool,
+        event: Option<&WebhookEvent>,
+    ) -> R<Guarded> {
         self.run(async {
             let id = id.to_string();
             let mut tx = DB::begin_write(&self.pool).await?;
@@ -274,6 +316,11 @@ impl<DB> UserStore for SqlStore<DB> {
             {
                 Outbox::insert(&mut *tx, notice).await?;
             }
+            if deleted == 1
+                && let Some(event) = event
+            {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
+            }
             tx.commit().await?;
             Ok(if deleted == 1 { Guarded::Changed } else { Guarded::Unchanged })
         })
@@ -300,17 +347,19 @@ impl<DB> UserStore for SqlStore<DB> {
         now: OffsetDateTime,
         keep: Option<TokenHash>,
         notice: Option<&NewMail>,
+        event: Option<&WebhookEvent>,
     ) -> R<()> {
         self.run(async {
             let mut tx = DB::begin_write(&self.pool).await?;
-            sqlx::query(
+            let updated = sqlx::query(
                 "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3",
             )
             .bind(password_hash)
             .bind(now.unix_timestamp())
             .bind(id.to_string())
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
             // An all-zero hash never matches a real session (SHA-256 preimage).
             let keep = keep.map_or([0u8; 32], |k| *k.as_bytes());
             sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
@@ -322,6 +371,11 @@ impl<DB> UserStore for SqlStore<DB> {
             Families::revoke_all_of(&mut *tx, &id.to_string()).await?;
             if let Some(notice) = notice {
                 Outbox::insert(&mut *tx, notice).await?;
+            }
+            if updated == 1
+                && let Some(event) = event
+            {
+                Webhooks::<DB>::insert(&mut tx, event).await?;
             }
             Ok(tx.commit().await?)
         })

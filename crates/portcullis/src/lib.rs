@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod startup;
 pub mod telemetry;
 mod trouble;
+pub mod webhooks;
 
 pub use config::Config;
 pub use portcullis_core::{Clock, MockClock, SystemClock};

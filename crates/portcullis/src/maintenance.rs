@@ -68,6 +68,9 @@ pub(crate) async fn tidy_every_minute(auth: &Auth, retention: time::Duration) {
         if let Ok(stats) = auth.outbox_stats().await {
             crate::metrics::set_outbox(stats.pending, stats.failed);
         }
+        if let Ok(stats) = auth.webhook_stats().await {
+            crate::metrics::set_webhooks(&stats);
+        }
         if round % 10 == 0 {
             match auth.purge(retention).await {
                 Ok(0) => {}
@@ -80,6 +83,7 @@ pub(crate) async fn tidy_every_minute(auth: &Auth, retention: time::Duration) {
                 ("old emailed tokens", auth.purge_expired_tokens().await),
                 ("expired email sign-in requests", auth.purge_expired_email_signins().await),
                 ("old sent mails", auth.purge_outbox().await),
+                ("old webhook deliveries", auth.purge_webhook_deliveries().await),
                 ("expired authorization codes and token families", auth.purge_oauth().await),
                 ("retired signing keys", auth.keys().purge_retired().await),
             ] {

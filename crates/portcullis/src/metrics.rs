@@ -1,5 +1,5 @@
 //! Prometheus metrics (request latency, sign-ins by result, hashing time, active
-//! sessions, rate-limit hits, the outbox): one process-wide recorder; the use cases report
+//! sessions, rate-limit hits, the mail and webhook outboxes): one process-wide recorder; the use cases report
 //! through `portcullis_core::service::Observer`, the web layer records request
 //! latency, and the maintenance loop refreshes the active-session gauge.
 
@@ -75,8 +75,19 @@ fn describe() {
     metrics::describe_gauge!("portcullis_mail_outbox_failed", "Mails given up on");
     metrics::describe_gauge!(
         "portcullis_change_feed_up",
-        "1 while this node hears every node's security changes at once (PostgreSQL LISTEN), 0 otherwise"
+        "1 while this node sees every security change as it commits (the change feed), 0 otherwise"
     );
+    metrics::describe_counter!(
+        "portcullis_webhook_deliveries_total",
+        "Webhook delivery attempts by result (delivered, retrying, given_up)"
+    );
+    metrics::describe_gauge!("portcullis_webhook_queue_depth", "Webhook deliveries waiting in the outbox");
+    metrics::describe_gauge!(
+        "portcullis_webhook_oldest_pending_seconds",
+        metrics::Unit::Seconds,
+        "Age of the oldest webhook delivery still waiting (0 when none)"
+    );
+    metrics::describe_gauge!("portcullis_webhook_failed", "Webhook deliveries given up on (kept 7 days)");
 }
 
 /// Reports use-case events as metrics.
@@ -113,4 +124,24 @@ pub fn set_change_feed_up(up: bool) {
 pub fn set_outbox(pending: u64, failed: u64) {
     metrics::gauge!("portcullis_mail_outbox_depth").set(pending as f64);
     metrics::gauge!("portcullis_mail_outbox_failed").set(failed as f64);
+}
+
+/// Counts what one webhook delivery round did.
+pub fn webhook_round(round: &portcullis_core::service::WebhookRound) {
+    for (result, n) in
+        [("delivered", round.delivered), ("retrying", round.retrying), ("given_up", round.failed)]
+    {
+        if n > 0 {
+            metrics::counter!("portcullis_webhook_deliveries_total", "result" => result).increment(n as u64);
+        }
+    }
+}
+
+/// Sets the webhook outbox gauges.
+#[expect(clippy::cast_precision_loss, reason = "gauges of counts and seconds are fine as f64")]
+pub fn set_webhooks(stats: &portcullis_core::webhooks::WebhookStats) {
+    metrics::gauge!("portcullis_webhook_queue_depth").set(stats.pending as f64);
+    metrics::gauge!("portcullis_webhook_failed").set(stats.failed as f64);
+    let age = stats.oldest_age.map_or(0, |d| d.whole_seconds().max(0));
+    metrics::gauge!("portcullis_webhook_oldest_pending_seconds").set(age as f64);
 }

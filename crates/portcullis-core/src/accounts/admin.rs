@@ -46,8 +46,17 @@ impl Auth {
             .map_err(|e| AuthError::Validation(vec![e]))?;
         let hash = self.hasher.hash(password).await.map_err(AuthError::internal)?;
         let notice = self.mail_to(&user, &MailMessage::PasswordChanged)?;
-        self.store.change_password(user.id, &hash, self.clock.now(), None, Some(&notice)).await?;
+        let event = self.webhook_event(
+            crate::webhooks::EventType::UserPasswordReset,
+            user.id,
+            &user.email,
+            serde_json::json!({"by": "operator"}),
+        );
+        self.store
+            .change_password(user.id, &hash, self.clock.now(), None, Some(&notice), Some(&event))
+            .await?;
         self.mail_queued();
+        self.webhook_queued();
         self.security_state_changed();
         let by = ActedBy::cli();
         self.audit_by(&by, EventKind::PasswordReset, Some(user.id), Some(by.detail())).await;

@@ -47,10 +47,24 @@ impl Auth {
         }
         let hash = self.hasher.hash(new).await.map_err(AuthError::internal)?;
         let notice = self.mail_to(user, &MailMessage::PasswordChanged)?;
+        let event = self.webhook_event(
+            crate::webhooks::EventType::UserPasswordChanged,
+            user.id,
+            &user.email,
+            serde_json::json!({}),
+        );
         self.store
-            .change_password(user.id, &hash, self.clock.now(), Some(current_session), Some(&notice))
+            .change_password(
+                user.id,
+                &hash,
+                self.clock.now(),
+                Some(current_session),
+                Some(&notice),
+                Some(&event),
+            )
             .await?;
         self.mail_queued();
+        self.webhook_queued();
         self.security_state_changed();
         self.audit(EventKind::PasswordChanged, Outcome::Success, Some(user.id), client, None).await;
         Ok(())

@@ -22,7 +22,10 @@ impl Auth {
         let notice = NewMail { user_id: None, ..self.mail_to(&me.user, &MailMessage::AccountDeleted)? };
         // One's own account may go even if it is the last administrator's: the
         // rule guards what others do to an account, not leaving.
-        if self.store.delete_user(me.user.id, Some(&notice), false).await? != Guarded::Changed {
+        let data = serde_json::json!({"by": "user"});
+        let event =
+            self.webhook_event(crate::webhooks::EventType::UserDeleted, me.user.id, &me.user.email, data);
+        if self.store.delete_user(me.user.id, Some(&notice), false, Some(&event)).await? != Guarded::Changed {
             return Err(AuthError::NotFound);
         }
         self.mail_queued();
@@ -30,6 +33,7 @@ impl Auth {
         // that names nobody.
         self.security_state_changed();
         self.audit(EventKind::AccountDeleted, Outcome::Success, None, client, Some("by_user")).await;
+        self.webhook_queued();
         Ok(())
     }
 }

@@ -53,7 +53,10 @@ impl Auth {
             groups: &groups,
             created_at: self.clock.now(),
         };
-        let user = match self.store.create_user(new, Some((&row, &mail))).await {
+        let names: Vec<&str> = groups.iter().map(GroupName::as_str).collect();
+        let data = serde_json::json!({"via": "invitation", "groups": names});
+        let event = self.webhook_event(crate::webhooks::EventType::UserCreated, id, email.as_str(), data);
+        let user = match self.store.create_user(new, Some((&row, &mail)), Some(&event)).await {
             Ok(user) => user,
             Err(StoreError::Conflict(_)) => return Err(AuthError::EmailTaken),
             Err(e) => return Err(e.into()),
@@ -68,6 +71,7 @@ impl Auth {
             let detail = format!("group={group} actor={actor}");
             self.audit_by(&by, EventKind::GroupMemberAdded, Some(user.id), Some(&detail)).await;
         }
+        self.webhook_queued();
         Ok(user)
     }
 
@@ -126,7 +130,11 @@ impl Auth {
             .check(password, "password", &[&user.email])
             .map_err(|e| AuthError::Validation(vec![e]))?;
         let hash = self.hasher.hash(password).await.map_err(AuthError::internal)?;
-        if self.store.accept_invitation(token.hash(), &hash, self.clock.now()).await?.is_none() {
+        let data = serde_json::json!({"via": "invitation"});
+        let event =
+            self.webhook_event(crate::webhooks::EventType::UserEmailVerified, user.id, &user.email, data);
+        if self.store.accept_invitation(token.hash(), &hash, self.clock.now(), Some(&event)).await?.is_none()
+        {
             // Spent (or replaced) by a concurrent request between the check and now.
             return Err(AuthError::InvalidToken);
         }
@@ -137,6 +145,7 @@ impl Auth {
         }
         self.security_state_changed();
         self.audit(EventKind::InvitationAccepted, Outcome::Success, Some(user.id), client, None).await;
+        self.webhook_queued();
         let user = User { email_verified: true, invited: false, ..user };
         let outcome = self.open_session(user, false, client, SignIn::Password, None).await?;
         let detail = Some("invitation");

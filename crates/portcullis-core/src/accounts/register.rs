@@ -73,7 +73,9 @@ impl Auth {
             let message = MailMessage::VerifyEmail { token: &token, expires_in: ttl };
             Some((row, self.mail_to_address(&email, Some(id), &message)?))
         };
-        match self.store.create_user(new, verification.as_ref().map(|(t, m)| (t, m))).await {
+        let data = serde_json::json!({"via": "registration"});
+        let event = self.webhook_event(crate::webhooks::EventType::UserCreated, id, email.as_str(), data);
+        match self.store.create_user(new, verification.as_ref().map(|(t, m)| (t, m)), Some(&event)).await {
             Ok(user) => {
                 if verification.is_some() {
                     self.mail_queued();
@@ -84,6 +86,7 @@ impl Auth {
                     }
                 }
                 self.audit(EventKind::Register, Outcome::Success, Some(user.id), client, None).await;
+                self.webhook_queued();
                 Ok(Registered::Created(user))
             }
             Err(StoreError::Conflict(_)) if self.config.email.require_verification && !reg.verified => {

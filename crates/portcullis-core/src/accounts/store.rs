@@ -8,6 +8,7 @@ use crate::mail::NewMail;
 use crate::store::StoreError;
 use crate::token::TokenHash;
 use crate::token::store::NewToken;
+use crate::webhooks::WebhookEvent;
 
 pub struct NewUser<'a> {
     pub id: UserId,
@@ -54,12 +55,14 @@ pub enum Guarded {
 /// Users and their credentials.
 #[async_trait]
 pub trait UserStore: Send + Sync + 'static {
-    /// Inserts a user, with its verification token and mail when given, in one
-    /// transaction; a taken email is `Conflict("email")`, decided by the unique index.
+    /// Inserts a user, with its verification token and mail and its webhook
+    /// event when given, in one transaction; a taken email is `Conflict("email")`,
+    /// decided by the unique index.
     async fn create_user(
         &self,
         user: NewUser<'_>,
         verification: Option<(&NewToken, &NewMail)>,
+        event: Option<&WebhookEvent>,
     ) -> Result<User, StoreError>;
     async fn find_credentials_by_email(
         &self,
@@ -67,36 +70,43 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> Result<Option<Credentials>, StoreError>;
     async fn find_credentials_by_id(&self, id: UserId) -> Result<Option<Credentials>, StoreError>;
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
-    /// Disables (and ends every session and token family of) or re-enables a user;
-    /// `Unchanged` if no such user. Disabling the last enabled administrator is
-    /// refused ([`Guarded`]).
+    /// Disables (and ends every session and token family of) or re-enables a user,
+    /// with the webhook `event` in the same transaction; `Unchanged` (and no event)
+    /// if no such user. Disabling the last enabled administrator is refused
+    /// ([`Guarded`]), writing no event.
     async fn set_user_disabled(
         &self,
         id: UserId,
         disabled: bool,
         now: OffsetDateTime,
+        event: Option<&WebhookEvent>,
     ) -> Result<Guarded, StoreError>;
-    /// Marks the address verified or not; false if no such user.
+    /// Marks the address verified or not, with the webhook `event` in the same
+    /// transaction; false (and no event) if no such user.
     async fn set_email_verified(
         &self,
         id: UserId,
         verified: bool,
         now: OffsetDateTime,
+        event: Option<&WebhookEvent>,
     ) -> Result<bool, StoreError>;
     /// Deletes a user with everything that belongs to it (sessions, events, tokens,
-    /// mails about it), then queues `notice`; `Unchanged` (and no notice) if no such
-    /// user. With `keep_an_admin` (an operator's or administrator's deletion, not
-    /// the user's own), deleting the last enabled administrator is refused.
+    /// mails about it), then queues `notice` and the webhook `event`; `Unchanged`
+    /// (and neither) if no such user. With `keep_an_admin` (an operator's or
+    /// administrator's deletion, not the user's own), deleting the last enabled
+    /// administrator is refused.
     async fn delete_user(
         &self,
         id: UserId,
         notice: Option<&NewMail>,
         keep_an_admin: bool,
+        event: Option<&WebhookEvent>,
     ) -> Result<Guarded, StoreError>;
     /// Replaces the hash without touching sessions (re-hash at a new cost).
     async fn update_password_hash(&self, id: UserId, password_hash: &str) -> Result<(), StoreError>;
     /// Sets a new password, revokes every session except `keep`, deletes the unused
-    /// emailed tokens that a password change kills, and queues `notice`.
+    /// emailed tokens that a password change kills, and queues `notice` and the
+    /// webhook `event`, in one transaction.
     async fn change_password(
         &self,
         id: UserId,
@@ -104,5 +114,6 @@ pub trait UserStore: Send + Sync + 'static {
         now: OffsetDateTime,
         keep: Option<TokenHash>,
         notice: Option<&NewMail>,
+        event: Option<&WebhookEvent>,
     ) -> Result<(), StoreError>;
 }

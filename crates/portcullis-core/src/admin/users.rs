@@ -40,8 +40,16 @@ impl Auth {
             self.set_user_disabled(id, disabled, by).await?;
         }
         if let Some(verified) = changes.email_verified.filter(|v| *v != before.email_verified) {
-            if !self.store.set_email_verified(id, verified, self.clock.now()).await? {
+            // Only verifying is an event; marking the address unverified is not.
+            let event = verified.then(|| {
+                let data = serde_json::json!({"by": by.detail()});
+                self.webhook_event(crate::webhooks::EventType::UserEmailVerified, id, &before.email, data)
+            });
+            if !self.store.set_email_verified(id, verified, self.clock.now(), event.as_ref()).await? {
                 return Err(AuthError::NotFound);
+            }
+            if event.is_some() {
+                self.webhook_queued();
             }
             self.security_state_changed();
             let kind = if verified { EventKind::EmailVerified } else { EventKind::EmailUnverified };
@@ -57,7 +65,15 @@ impl Auth {
         disabled: bool,
         by: &ActedBy,
     ) -> Result<(), AuthError> {
-        guarded(self.store.set_user_disabled(id, disabled, self.clock.now()).await?)?;
+        let user = self.user_by_id(id).await?;
+        let kind = if disabled {
+            crate::webhooks::EventType::UserDisabled
+        } else {
+            crate::webhooks::EventType::UserEnabled
+        };
+        let event = self.webhook_event(kind, id, &user.email, serde_json::json!({"by": by.detail()}));
+        guarded(self.store.set_user_disabled(id, disabled, self.clock.now(), Some(&event)).await?)?;
+        self.webhook_queued();
         self.security_state_changed();
         let kind = if disabled { EventKind::UserDisabled } else { EventKind::UserEnabled };
         self.audit_by(by, kind, Some(id), Some(by.detail())).await;
@@ -67,7 +83,11 @@ impl Auth {
     /// Deletes the user and everything stored about them. The user's own events
     /// go with the account; the trail keeps one that names the actor, not the user.
     pub async fn delete_user_by_id(&self, id: UserId, by: &ActedBy) -> Result<(), AuthError> {
-        guarded(self.store.delete_user(id, None, true).await?)?;
+        let user = self.user_by_id(id).await?;
+        let data = serde_json::json!({"by": by.detail()});
+        let event = self.webhook_event(crate::webhooks::EventType::UserDeleted, id, &user.email, data);
+        guarded(self.store.delete_user(id, None, true, Some(&event)).await?)?;
+        self.webhook_queued();
         self.security_state_changed();
         self.audit_by(by, EventKind::AccountDeleted, None, Some(by.detail())).await;
         Ok(())
@@ -76,8 +96,11 @@ impl Auth {
     /// Ends every session and token family of the user (and so the access tokens
     /// of those families).
     pub async fn sign_out_user(&self, id: UserId, by: &ActedBy) -> Result<(), AuthError> {
-        self.user_by_id(id).await?;
-        self.store.delete_user_sessions(id).await?;
+        let user = self.user_by_id(id).await?;
+        let data = serde_json::json!({"all": true, "by": by.detail()});
+        let event = self.webhook_event(crate::webhooks::EventType::SessionRevoked, id, &user.email, data);
+        self.store.delete_user_sessions(id, Some(&event)).await?;
+        self.webhook_queued();
         self.security_state_changed();
         self.audit_by(by, EventKind::SignedOutEverywhere, Some(id), Some(by.detail())).await;
         Ok(())
@@ -87,8 +110,11 @@ impl Auth {
     /// passkeys stay. Every sign-in of the user ends, and they are told by mail.
     pub async fn reset_user_mfa(&self, id: UserId, by: &ActedBy) -> Result<User, AuthError> {
         let user = self.user_by_id(id).await?;
-        self.store.mfa_disable(id).await?;
-        self.store.delete_user_sessions(id).await?;
+        let data = serde_json::json!({"by": by.detail()});
+        let event = self.webhook_event(crate::webhooks::EventType::UserMfaDisabled, id, &user.email, data);
+        self.store.mfa_disable(id, Some(&event)).await?;
+        self.webhook_queued();
+        self.store.delete_user_sessions(id, None).await?;
         self.security_state_changed();
         self.notify(&user, &MailMessage::MfaDisabled).await;
         self.audit_by(by, EventKind::MfaDisabled, Some(id), Some(by.detail())).await;
@@ -115,8 +141,9 @@ impl Auth {
     /// name is 422, an unknown group or user 404.
     pub async fn add_user_to_group(&self, id: UserId, group: &str, by: &ActedBy) -> Result<bool, AuthError> {
         let group = self.group_to_change(group).await?;
-        self.user_by_id(id).await?;
-        let added = self.store.add_member(&group.name, id, self.clock.now()).await?;
+        let user = self.user_by_id(id).await?;
+        let event = self.groups_changed_event(&group, &user, "added", by);
+        let added = self.store.add_member(&group.name, id, self.clock.now(), Some(&event)).await?;
         if added {
             self.membership_changed(&group, id, EventKind::GroupMemberAdded, by).await;
         }
@@ -132,8 +159,9 @@ impl Auth {
         by: &ActedBy,
     ) -> Result<bool, AuthError> {
         let group = self.group_to_change(group).await?;
-        self.user_by_id(id).await?;
-        let removed = match self.store.remove_member(&group.name, id).await? {
+        let user = self.user_by_id(id).await?;
+        let event = self.groups_changed_event(&group, &user, "removed", by);
+        let removed = match self.store.remove_member(&group.name, id, Some(&event)).await? {
             Guarded::Changed => true,
             Guarded::Unchanged => false,
             Guarded::LastAdmin => return Err(last_admin()),
@@ -144,9 +172,23 @@ impl Auth {
         Ok(removed)
     }
 
+    /// The `user.groups_changed` event of a membership change (`added` or
+    /// `removed`), written by the store with the change itself.
+    fn groups_changed_event(
+        &self,
+        group: &Group,
+        user: &User,
+        change: &str,
+        by: &ActedBy,
+    ) -> crate::webhooks::WebhookEvent {
+        let data = serde_json::json!({change: [group.name.as_str()], "by": by.detail()});
+        self.webhook_event(crate::webhooks::EventType::UserGroupsChanged, user.id, &user.email, data)
+    }
+
     /// A membership changes what someone may reach: this node's hot cache is
     /// emptied at once, and the change is audited in the member's log.
     async fn membership_changed(&self, group: &Group, id: UserId, kind: EventKind, by: &ActedBy) {
+        self.webhook_queued();
         self.security_state_changed();
         let detail = format!("group={} actor={}", group.name, by.actor);
         self.audit_by(by, kind, Some(id), Some(&detail)).await;

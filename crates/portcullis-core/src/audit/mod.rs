@@ -127,10 +127,15 @@ pub enum EventKind {
     /// A sign-in from a device the account had not used before (`detail`: the
     /// approximate client); the user was mailed.
     NewDeviceSignIn,
+    /// A webhook endpoint was registered (`detail`: `webhook=ID`).
+    WebhookCreated,
+    /// A webhook endpoint was deleted with its waiting deliveries (`detail`:
+    /// `webhook=ID`).
+    WebhookDeleted,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 41] = [
+    pub const ALL: [Self; 43] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -172,6 +177,8 @@ impl EventKind {
         Self::EmailSignInRequested,
         Self::EmailSignInFailed,
         Self::NewDeviceSignIn,
+        Self::WebhookCreated,
+        Self::WebhookDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -217,6 +224,8 @@ impl EventKind {
             Self::EmailSignInRequested => "email_signin_requested",
             Self::EmailSignInFailed => "email_signin_failed",
             Self::NewDeviceSignIn => "new_device_signin",
+            Self::WebhookCreated => "webhook_created",
+            Self::WebhookDeleted => "webhook_deleted",
         }
     }
 

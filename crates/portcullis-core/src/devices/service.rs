@@ -39,11 +39,15 @@ impl Auth {
             client: &described,
             ip: client.ip.as_deref(),
         };
-        let seen = self.store.record_device(&sighting, &notice).await?;
+        let data = serde_json::json!({"client": &described, "ip": client.ip.as_deref()});
+        let event =
+            self.webhook_event(crate::webhooks::EventType::SessionNewDevice, user.id, &user.email, data);
+        let seen = self.store.record_device(&sighting, &notice, &event).await?;
         if seen == DeviceSeen::New {
             self.mail_queued();
             self.audit(EventKind::NewDeviceSignIn, Outcome::Success, Some(user.id), client, Some(&described))
                 .await;
+            self.webhook_queued();
         }
         Ok(seen)
     }

@@ -23,11 +23,13 @@ pub struct DeviceSighting<'a> {
 pub trait DeviceStore: Send + Sync + 'static {
     /// Records a sign-in from a device, in one transaction: an unknown device is
     /// stored and, unless it is the account's first, `notice` is queued (once per
-    /// device, however many sign-ins race); a known one gets its last sighting.
+    /// device, however many sign-ins race), with the webhook `event`; a known one
+    /// gets its last sighting.
     async fn record_device(
         &self,
         seen: &DeviceSighting<'_>,
         notice: &NewMail,
+        event: &crate::webhooks::WebhookEvent,
     ) -> Result<DeviceSeen, StoreError>;
     /// The account's devices, most recently seen first (for the export).
     async fn list_devices(&self, user: UserId) -> Result<Vec<KnownDevice>, StoreError>;

@@ -95,7 +95,16 @@ impl Auth {
         let user_id = match proof {
             EmailProof::Link(raw) => {
                 let token = SecretToken::parse(raw.trim()).ok_or(AuthError::InvalidToken)?;
-                self.store.spend_email_signin(token.hash(), now).await?.ok_or(AuthError::InvalidToken)?
+                let owner =
+                    self.store.find_email_signin(token.hash(), now).await?.ok_or(AuthError::InvalidToken)?;
+                let owner = self.store.find_credentials_by_id(owner).await?.ok_or(AuthError::InvalidToken)?;
+                let event = self.verified_by_email_signin(&owner.user);
+                let spent = self.store.spend_email_signin(token.hash(), now, event.as_ref()).await?;
+                let user = spent.ok_or(AuthError::InvalidToken)?;
+                if event.is_some() {
+                    self.webhook_queued();
+                }
+                user
             }
             EmailProof::Code { email, code } => self.spend_by_code(email, code, client).await?,
         };
@@ -147,12 +156,28 @@ impl Auth {
             .await;
             return Err(AuthError::InvalidCode);
         }
-        let spent = self.store.spend_email_signin(attempt.token_hash, now).await?;
+        let event = self.verified_by_email_signin(&creds.user);
+        let spent = self.store.spend_email_signin(attempt.token_hash, now, event.as_ref()).await?;
         let user = spent.ok_or(AuthError::InvalidCode)?;
+        if event.is_some() {
+            self.webhook_queued();
+        }
         if hit.is_some() {
             self.store.reset_throttle(&bucket).await?;
         }
         Ok(user)
+    }
+
+    /// The `user.email_verified` a sign-in by email writes when it verifies the
+    /// address (the store writes it only if the address was not verified yet).
+    fn verified_by_email_signin(
+        &self,
+        user: &crate::accounts::user::User,
+    ) -> Option<crate::webhooks::WebhookEvent> {
+        (!user.email_verified).then(|| {
+            let data = serde_json::json!({"via": "email_signin"});
+            self.webhook_event(crate::webhooks::EventType::UserEmailVerified, user.id, &user.email, data)
+        })
     }
 
     /// Deletes sign-in requests that expired.

@@ -24,10 +24,14 @@ pub trait EmailSignInStore: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> Result<Option<UserId>, StoreError>;
     /// Spends the live request named by `token`: deleted, the address verified.
+    /// If the address was not verified before, the webhook `event` (a
+    /// `user.email_verified` about the request's user) is written in the same
+    /// transaction; otherwise, or if nothing was spent, it is not.
     async fn spend_email_signin(
         &self,
         token: TokenHash,
         now: OffsetDateTime,
+        event: Option<&crate::webhooks::WebhookEvent>,
     ) -> Result<Option<UserId>, StoreError>;
     /// Counts one code attempt against the user's live request, atomically, if
     /// fewer than `max` were counted; returns the hashes to compare the code with.

@@ -25,16 +25,24 @@ pub trait GroupStore: Send + Sync + 'static {
     /// Deletes a group and its memberships; false if there was no such group.
     async fn delete_group(&self, name: &GroupName) -> Result<bool, StoreError>;
     /// Adds the user to an existing group; false if the user was already a member
-    /// (or the group is gone).
+    /// (or the group is gone). The webhook `event` is written in the same
+    /// transaction, only when the user was added.
     async fn add_member(
         &self,
         group: &GroupName,
         user: UserId,
         now: OffsetDateTime,
+        event: Option<&crate::webhooks::WebhookEvent>,
     ) -> Result<bool, StoreError>;
     /// `Unchanged` if the user was not a member; removing the last enabled
-    /// administrator from `admin` is refused ([`Guarded`]).
-    async fn remove_member(&self, group: &GroupName, user: UserId) -> Result<Guarded, StoreError>;
+    /// administrator from `admin` is refused ([`Guarded`]). The webhook `event` is
+    /// written in the same transaction, only when the user was removed.
+    async fn remove_member(
+        &self,
+        group: &GroupName,
+        user: UserId,
+        event: Option<&crate::webhooks::WebhookEvent>,
+    ) -> Result<Guarded, StoreError>;
     /// The group's members, by email.
     async fn group_members(&self, group: &GroupName) -> Result<Vec<User>, StoreError>;
 }

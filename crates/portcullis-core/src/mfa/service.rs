@@ -97,7 +97,11 @@ impl Auth {
         };
         let codes = mfa::new_recovery_codes();
         let hashes: Vec<[u8; 32]> = codes.iter().map(|c| mfa::recovery_hash(c)).collect();
-        self.store.totp_confirm(user.id, step, &hashes).await?;
+        let data = serde_json::json!({"method": "totp"});
+        let event =
+            self.webhook_event(crate::webhooks::EventType::UserMfaEnabled, user.id, &user.email, data);
+        self.store.totp_confirm(user.id, step, &hashes, Some(&event)).await?;
+        self.webhook_queued();
         self.security_state_changed();
         self.audit(EventKind::MfaEnabled, Outcome::Success, Some(user.id), client, None).await;
         Ok(codes)
@@ -213,7 +217,11 @@ impl Auth {
             return Err(AuthError::ReauthRequired);
         }
         self.reauthenticate(me, confirm, client).await?;
-        self.store.mfa_disable(me.user.id).await?;
+        let data = serde_json::json!({"by": "user"});
+        let event =
+            self.webhook_event(crate::webhooks::EventType::UserMfaDisabled, me.user.id, &me.user.email, data);
+        self.store.mfa_disable(me.user.id, Some(&event)).await?;
+        self.webhook_queued();
         self.notify(&me.user, &crate::mail::MailMessage::MfaDisabled).await;
         self.security_state_changed();
         self.audit(EventKind::MfaDisabled, Outcome::Success, Some(me.user.id), client, None).await;

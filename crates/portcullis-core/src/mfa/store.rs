@@ -35,12 +35,14 @@ pub trait MfaStore: Send + Sync + 'static {
         sealed_secret: &[u8],
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
-    /// Confirms the enrolment at `step`, turns MFA on, and replaces the recovery codes.
+    /// Confirms the enrolment at `step`, turns MFA on, and replaces the recovery
+    /// codes, with the webhook `event` in the same transaction (none if no such user).
     async fn totp_confirm(
         &self,
         user: UserId,
         step: i64,
         recovery_hashes: &[[u8; 32]],
+        event: Option<&crate::webhooks::WebhookEvent>,
     ) -> Result<(), StoreError>;
     /// Records `step` as used; false if it (or a later one) was used already.
     async fn totp_use_step(&self, user: UserId, step: i64) -> Result<bool, StoreError>;
@@ -55,6 +57,11 @@ pub trait MfaStore: Send + Sync + 'static {
     async fn replace_recovery_codes(&self, user: UserId, hashes: &[[u8; 32]]) -> Result<(), StoreError>;
     /// Unused recovery codes left.
     async fn recovery_codes_left(&self, user: UserId) -> Result<i64, StoreError>;
-    /// Turns MFA off: secret and recovery codes deleted.
-    async fn mfa_disable(&self, user: UserId) -> Result<(), StoreError>;
+    /// Turns MFA off: secret and recovery codes deleted, with the webhook `event`
+    /// in the same transaction (none if no such user).
+    async fn mfa_disable(
+        &self,
+        user: UserId,
+        event: Option<&crate::webhooks::WebhookEvent>,
+    ) -> Result<(), StoreError>;
 }

@@ -81,7 +81,11 @@ impl Auth {
 
     /// Revokes one of the user's own sessions.
     pub async fn revoke_session(&self, user: UserId, id: Uuid, client: &ClientMeta) -> Result<(), AuthError> {
-        if self.store.delete_session_by_id(user, id).await? {
+        let owner = self.user_by_id(user).await?;
+        let data = serde_json::json!({"all": false, "by": "user"});
+        let event = self.webhook_event(crate::webhooks::EventType::SessionRevoked, user, &owner.email, data);
+        if self.store.delete_session_by_id(user, id, Some(&event)).await? {
+            self.webhook_queued();
             self.security_state_changed();
             self.audit(EventKind::SessionRevoked, Outcome::Success, Some(user), client, None).await;
             Ok(())

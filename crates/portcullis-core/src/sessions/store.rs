@@ -39,10 +39,21 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn delete_session(&self, token_hash: TokenHash) -> Result<(), StoreError>;
     /// Ends every sign-in of the user, in one transaction: sessions and
     /// refresh-token families (so the access tokens of those families too).
-    /// Returns how many sessions.
-    async fn delete_user_sessions(&self, user: UserId) -> Result<u64, StoreError>;
-    /// Deletes one of the user's sessions by public id; false if it is not theirs.
-    async fn delete_session_by_id(&self, user: UserId, id: Uuid) -> Result<bool, StoreError>;
+    /// Returns how many sessions. The webhook `event` is written in the same
+    /// transaction.
+    async fn delete_user_sessions(
+        &self,
+        user: UserId,
+        event: Option<&crate::webhooks::WebhookEvent>,
+    ) -> Result<u64, StoreError>;
+    /// Deletes one of the user's sessions by public id, with the webhook `event` in
+    /// the same transaction; false (and no event) if it is not theirs.
+    async fn delete_session_by_id(
+        &self,
+        user: UserId,
+        id: Uuid,
+        event: Option<&crate::webhooks::WebhookEvent>,
+    ) -> Result<bool, StoreError>;
     async fn list_sessions(&self, user: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StoreError>;
     /// Sessions not yet past their absolute or idle expiry.
     async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<i64, StoreError>;

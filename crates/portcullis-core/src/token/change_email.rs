@@ -85,8 +85,16 @@ impl Auth {
         if stored.kind == TokenKind::ChangeEmail {
             return self.confirm_email_change(&token, &stored, client).await;
         }
-        let user =
-            self.store.verify_email(token.hash(), self.clock.now()).await?.ok_or(AuthError::InvalidToken)?;
+        let owner = self.user_by_id(stored.user_id).await.map_err(|_| AuthError::InvalidToken)?;
+        let data = serde_json::json!({"via": "link"});
+        let event =
+            self.webhook_event(crate::webhooks::EventType::UserEmailVerified, owner.id, &owner.email, data);
+        let user = self
+            .store
+            .verify_email(token.hash(), self.clock.now(), Some(&event))
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        self.webhook_queued();
         self.security_state_changed();
         self.audit(EventKind::EmailVerified, Outcome::Success, Some(user), client, None).await;
         Ok(EmailLinkOutcome::Verified)
@@ -107,13 +115,21 @@ impl Auth {
         let message = MailMessage::EmailChanged { new_email: &new, undo: &undo, expires_in: UNDO_TTL };
         let notice = self.mail_to_address(&old, Some(user.id), &message)?;
         let to = NewAddress { email: new.as_str(), email_canonical: new.canonical() };
-        match self.store.change_email(token.hash(), to, self.clock.now(), &undo_row, &notice).await {
+        let data = serde_json::json!({"previous_email": old.as_str()});
+        let event =
+            self.webhook_event(crate::webhooks::EventType::UserEmailChanged, user.id, new.as_str(), data);
+        match self
+            .store
+            .change_email(token.hash(), to, self.clock.now(), &undo_row, &notice, Some(&event))
+            .await
+        {
             Ok(Some(_)) => {}
             Ok(None) => return Err(AuthError::InvalidToken),
             Err(StoreError::Conflict(_)) => return Err(AuthError::EmailTaken),
             Err(e) => return Err(e.into()),
         }
         self.mail_queued();
+        self.webhook_queued();
         self.security_state_changed();
         self.audit(EventKind::EmailChanged, Outcome::Success, Some(user.id), client, None).await;
         Ok(EmailLinkOutcome::Changed { email: new.as_str().to_owned() })
@@ -133,12 +149,20 @@ impl Auth {
         let old =
             Email::parse(stored.new_email.as_deref().unwrap_or_default()).map_err(AuthError::internal)?;
         let to = NewAddress { email: old.as_str(), email_canonical: old.canonical() };
-        let user = match self.store.revert_email(token.hash(), to, self.clock.now()).await {
+        let data = serde_json::json!({"undone": true});
+        let event = self.webhook_event(
+            crate::webhooks::EventType::UserEmailChanged,
+            stored.user_id,
+            old.as_str(),
+            data,
+        );
+        let user = match self.store.revert_email(token.hash(), to, self.clock.now(), Some(&event)).await {
             Ok(Some(user)) => user,
             Ok(None) => return Err(AuthError::InvalidToken),
             Err(StoreError::Conflict(_)) => return Err(AuthError::EmailTaken),
             Err(e) => return Err(e.into()),
         };
+        self.webhook_queued();
         self.security_state_changed();
         self.audit(EventKind::EmailChanged, Outcome::Success, Some(user), client, Some("undone")).await;
         Ok(old.as_str().to_owned())

@@ -90,11 +90,23 @@ impl Auth {
         }
         let hash = self.hasher.hash(password).await.map_err(AuthError::internal)?;
         let notice = self.mail_to(&creds.user, &MailMessage::PasswordWasReset)?;
-        if self.store.reset_password(token.hash(), &hash, self.clock.now(), &notice).await?.is_none() {
+        let event = self.webhook_event(
+            crate::webhooks::EventType::UserPasswordReset,
+            creds.user.id,
+            &creds.user.email,
+            serde_json::json!({"by": "user"}),
+        );
+        if self
+            .store
+            .reset_password(token.hash(), &hash, self.clock.now(), &notice, Some(&event))
+            .await?
+            .is_none()
+        {
             // Spent by a concurrent request between the check and now.
             return Err(AuthError::InvalidToken);
         }
         self.mail_queued();
+        self.webhook_queued();
         // Proving control of the mailbox lifts a sign-in lockout on the account.
         if let Ok(email) = Email::parse(&creds.user.email) {
             self.store.reset_throttle(&format!("login:account:{}", email.canonical())).await?;

@@ -59,30 +59,41 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn list_tokens(&self, user: UserId) -> Result<Vec<StoredToken>, StoreError>;
     /// Spends a reset token: new password, email verified (the link reached the
     /// mailbox), every session revoked, other killable tokens deleted, `notice`
-    /// queued. `None` if the token could not be spent.
+    /// and the webhook `event` queued, in one transaction. `None` (and no event)
+    /// if the token could not be spent.
     async fn reset_password(
         &self,
         hash: TokenHash,
         password_hash: &str,
         now: OffsetDateTime,
         notice: &NewMail,
+        event: Option<&crate::webhooks::WebhookEvent>,
     ) -> Result<Option<UserId>, StoreError>;
     /// Spends an invitation token of a user who is still invited (password hash
     /// [`crate::accounts::user::INVITED_PASSWORD_HASH`]): the first password is
     /// set, the address is verified (the link reached the mailbox), and the user's
     /// other unused tokens that a password change kills are deleted. `None` if the
-    /// token could not be spent or the user is no longer invited.
+    /// token could not be spent or the user is no longer invited. The webhook
+    /// `event` is written in the same transaction, and only when something changed.
     async fn accept_invitation(
         &self,
         hash: TokenHash,
         password_hash: &str,
         now: OffsetDateTime,
+        event: Option<&crate::webhooks::WebhookEvent>,
     ) -> Result<Option<UserId>, StoreError>;
-    /// Spends a verification token and marks the email verified.
-    async fn verify_email(&self, hash: TokenHash, now: OffsetDateTime) -> Result<Option<UserId>, StoreError>;
+    /// Spends a verification token and marks the email verified, with the webhook
+    /// `event` in the same transaction (none if the token could not be spent).
+    async fn verify_email(
+        &self,
+        hash: TokenHash,
+        now: OffsetDateTime,
+        event: Option<&crate::webhooks::WebhookEvent>,
+    ) -> Result<Option<UserId>, StoreError>;
     /// Spends a change token: the user's address becomes `to` (verified), pending
     /// verification and change tokens are deleted, the undo token is stored and the
-    /// notice to the old address queued. A taken address is `Conflict("email")`.
+    /// notice to the old address queued, with the webhook `event`, in one
+    /// transaction. A taken address is `Conflict("email")` (and no event).
     async fn change_email(
         &self,
         hash: TokenHash,
@@ -90,14 +101,17 @@ pub trait TokenStore: Send + Sync + 'static {
         now: OffsetDateTime,
         undo: &NewToken,
         notice: &NewMail,
+        event: Option<&crate::webhooks::WebhookEvent>,
     ) -> Result<Option<UserId>, StoreError>;
     /// Spends an undo token: the address goes back to `to` (verified), every session
-    /// and every other token of the user is deleted.
+    /// and every other token of the user is deleted, the webhook `event` written,
+    /// in one transaction.
     async fn revert_email(
         &self,
         hash: TokenHash,
         to: NewAddress<'_>,
         now: OffsetDateTime,
+        event: Option<&crate::webhooks::WebhookEvent>,
     ) -> Result<Option<UserId>, StoreError>;
     /// Deletes tokens that expired before `before`; returns how many.
     async fn purge_tokens(&self, before: OffsetDateTime) -> Result<u64, StoreError>;

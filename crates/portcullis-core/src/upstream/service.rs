@@ -316,7 +316,9 @@ impl Auth {
             created_at: now,
         };
         let link = self.linked(provider, id, identity);
-        let user = match self.store.create_user_with_identity(new, &link).await {
+        let data = serde_json::json!({"via": "identity_provider", "provider": provider});
+        let event = self.webhook_event(crate::webhooks::EventType::UserCreated, id, email.as_str(), data);
+        let user = match self.store.create_user_with_identity(new, &link, Some(&event)).await {
             Ok(user) => user,
             // Made meanwhile by another request: try again from the start.
             Err(StoreError::Conflict(_)) => return Err(UpstreamFailure::BadState),
@@ -325,6 +327,7 @@ impl Auth {
         let detail = format!("upstream={provider}");
         self.audit(EventKind::Register, Outcome::Success, Some(user.id), client, Some(&detail)).await;
         self.audit(EventKind::IdentityLinked, Outcome::Success, Some(user.id), client, Some(&detail)).await;
+        self.webhook_queued();
         Ok(user)
     }
 }

@@ -31,12 +31,13 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// Links an identity; one linked already (to anyone) is `Conflict("identity")`.
     async fn link_identity(&self, identity: &LinkedIdentity) -> Result<(), StoreError>;
     /// Creates a verified account with no password and links the identity to it,
-    /// in one transaction; a taken address is `Conflict("email")`, a linked
-    /// identity `Conflict("identity")`.
+    /// with the webhook `event`, in one transaction; a taken address is
+    /// `Conflict("email")`, a linked identity `Conflict("identity")` (and no event).
     async fn create_user_with_identity(
         &self,
         user: NewUser<'_>,
         identity: &LinkedIdentity,
+        event: Option<&crate::webhooks::WebhookEvent>,
     ) -> Result<User, StoreError>;
     /// Records a sign-in through the identity.
     async fn identity_used(&self, id: Uuid, now: OffsetDateTime) -> Result<(), StoreError>;

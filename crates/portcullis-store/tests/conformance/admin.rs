@@ -27,7 +27,7 @@ async fn user_at(s: &TestStore, email: &str, seconds: i64, groups: &[GroupName],
         groups,
         created_at: t0() + Duration::seconds(seconds),
     };
-    s.create_user(new, None).await.expect("create user")
+    s.create_user(new, None, None).await.expect("create user")
 }
 
 async fn admin(s: &TestStore, email: &str) -> User {
@@ -145,33 +145,36 @@ async fn a_user_shows_active_sessions_passkeys_sign_in_time_and_invitation(s: &T
 async fn the_last_enabled_administrator_cannot_be_disabled_deleted_or_removed(s: &TestStore) {
     let admins = GroupName::admin();
     let root = admin(s, "root@example.com").await;
-    assert_eq!(s.set_user_disabled(root.id, true, t0()).await.unwrap(), Guarded::LastAdmin);
-    assert_eq!(s.delete_user(root.id, None, true).await.unwrap(), Guarded::LastAdmin);
-    assert_eq!(s.remove_member(&admins, root.id).await.unwrap(), Guarded::LastAdmin);
+    assert_eq!(s.set_user_disabled(root.id, true, t0(), None).await.unwrap(), Guarded::LastAdmin);
+    assert_eq!(s.delete_user(root.id, None, true, None).await.unwrap(), Guarded::LastAdmin);
+    assert_eq!(s.remove_member(&admins, root.id, None).await.unwrap(), Guarded::LastAdmin);
     assert!(!s.admin_user(root.id, t0()).await.unwrap().unwrap().user.disabled, "nothing changed");
     assert_eq!(
-        s.set_user_disabled(root.id, false, t0()).await.unwrap(),
+        s.set_user_disabled(root.id, false, t0(), None).await.unwrap(),
         Guarded::Changed,
         "enabling is fine"
     );
 
     // A disabled administrator does not count.
     let bob = admin(s, "bob@example.com").await;
-    assert_eq!(s.set_user_disabled(bob.id, true, t0()).await.unwrap(), Guarded::Changed);
-    assert_eq!(s.set_user_disabled(root.id, true, t0()).await.unwrap(), Guarded::LastAdmin);
-    assert_eq!(s.set_user_disabled(bob.id, false, t0()).await.unwrap(), Guarded::Changed);
+    assert_eq!(s.set_user_disabled(bob.id, true, t0(), None).await.unwrap(), Guarded::Changed);
+    assert_eq!(s.set_user_disabled(root.id, true, t0(), None).await.unwrap(), Guarded::LastAdmin);
+    assert_eq!(s.set_user_disabled(bob.id, false, t0(), None).await.unwrap(), Guarded::Changed);
     // With another enabled one, each change passes, and then the rule holds again.
-    assert_eq!(s.remove_member(&admins, bob.id).await.unwrap(), Guarded::Changed);
-    assert_eq!(s.remove_member(&admins, root.id).await.unwrap(), Guarded::LastAdmin);
-    assert!(s.add_member(&admins, bob.id, t0()).await.unwrap());
-    assert_eq!(s.delete_user(root.id, None, true).await.unwrap(), Guarded::Changed);
-    assert_eq!(s.delete_user(bob.id, None, true).await.unwrap(), Guarded::LastAdmin);
+    assert_eq!(s.remove_member(&admins, bob.id, None).await.unwrap(), Guarded::Changed);
+    assert_eq!(s.remove_member(&admins, root.id, None).await.unwrap(), Guarded::LastAdmin);
+    assert!(s.add_member(&admins, bob.id, t0(), None).await.unwrap());
+    assert_eq!(s.delete_user(root.id, None, true, None).await.unwrap(), Guarded::Changed);
+    assert_eq!(s.delete_user(bob.id, None, true, None).await.unwrap(), Guarded::LastAdmin);
     // Leaving on one's own is not guarded, nor is any change to a non-administrator.
     let ops = user_at(s, "ops@example.com", 1, &[], "x").await;
-    assert_eq!(s.set_user_disabled(ops.id, true, t0()).await.unwrap(), Guarded::Changed);
-    assert_eq!(s.remove_member(&GroupName::parse("ops").unwrap(), ops.id).await.unwrap(), Guarded::Unchanged);
+    assert_eq!(s.set_user_disabled(ops.id, true, t0(), None).await.unwrap(), Guarded::Changed);
+    assert_eq!(
+        s.remove_member(&GroupName::parse("ops").unwrap(), ops.id, None).await.unwrap(),
+        Guarded::Unchanged
+    );
     let notice: NewMail = mail(None, "Account deleted", t0());
-    assert_eq!(s.delete_user(bob.id, Some(&notice), false).await.unwrap(), Guarded::Changed);
+    assert_eq!(s.delete_user(bob.id, Some(&notice), false, None).await.unwrap(), Guarded::Changed);
 }
 
 async fn two_concurrent_changes_cannot_take_away_the_last_two_administrators(s: &TestStore) {
@@ -181,16 +184,19 @@ async fn two_concurrent_changes_cannot_take_away_the_last_two_administrators(s: 
         let b = admin(s, &format!("b{round}@example.com")).await;
         // The admins of earlier rounds are out of the way: only a and b count.
         let (first, second) = if round % 2 == 0 {
-            tokio::join!(s.set_user_disabled(a.id, true, t0()), s.set_user_disabled(b.id, true, t0()))
+            tokio::join!(
+                s.set_user_disabled(a.id, true, t0(), None),
+                s.set_user_disabled(b.id, true, t0(), None)
+            )
         } else {
-            tokio::join!(s.set_user_disabled(a.id, true, t0()), s.remove_member(&admins, b.id))
+            tokio::join!(s.set_user_disabled(a.id, true, t0(), None), s.remove_member(&admins, b.id, None))
         };
         let mut outcomes = [first.unwrap(), second.unwrap()];
         outcomes.sort_by_key(|o| *o == Guarded::LastAdmin);
         assert_eq!(outcomes, [Guarded::Changed, Guarded::LastAdmin], "round {round}: exactly one passes");
         // Leave no enabled administrator behind for the next round.
         for id in [a.id, b.id] {
-            s.delete_user(id, None, false).await.unwrap();
+            s.delete_user(id, None, false, None).await.unwrap();
         }
     }
 }

@@ -49,7 +49,7 @@ async fn a_write_cancelled_at_any_point_leaves_no_connection_inside_a_transactio
     // `BEGIN`'s round trip (sqlx 0.9 leaked the transaction there).
     for step in 0..60usize {
         let stop_at = step % 12;
-        let mut write = Box::pin(store.set_user_disabled(user, true, time::OffsetDateTime::UNIX_EPOCH));
+        let mut write = Box::pin(store.set_user_disabled(user, true, time::OffsetDateTime::UNIX_EPOCH, None));
         let mut waits = 0;
         let finished = std::future::poll_fn(|cx| match write.as_mut().poll(cx) {
             Poll::Ready(_) => Poll::Ready(true),

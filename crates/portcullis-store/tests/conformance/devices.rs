@@ -18,7 +18,14 @@ async fn see(s: &TestStore, user: UserId, device: &SecretToken, minutes: i64) ->
         client: "Firefox on Linux",
         ip: Some("192.0.2.1"),
     };
-    s.record_device(&sighting, &mail(Some(user), "New sign-in", at)).await.unwrap()
+    let event = portcullis_core::webhooks::WebhookEvent {
+        id: portcullis_core::SecretToken::generate().expose().to_owned(),
+        kind: portcullis_core::webhooks::EventType::SessionNewDevice,
+        user_id: Some(user),
+        payload: "{}".into(),
+        at,
+    };
+    s.record_device(&sighting, &mail(Some(user), "New sign-in", at), &event).await.unwrap()
 }
 
 async fn the_first_device_is_silent_a_new_one_queues_its_notice_once(s: &TestStore) {

@@ -28,8 +28,8 @@ async fn a_request_queues_its_mail_and_is_spent_once_verifying_the_address(s: &T
     assert_eq!(s.list_mails(ada.id).await.unwrap()[0].subject, "Your sign-in link");
     let now = t0() + Duration::minutes(1);
     assert_eq!(s.find_email_signin(token, now).await.unwrap(), Some(ada.id));
-    assert_eq!(s.spend_email_signin(token, now).await.unwrap(), Some(ada.id));
-    assert_eq!(s.spend_email_signin(token, now).await.unwrap(), None, "spent");
+    assert_eq!(s.spend_email_signin(token, now, None).await.unwrap(), Some(ada.id));
+    assert_eq!(s.spend_email_signin(token, now, None).await.unwrap(), None, "spent");
     assert_eq!(s.find_email_signin(token, now).await.unwrap(), None);
     assert!(s.find_credentials_by_id(ada.id).await.unwrap().unwrap().user.email_verified);
 }
@@ -39,8 +39,8 @@ async fn a_newer_request_replaces_the_older(s: &TestStore) {
     let (old, _) = request(s, ada.id, t0()).await;
     let (new, _) = request(s, ada.id, t0() + Duration::seconds(5)).await;
     let now = t0() + Duration::minutes(1);
-    assert_eq!(s.spend_email_signin(old, now).await.unwrap(), None, "the older link died");
-    assert_eq!(s.spend_email_signin(new, now).await.unwrap(), Some(ada.id));
+    assert_eq!(s.spend_email_signin(old, now, None).await.unwrap(), None, "the older link died");
+    assert_eq!(s.spend_email_signin(new, now, None).await.unwrap(), Some(ada.id));
 }
 
 async fn an_expired_request_or_one_older_than_the_password_is_dead(s: &TestStore) {
@@ -48,13 +48,17 @@ async fn an_expired_request_or_one_older_than_the_password_is_dead(s: &TestStore
     let (token, _) = request(s, ada.id, t0()).await;
     let late = t0() + Duration::minutes(10);
     assert_eq!(s.find_email_signin(token, late).await.unwrap(), None, "expired");
-    assert_eq!(s.spend_email_signin(token, late).await.unwrap(), None, "expired");
+    assert_eq!(s.spend_email_signin(token, late, None).await.unwrap(), None, "expired");
     assert!(s.claim_email_signin_code(ada.id, late, 5).await.unwrap().is_none(), "expired");
 
     let (token, _) = request(s, ada.id, t0() + Duration::minutes(1)).await;
     let changed = t0() + Duration::minutes(2);
-    s.change_password(ada.id, "$argon2id$new", changed, None, None).await.unwrap();
-    assert_eq!(s.spend_email_signin(token, changed).await.unwrap(), None, "killed by the password change");
+    s.change_password(ada.id, "$argon2id$new", changed, None, None, None).await.unwrap();
+    assert_eq!(
+        s.spend_email_signin(token, changed, None).await.unwrap(),
+        None,
+        "killed by the password change"
+    );
     assert!(s.claim_email_signin_code(ada.id, changed, 5).await.unwrap().is_none());
 }
 

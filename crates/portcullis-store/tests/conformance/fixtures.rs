@@ -92,7 +92,7 @@ impl TestStore {
     /// A new user with the address `email` (its lower case as the canonical key).
     pub async fn user(&self, email: &str) -> User {
         let canonical = email.to_lowercase();
-        self.store.create_user(new_user(email, &canonical), None).await.expect("create user")
+        self.store.create_user(new_user(email, &canonical), None, None).await.expect("create user")
     }
 }
 

@@ -21,7 +21,7 @@ async fn the_admin_group_exists_from_the_first_migration_on(s: &TestStore) {
     let admin = [GroupName::admin()];
     let mut new = new_user("root@example.com", "root@example.com");
     new.groups = &admin;
-    let root = s.create_user(new, None).await.unwrap();
+    let root = s.create_user(new, None, None).await.unwrap();
     assert_eq!(root.groups, ["admin"]);
     assert!(root.is_admin());
     let stored = s.find_credentials_by_id(root.id).await.unwrap().unwrap().user;
@@ -41,10 +41,10 @@ async fn memberships_are_read_with_the_user_everywhere_sorted(s: &TestStore) {
     let ada = s.user("ada@example.com").await;
     for g in ["zeta", "ops", "a.b-c_d"] {
         s.create_group(&name(g), "", t0()).await.unwrap();
-        assert!(s.add_member(&name(g), ada.id, t0()).await.unwrap());
+        assert!(s.add_member(&name(g), ada.id, t0(), None).await.unwrap());
     }
-    assert!(!s.add_member(&name("ops"), ada.id, t0()).await.unwrap(), "already a member");
-    assert!(!s.add_member(&name("nope"), ada.id, t0()).await.unwrap(), "no such group");
+    assert!(!s.add_member(&name("ops"), ada.id, t0(), None).await.unwrap(), "already a member");
+    assert!(!s.add_member(&name("nope"), ada.id, t0(), None).await.unwrap(), "no such group");
     let sorted = ["a.b-c_d", "ops", "zeta"];
     assert_eq!(s.find_credentials_by_email("ada@example.com").await.unwrap().unwrap().user.groups, sorted);
     assert_eq!(s.list_users().await.unwrap()[0].groups, sorted);
@@ -66,9 +66,9 @@ async fn memberships_are_read_with_the_user_everywhere_sorted(s: &TestStore) {
     s.create_family(&family, None, None).await.unwrap();
     assert_eq!(s.find_family(family.id).await.unwrap().unwrap().user.groups, sorted);
 
-    assert_eq!(s.remove_member(&name("ops"), ada.id).await.unwrap(), Guarded::Changed);
+    assert_eq!(s.remove_member(&name("ops"), ada.id, None).await.unwrap(), Guarded::Changed);
     assert_eq!(
-        s.remove_member(&name("ops"), ada.id).await.unwrap(),
+        s.remove_member(&name("ops"), ada.id, None).await.unwrap(),
         Guarded::Unchanged,
         "no longer a member"
     );
@@ -82,9 +82,9 @@ async fn deleting_a_group_or_a_user_drops_the_memberships(s: &TestStore) {
     let ada = s.user("ada@example.com").await;
     let bob = s.user("bob@example.com").await;
     s.create_group(&name("ops"), "", t0()).await.unwrap();
-    s.add_member(&name("ops"), ada.id, t0()).await.unwrap();
-    s.add_member(&name("ops"), bob.id, t0()).await.unwrap();
-    assert_eq!(s.delete_user(bob.id, None, true).await.unwrap(), Guarded::Changed);
+    s.add_member(&name("ops"), ada.id, t0(), None).await.unwrap();
+    s.add_member(&name("ops"), bob.id, t0(), None).await.unwrap();
+    assert_eq!(s.delete_user(bob.id, None, true, None).await.unwrap(), Guarded::Changed);
     assert_eq!(s.find_group(&name("ops")).await.unwrap().unwrap().members, 1);
     assert!(s.delete_group(&name("ops")).await.unwrap());
     assert!(!s.delete_group(&name("ops")).await.unwrap());

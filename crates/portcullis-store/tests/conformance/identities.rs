@@ -97,18 +97,18 @@ async fn an_account_made_with_an_identity_is_made_whole_or_not_at_all(s: &TestSt
     };
     // The identity is linked already: no account either.
     let new = make("new@example.com");
-    let refused = s.create_user_with_identity(new, &identity(UserId::new(), "u-linked")).await;
+    let refused = s.create_user_with_identity(new, &identity(UserId::new(), "u-linked"), None).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     assert!(s.find_credentials_by_email("new@example.com").await.unwrap().is_none(), "rolled back");
     // The address is taken: no link either.
     let dup = make("taken@example.com");
-    let refused = s.create_user_with_identity(dup, &identity(UserId::new(), "u-new")).await;
+    let refused = s.create_user_with_identity(dup, &identity(UserId::new(), "u-new"), None).await;
     assert!(matches!(refused, Err(StoreError::Conflict("email"))), "{refused:?}");
     assert!(s.find_identity("https://sso.example.com", "u-new").await.unwrap().is_none());
 
     let new = make("new@example.com");
     let id = new.id;
-    let user = s.create_user_with_identity(new, &identity(id, "u-new")).await.unwrap();
+    let user = s.create_user_with_identity(new, &identity(id, "u-new"), None).await.unwrap();
     assert!(user.email_verified && !user.invited);
     let (_, found) = s.find_identity("https://sso.example.com", "u-new").await.unwrap().unwrap();
     assert_eq!(found.id, user.id);
@@ -119,7 +119,7 @@ async fn an_account_made_with_an_identity_is_made_whole_or_not_at_all(s: &TestSt
 async fn unlinking_keeps_a_way_to_sign_in(s: &TestStore) {
     let new = NewUser { password_hash: NO_PASSWORD_HASH, ..new_user("ada@example.com", "ada@example.com") };
     let first = identity(new.id, "u-1");
-    let ada = s.create_user_with_identity(new, &first).await.unwrap();
+    let ada = s.create_user_with_identity(new, &first, None).await.unwrap();
     assert_eq!(s.unlink_identity(ada.id, first.id).await.unwrap(), Unlinked::LastSignInMethod);
     assert_eq!(s.unlink_identity(ada.id, uuid::Uuid::new_v4()).await.unwrap(), Unlinked::NotFound);
 
@@ -148,7 +148,7 @@ async fn deleting_an_account_deletes_its_identities(s: &TestStore) {
     let link = identity(ada.id, "u-1");
     s.link_identity(&link).await.unwrap();
     s.save_flow(&flow(Some(ada.id), 10), t0()).await.unwrap();
-    s.delete_user(ada.id, None, false).await.unwrap();
+    s.delete_user(ada.id, None, false, None).await.unwrap();
     assert!(s.find_identity(&link.issuer, "u-1").await.unwrap().is_none());
     // The identity may be linked again to someone else.
     let bob = s.user("bob@example.com").await;

@@ -106,7 +106,7 @@ async fn a_sign_in_replaces_the_hash_it_checked_in_its_own_transaction(s: &TestS
     assert_eq!(s.find_credentials_by_id(ada.id).await.unwrap().unwrap().password_hash, "$argon2id$new");
 
     // A hash changed meanwhile (a reset) is not overwritten by a stale sign-in.
-    s.change_password(ada.id, "$argon2id$reset", t0(), None, None).await.unwrap();
+    s.change_password(ada.id, "$argon2id$reset", t0(), None, None, None).await.unwrap();
     let stale = Rehash { user: ada.id, old: "$argon2id$new".into(), new: "$argon2id$stale".into() };
     let family = TokenFamily {
         id: uuid::Uuid::new_v4(),

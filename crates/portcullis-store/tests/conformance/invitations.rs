@@ -27,7 +27,7 @@ async fn invite(s: &TestStore, email: &str) -> (portcullis_core::User, portculli
         expires_at: t0() + Duration::days(7),
         ..token(new.id, TokenKind::Invite, hash, None)
     };
-    let user = s.create_user(new, Some((&link, &mail(None, "Invitation", t0())))).await.unwrap();
+    let user = s.create_user(new, Some((&link, &mail(None, "Invitation", t0()))), None).await.unwrap();
     (user, hash)
 }
 
@@ -81,25 +81,25 @@ async fn a_new_invitation_link_replaces_the_older_ones(s: &TestStore) {
 async fn accepting_spends_the_link_once_sets_the_password_and_verifies(s: &TestStore) {
     let (ada, hash) = invite(s, "ada@example.com").await;
     let now = t0() + Duration::minutes(1);
-    assert_eq!(s.accept_invitation(hash, "$argon2id$first", now).await.unwrap(), Some(ada.id));
+    assert_eq!(s.accept_invitation(hash, "$argon2id$first", now, None).await.unwrap(), Some(ada.id));
     let creds = s.find_credentials_by_id(ada.id).await.unwrap().unwrap();
     assert_eq!(creds.password_hash, "$argon2id$first");
     assert!(creds.user.email_verified && !creds.user.invited);
     assert_eq!(s.find_token(hash).await.unwrap().unwrap().used_at, Some(now));
-    assert_eq!(s.accept_invitation(hash, "$argon2id$again", now).await.unwrap(), None, "spent");
+    assert_eq!(s.accept_invitation(hash, "$argon2id$again", now, None).await.unwrap(), None, "spent");
     assert_eq!(s.find_credentials_by_id(ada.id).await.unwrap().unwrap().password_hash, "$argon2id$first");
 }
 
 async fn an_invitation_is_not_accepted_expired_or_once_a_password_was_set(s: &TestStore) {
     let (ada, hash) = invite(s, "ada@example.com").await;
     let late = t0() + Duration::days(7);
-    assert_eq!(s.accept_invitation(hash, "$argon2id$late", late).await.unwrap(), None, "expired");
+    assert_eq!(s.accept_invitation(hash, "$argon2id$late", late, None).await.unwrap(), None, "expired");
 
     // An operator sets a password without the link: the user is no longer invited,
     // and a link that somehow survived is refused and stays unspent.
     let (bob, bob_link) = invite(s, "bob@example.com").await;
     s.update_password_hash(bob.id, "$argon2id$operator").await.unwrap();
-    assert_eq!(s.accept_invitation(bob_link, "$argon2id$bob", t0()).await.unwrap(), None);
+    assert_eq!(s.accept_invitation(bob_link, "$argon2id$bob", t0(), None).await.unwrap(), None);
     assert_eq!(s.find_token(bob_link).await.unwrap().unwrap().used_at, None, "rolled back");
     assert_eq!(s.find_credentials_by_id(bob.id).await.unwrap().unwrap().password_hash, "$argon2id$operator");
     assert!(!s.find_credentials_by_id(ada.id).await.unwrap().unwrap().user.email_verified);

@@ -21,6 +21,7 @@ mod sessions;
 mod throttle;
 mod tokens;
 mod users;
+mod webhooks;
 
 /// Runs each `async fn name(store: &TestStore)` once per backend. Without
 /// PostgreSQL the PostgreSQL case is skipped with a printed reason, except under

@@ -151,7 +151,7 @@ async fn families_are_revoked_and_purged(s: &TestStore) {
 
     let kept = family(ada.id, None);
     s.create_family(&kept, Some(&refresh(secret().1, 0)), None).await.unwrap();
-    s.delete_user_sessions(ada.id).await.unwrap();
+    s.delete_user_sessions(ada.id, None).await.unwrap();
     assert!(s.list_families(ada.id).await.unwrap().is_empty(), "signing out everywhere ends families");
 
     let old = family(ada.id, None);

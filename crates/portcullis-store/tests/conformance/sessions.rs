@@ -64,9 +64,9 @@ async fn sessions_are_revoked_one_by_id_or_all(s: &TestStore) {
 
     s.delete_session(one).await.unwrap();
     assert!(s.find_session(one).await.unwrap().is_none());
-    assert!(!s.delete_session_by_id(bob.id, two.id).await.unwrap(), "not bob's session");
-    assert!(s.delete_session_by_id(ada.id, two.id).await.unwrap());
-    assert_eq!(s.delete_user_sessions(ada.id).await.unwrap(), 1);
+    assert!(!s.delete_session_by_id(bob.id, two.id, None).await.unwrap(), "not bob's session");
+    assert!(s.delete_session_by_id(ada.id, two.id, None).await.unwrap());
+    assert_eq!(s.delete_user_sessions(ada.id, None).await.unwrap(), 1);
     assert!(s.find_session(three).await.unwrap().is_none());
     assert_eq!(s.list_sessions(bob.id, t0()).await.unwrap().len(), 1);
 }
@@ -74,7 +74,7 @@ async fn sessions_are_revoked_one_by_id_or_all(s: &TestStore) {
 async fn a_disabled_users_sessions_are_not_found(s: &TestStore) {
     let ada = s.user("ada@example.com").await;
     let (_, hash) = open(s, ada.id).await;
-    s.set_user_disabled(ada.id, true, t0()).await.unwrap();
+    s.set_user_disabled(ada.id, true, t0(), None).await.unwrap();
     assert!(s.find_session(hash).await.unwrap().is_none());
 }
 

@@ -29,12 +29,12 @@ async fn a_token_is_spent_once(s: &TestStore) {
         .await
         .unwrap();
     let now = t0() + Duration::minutes(1);
-    assert_eq!(s.verify_email(hash, now).await.unwrap(), Some(ada.id));
-    assert_eq!(s.verify_email(hash, now).await.unwrap(), None, "spent");
+    assert_eq!(s.verify_email(hash, now, None).await.unwrap(), Some(ada.id));
+    assert_eq!(s.verify_email(hash, now, None).await.unwrap(), None, "spent");
     assert!(s.find_credentials_by_id(ada.id).await.unwrap().unwrap().user.email_verified);
     assert_eq!(s.find_token(hash).await.unwrap().unwrap().used_at, Some(now));
     let (_, unknown) = secret();
-    assert_eq!(s.verify_email(unknown, now).await.unwrap(), None);
+    assert_eq!(s.verify_email(unknown, now, None).await.unwrap(), None);
 }
 
 async fn a_token_of_another_kind_or_expired_is_not_spent(s: &TestStore) {
@@ -44,8 +44,8 @@ async fn a_token_of_another_kind_or_expired_is_not_spent(s: &TestStore) {
         .await
         .unwrap();
     let notice = mail(Some(ada.id), "Password reset", t0());
-    assert_eq!(s.reset_password(hash, "new", t0(), &notice).await.unwrap(), None, "wrong kind");
-    assert_eq!(s.verify_email(hash, t0() + Duration::hours(2)).await.unwrap(), None, "expired");
+    assert_eq!(s.reset_password(hash, "new", t0(), &notice, None).await.unwrap(), None, "wrong kind");
+    assert_eq!(s.verify_email(hash, t0() + Duration::hours(2), None).await.unwrap(), None, "expired");
 }
 
 async fn a_reset_spends_the_token_and_ends_what_the_old_password_opened(s: &TestStore) {
@@ -60,8 +60,8 @@ async fn a_reset_spends_the_token_and_ends_what_the_old_password_opened(s: &Test
         .unwrap();
     let notice = mail(Some(ada.id), "Password changed", t0());
     let now = t0() + Duration::minutes(1);
-    assert_eq!(s.reset_password(reset, "new-hash", now, &notice).await.unwrap(), Some(ada.id));
-    assert_eq!(s.reset_password(reset, "again", now, &notice).await.unwrap(), None, "spent");
+    assert_eq!(s.reset_password(reset, "new-hash", now, &notice, None).await.unwrap(), Some(ada.id));
+    assert_eq!(s.reset_password(reset, "again", now, &notice, None).await.unwrap(), None, "spent");
     assert_eq!(s.find_credentials_by_id(ada.id).await.unwrap().unwrap().password_hash, "new-hash");
     assert!(s.find_token(verify).await.unwrap().is_none(), "other pending tokens die with the password");
 }
@@ -80,14 +80,14 @@ async fn an_address_change_moves_and_its_undo_moves_back(s: &TestStore) {
     let to = NewAddress { email: "New@example.com", email_canonical: "new@example.com" };
     let undo_token = token(ada.id, TokenKind::RevertEmail, undo, Some("ada@example.com"));
     let notice = mail(Some(ada.id), "Address changed", t0());
-    assert_eq!(s.change_email(change, to, t0(), &undo_token, &notice).await.unwrap(), Some(ada.id));
+    assert_eq!(s.change_email(change, to, t0(), &undo_token, &notice, None).await.unwrap(), Some(ada.id));
     assert_eq!(s.find_credentials_by_email("new@example.com").await.unwrap().unwrap().user.id, ada.id);
 
     let taken = NewAddress { email: "taken@example.com", email_canonical: "taken@example.com" };
-    let clash = s.revert_email(undo, taken, t0()).await;
+    let clash = s.revert_email(undo, taken, t0(), None).await;
     assert!(matches!(clash, Err(StoreError::Conflict("email"))), "{clash:?}");
     let back = NewAddress { email: "ada@example.com", email_canonical: "ada@example.com" };
-    assert_eq!(s.revert_email(undo, back, t0()).await.unwrap(), Some(ada.id), "the clash rolled back");
+    assert_eq!(s.revert_email(undo, back, t0(), None).await.unwrap(), Some(ada.id), "the clash rolled back");
     assert_eq!(s.find_credentials_by_email("ada@example.com").await.unwrap().unwrap().user.id, ada.id);
 }
 

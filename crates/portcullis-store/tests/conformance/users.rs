@@ -19,7 +19,7 @@ async fn a_created_user_is_found_by_canonical_address_and_by_id(s: &TestStore) {
 
 async fn a_second_user_with_the_same_canonical_address_is_a_conflict(s: &TestStore) {
     s.user("Ada@Example.com").await;
-    let again = s.create_user(new_user("ADA@example.com", "ada@example.com"), None).await;
+    let again = s.create_user(new_user("ADA@example.com", "ada@example.com"), None, None).await;
     assert!(matches!(again, Err(StoreError::Conflict("email"))), "{again:?}");
     assert_eq!(s.list_users().await.unwrap().len(), 1);
 }
@@ -30,17 +30,17 @@ async fn users_are_listed_disabled_and_deleted(s: &TestStore) {
     let listed: Vec<_> = s.list_users().await.unwrap().into_iter().map(|u| u.email).collect();
     assert_eq!(listed, ["ada@example.com", "bob@example.com"]);
 
-    assert_eq!(s.set_user_disabled(ada.id, true, t0()).await.unwrap(), Guarded::Changed);
+    assert_eq!(s.set_user_disabled(ada.id, true, t0(), None).await.unwrap(), Guarded::Changed);
     assert!(s.find_credentials_by_id(ada.id).await.unwrap().expect("still there").user.disabled);
 
     s.enqueue_mail(&mail(Some(bob.id), "About bob", t0())).await.unwrap();
     // The notice names no user: it must outlive the account it reports deleted.
     let notice = mail(None, "Account deleted", t0());
-    assert_eq!(s.delete_user(bob.id, Some(&notice), false).await.unwrap(), Guarded::Changed);
+    assert_eq!(s.delete_user(bob.id, Some(&notice), false, None).await.unwrap(), Guarded::Changed);
     assert!(s.find_credentials_by_id(bob.id).await.unwrap().is_none());
     assert_eq!(s.outbox_stats(t0()).await.unwrap().pending, 1, "bob's mails went, the notice is queued");
     assert_eq!(
-        s.delete_user(bob.id, None, true).await.unwrap(),
+        s.delete_user(bob.id, None, true, None).await.unwrap(),
         Guarded::Unchanged,
         "deleting twice finds nothing"
     );
@@ -50,7 +50,7 @@ async fn a_password_change_is_stored(s: &TestStore) {
     let ada = s.user("ada@example.com").await;
     s.update_password_hash(ada.id, "rehashed").await.unwrap();
     assert_eq!(s.find_credentials_by_id(ada.id).await.unwrap().unwrap().password_hash, "rehashed");
-    s.change_password(ada.id, "changed", t0(), None, None).await.unwrap();
+    s.change_password(ada.id, "changed", t0(), None, None, None).await.unwrap();
     assert_eq!(s.find_credentials_by_id(ada.id).await.unwrap().unwrap().password_hash, "changed");
 }
 

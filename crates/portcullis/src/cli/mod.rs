@@ -1,4 +1,4 @@
-//! The command line (`serve`, `migrate`, `backup`, `restore`, `user` (with `user import`), `client`, `keys`, `config`, ...). Every failure is one `error: ...` line on stderr;
+//! The command line (`serve`, `migrate`, `backup`, `restore`, `user` (with `user import`), `client`, `webhook`, `keys`, `config`, ...). Every failure is one `error: ...` line on stderr;
 //! exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 
 mod backup;
@@ -9,6 +9,7 @@ mod import;
 mod keys;
 mod password;
 mod user;
+mod webhook;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -59,6 +60,9 @@ enum Command {
     /// Manage token signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Manage webhook endpoints (signed notices of account events).
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
     /// Show the audit trail (security events), newest first.
     Events(events::EventsArgs),
     /// Check or print the configuration.
@@ -191,6 +195,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Client(cmd) => client::run(&config, cmd).await,
         Command::Keys(cmd) => keys::run(&config, cmd).await,
         Command::Events(args) => events::run(&config, args).await,
+        Command::Webhook(cmd) => webhook::run(&config, cmd).await,
         Command::Config(ConfigCommand::Check) => {
             println!("configuration ok");
             Ok(())

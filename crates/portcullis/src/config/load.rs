@@ -97,6 +97,7 @@ impl Config {
             ("email.reset_ttl", self.email.reset_ttl),
             ("email.change_ttl", self.email.change_ttl),
             ("email.poll_interval", self.email.poll_interval),
+            ("webhooks.poll_interval", self.webhooks.poll_interval),
             ("tokens.access_ttl", self.tokens.access_ttl),
             ("tokens.refresh_ttl", self.tokens.refresh_ttl),
         ] {

@@ -36,6 +36,7 @@ pub struct Config {
     pub auth: AuthMethodsConfig,
     pub tokens: TokensConfig,
     pub access: AccessConfig,
+    pub webhooks: WebhooksConfig,
     /// `[[identity_providers]]`: upstream sign-in (SPEC §10).
     pub identity_providers: Vec<providers::IdentityProviderConfig>,
 }
@@ -246,6 +247,27 @@ pub struct SecurityConfig {
 impl Default for SecurityConfig {
     fn default() -> Self {
         Self { require_mfa_for_admins: false, new_device_notice: true }
+    }
+}
+
+/// `[webhooks]`: signed notices of account events to the operator's endpoints
+/// (issue #22, docs/webhooks.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Hosts (names or IP literals) an endpoint may reach over plain `http://`
+    /// and at a private, loopback or link-local address, e.g. a receiver on
+    /// `127.0.0.1` in development.
+    #[serde(deserialize_with = "list")]
+    pub allow_http_hosts: Vec<String>,
+    /// How often the webhook worker looks for deliveries queued by other nodes or
+    /// the CLI, and for retries that are due.
+    pub poll_interval: Dur,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self { allow_http_hosts: Vec::new(), poll_interval: Dur::secs(5) }
     }
 }
 

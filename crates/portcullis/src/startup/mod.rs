@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::service::RelyingParty;
+use portcullis_core::webhooks::WebhookSender;
 use portcullis_core::{Clock, Mailer};
 use portcullis_store::backup::{self, BackupError, DatabaseLock};
 use portcullis_store::{ConnectOptions, Database};
@@ -37,6 +38,13 @@ impl StartupError {
             Self::Runtime(_) => 1,
         }
     }
+}
+
+/// The webhook client for `config` (its SSRF allow list).
+pub fn webhook_sender(config: &Config) -> Result<Arc<dyn WebhookSender>, StartupError> {
+    let sender =
+        crate::webhooks::HttpSender::new(&config.webhooks.allow_http_hosts).map_err(StartupError::Runtime)?;
+    Ok(Arc::new(sender))
 }
 
 /// Connects to the configured database and, unless `database.auto_migrate` is off,
@@ -99,6 +107,9 @@ pub struct Portcullis {
     audit_retention: time::Duration,
     mailer: Arc<dyn Mailer>,
     poll_interval: Duration,
+    /// The webhook client (SSRF rules from `webhooks.allow_http_hosts`).
+    webhook_sender: Arc<dyn WebhookSender>,
+    webhook_poll_interval: Duration,
     /// Held shared while any clone lives, so no restore replaces the database under it.
     _lock: Option<Arc<DatabaseLock>>,
 }
@@ -125,6 +136,7 @@ impl Portcullis {
         let lock = lock_database(config)?.map(Arc::new);
         let database = open_database(config, config.database.auto_migrate).await?;
         let mailer = crate::mail::build_mailer(&config.email).map_err(StartupError::Config)?;
+        let webhook_sender = webhook_sender(config)?;
         let passkeys = RelyingParty::for_origin(public_url.origin())
             .inspect_err(|e| tracing::warn!(error = %e, "passkeys are off"))
             .ok();
@@ -148,6 +160,8 @@ impl Portcullis {
             audit_retention,
             mailer,
             poll_interval: config.email.poll_interval.0,
+            webhook_sender,
+            webhook_poll_interval: config.webhooks.poll_interval.0,
             _lock: lock,
         })
     }
@@ -200,6 +214,18 @@ impl Portcullis {
     /// turns true.
     pub fn spawn_mail_worker(&self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         crate::mail::worker::spawn(self.state.auth().clone(), self.mailer.clone(), self.poll_interval, stop)
+    }
+
+    /// Starts the webhook worker (see [`crate::webhooks::worker`]); it stops when
+    /// `stop` turns true.
+    pub fn spawn_webhook_worker(&self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let auth = self.state.auth().clone();
+        crate::webhooks::worker::spawn(auth, self.webhook_sender.clone(), self.webhook_poll_interval, stop)
+    }
+
+    /// The webhook client this instance delivers with.
+    pub fn webhook_sender(&self) -> Arc<dyn WebhookSender> {
+        self.webhook_sender.clone()
     }
 }
 
@@ -291,7 +317,8 @@ impl Application {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let maintenance = self.portcullis.spawn_maintenance();
         let (stop_mail, stop) = watch::channel(false);
-        let mut mail_worker = self.portcullis.spawn_mail_worker(stop);
+        let mut mail_worker = self.portcullis.spawn_mail_worker(stop.clone());
+        let mut webhook_worker = self.portcullis.spawn_webhook_worker(stop);
         let metrics_server = self.metrics.and_then(|(listener, addr)| {
             let handle = crate::metrics::handle()?;
             tracing::info!("metrics on http://{addr}/metrics");
@@ -334,6 +361,9 @@ impl Application {
         let _ = stop_mail.send(true);
         if tokio::time::timeout(Duration::from_secs(35), &mut mail_worker).await.is_err() {
             mail_worker.abort();
+        }
+        if tokio::time::timeout(Duration::from_secs(35), &mut webhook_worker).await.is_err() {
+            webhook_worker.abort();
         }
         if let Some(server) = metrics_server {
             server.abort();

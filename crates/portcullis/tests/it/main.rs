@@ -39,3 +39,4 @@ mod throttle;
 mod tokens;
 mod upgrade;
 mod upstream;
+mod webhooks;
