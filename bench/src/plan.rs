@@ -258,7 +258,6 @@ async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool
         };
         t.scenarios.push((Scenario::VerifyRules, outcome));
     }
-    token_scenarios(ctx, &mut t, backend, &db.url, &sample, &label, &run).await;
     for (scenario, name, load) in admin_loads(&sample) {
         if wants(scenario) {
             let outcome = measure(ctx, &format!("{label}-{name}"), start, &load, 200, &run).await;
@@ -275,6 +274,10 @@ async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool
         let outcome = measure(ctx, &format!("{label}-login"), start, &login, 200, &run).await;
         t.scenarios.push((Scenario::Login, outcome.into()));
     }
+    // After the account page and the logins: the code exchanges and the seeded
+    // refresh tokens give every sampled user dozens of token families, which the
+    // account page lists.
+    token_scenarios(ctx, &mut t, backend, &db.url, &sample, &label, &run).await;
     if first && wants(Scenario::Flood) {
         let flood_run = Run {
             connections: ctx.options.flood_connections,
