@@ -8,15 +8,32 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub fn refused_class(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => v4_class(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_v4(v6) {
             Some(v4) => v4_class(v4),
             None => v6_class(v6),
         },
     }
 }
 
+/// The IPv4 address an IPv6 one stands for: IPv4-mapped (`::ffff:a.b.c.d`),
+/// the deprecated IPv4-compatible form (`::a.b.c.d`, not `::` or `::1`), or the
+/// well-known NAT64 prefix (`64:ff9b::a.b.c.d`, RFC 6052), which a NAT64 gateway
+/// forwards to that IPv4 address.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let s = ip.segments();
+    let o = ip.octets();
+    let low = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    let compatible = s[..6].iter().all(|&x| x == 0) && !ip.is_unspecified() && !ip.is_loopback();
+    let nat64 = s[0] == 0x64 && s[1] == 0xff9b && s[2..6].iter().all(|&x| x == 0);
+    (compatible || nat64).then_some(low)
+}
+
 fn v4_class(ip: Ipv4Addr) -> Option<&'static str> {
-    if ip.is_unspecified() {
+    // 0.0.0.0/8 is "this network": Linux connects 0.x.y.z to the host itself.
+    if ip.octets()[0] == 0 {
         Some("unspecified")
     } else if ip.is_loopback() {
         Some("loopback")
@@ -73,6 +90,11 @@ mod tests {
             ("::ffff:10.0.0.1", "private"),
             ("::ffff:169.254.169.254", "link-local"),
             ("::ffff:0.0.0.0", "unspecified"),
+            ("0.1.2.3", "unspecified"),
+            ("::127.0.0.1", "loopback"),
+            ("::10.0.0.1", "private"),
+            ("64:ff9b::192.168.0.1", "private"),
+            ("64:ff9b::127.0.0.1", "loopback"),
         ];
         for (ip, class) in cases {
             assert_eq!(refused_class(ip.parse().unwrap()), Some(class), "{ip}");
@@ -81,7 +103,14 @@ mod tests {
 
     #[test]
     fn public_addresses_are_allowed() {
-        for ip in ["93.184.215.14", "172.32.0.1", "172.15.255.255", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for ip in [
+            "93.184.215.14",
+            "172.32.0.1",
+            "172.15.255.255",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::8.8.8.8",
+        ] {
             assert_eq!(refused_class(ip.parse().unwrap()), None, "{ip}");
         }
     }
