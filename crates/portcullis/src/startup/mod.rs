@@ -216,7 +216,7 @@ impl Portcullis {
         crate::mail::worker::spawn(self.state.auth().clone(), self.mailer.clone(), self.poll_interval, stop)
     }
 
-    /// Starts the webhook worker (see [`crate::webhooks::worker`]); it stops when
+    /// Starts the webhook worker (`crate::webhooks::worker`); it stops when
     /// `stop` turns true.
     pub fn spawn_webhook_worker(&self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         let auth = self.state.auth().clone();
