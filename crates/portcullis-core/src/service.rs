@@ -156,6 +156,9 @@ pub struct Auth {
     pub(crate) webhooks: Arc<Notify>,
     /// Upstream identity providers (SPEC §10), in the configuration's order.
     pub(crate) providers: Arc<Vec<Arc<dyn crate::upstream::IdentityProvider>>>,
+    /// The client that reaches webhook endpoints (with its SSRF rules), for the
+    /// administration console's create and test.
+    pub(crate) webhook_sender: Option<Arc<dyn crate::webhooks::WebhookSender>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -217,7 +220,21 @@ impl Auth {
             hot: Arc::new(crate::sessions::hot::HotCache::new()),
             verified: Arc::new(crate::oauth::verified::VerifiedTokens::new()),
             providers: Arc::new(Vec::new()),
+            webhook_sender: None,
         }
+    }
+
+    /// Reaches webhook endpoints through `sender` when the administration console
+    /// creates or tests one (the CLI passes its own).
+    #[must_use]
+    pub fn with_webhook_sender(mut self, sender: Arc<dyn crate::webhooks::WebhookSender>) -> Self {
+        self.webhook_sender = Some(sender);
+        self
+    }
+
+    /// The sender given to [`with_webhook_sender`](Self::with_webhook_sender).
+    pub fn webhook_sender(&self) -> Option<&dyn crate::webhooks::WebhookSender> {
+        self.webhook_sender.as_deref()
     }
 
     /// Reports events to `observer` (metrics).

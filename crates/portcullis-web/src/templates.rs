@@ -54,6 +54,8 @@ embedded!(
     "admin_group.html",
     "admin_clients.html",
     "admin_client_created.html",
+    "admin_webhooks.html",
+    "admin_webhook_created.html",
     "admin_keys.html",
     "admin_users.html",
     "admin_user.html",

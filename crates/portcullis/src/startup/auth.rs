@@ -87,7 +87,8 @@ pub async fn build_auth(
         crate::config::providers::build(&config.identity_providers).map_err(|e| StartupError::Config(e.0))?;
     Ok(Auth::new(parts)
         .with_observer(Arc::new(crate::metrics::MetricsObserver))
-        .with_identity_providers(providers))
+        .with_identity_providers(providers)
+        .with_webhook_sender(super::webhook_sender(config)?))
 }
 
 /// Token lifetimes and per-account mail limits. Reset links use

@@ -13,6 +13,7 @@ backend_tests!(
     the_console_is_for_administrators_only,
     groups_and_members_are_managed_from_the_console,
     applications_are_registered_with_the_secret_shown_once_and_deleted,
+    webhooks_are_added_with_the_secret_shown_once_tested_and_deleted,
     signing_keys_are_listed_and_rotated,
     changes_need_a_recent_sign_in_or_the_password,
     users_are_searched_paged_and_managed_from_the_console,
@@ -50,7 +51,9 @@ async fn page(app: &TestApp, c: &reqwest::Client, path: &str) -> (StatusCode, St
 
 async fn the_console_is_for_administrators_only(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    for path in ["/admin", "/admin/groups", "/admin/clients", "/admin/keys", "/admin/groups/admin"] {
+    for path in
+        ["/admin", "/admin/groups", "/admin/clients", "/admin/webhooks", "/admin/keys", "/admin/groups/admin"]
+    {
         let res = app.get(&client(), path).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}: anonymous browsers sign in first");
         assert!(location(&res).starts_with("/login?next="), "{path}: {}", location(&res));
@@ -181,6 +184,108 @@ async fn applications_are_registered_with_the_secret_shown_once_and_deleted(back
             "{kind}"
         );
     }
+    app.stop().await;
+}
+
+/// A loopback HTTP server that answers every request `204` and counts the signed
+/// ones (a `webhook-signature` header).
+async fn counting_receiver() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let signed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = signed.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let n = stream.read(&mut buf).await.unwrap_or(0);
+                if String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase().contains("webhook-signature: v1,")
+                {
+                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n").await;
+            });
+        }
+    });
+    (port, signed)
+}
+
+async fn webhooks_are_added_with_the_secret_shown_once_tested_and_deleted(backend: Backend) {
+    let app =
+        TestApp::spawn_with(backend, |c| c.webhooks.allow_http_hosts = vec!["127.0.0.1".to_owned()]).await;
+    let root = admin(&app, "root@example.com").await;
+    let (port, signed) = counting_receiver().await;
+    let url = format!("http://127.0.0.1:{port}/hooks");
+
+    let fields = [("url", url.as_str()), ("events", "user.created, user.deleted")];
+    let res = app.post_form(&root, "/admin/webhooks", "/admin/webhooks", &fields).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let html = res.text().await.unwrap();
+    let secret = html
+        .split("id=\"webhook-secret\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("the secret is on the page")
+        .to_owned();
+    assert!(secret.starts_with("whsec_"), "a Standard Webhooks secret: {secret}");
+    let hooks = app.state.auth().list_webhooks().await.unwrap();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(
+        (hooks[0].url.as_str(), hooks[0].events.names()),
+        (url.as_str(), vec!["user.created", "user.deleted"])
+    );
+    let (_, list) = page(&app, &root, "/admin/webhooks").await;
+    // (The page escapes `/` in the URL.)
+    assert!(list.contains(&hooks[0].id) && list.contains(&format!("127.0.0.1:{port}")), "listed:\n{list}");
+    assert!(!list.contains(&secret), "the secret is never shown again");
+
+    // The same rules as the CLI: an unknown type, a private address, plain http
+    // to a host not listed.
+    for (bad_url, events, why) in [
+        (url.as_str(), "user.nope", "unknown event type"),
+        ("https://10.0.0.1/hooks", "user.created", "private"),
+        ("http://example.com/hooks", "user.created", "https"),
+    ] {
+        let res = app
+            .post_form(&root, "/admin/webhooks", "/admin/webhooks", &[("url", bad_url), ("events", events)])
+            .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad_url} {events}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains(why), "{why}: {html}");
+    }
+    assert_eq!(app.state.auth().list_webhooks().await.unwrap().len(), 1, "nothing else was added");
+
+    // A signed test event reaches the receiver.
+    let test = format!("/admin/webhooks/{}/test", hooks[0].id);
+    let res = app.post_form(&root, "/admin/webhooks", &test, &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("answered the test event with 204"));
+    assert_eq!(signed.load(std::sync::atomic::Ordering::SeqCst), 1, "one signed request arrived");
+
+    let delete = format!("/admin/webhooks/{}/delete", hooks[0].id);
+    let res = app.post_form(&root, "/admin/webhooks", &delete, &[]).await;
+    assert_eq!((res.status(), location(&res)), (StatusCode::SEE_OTHER, "/admin/webhooks".to_owned()));
+    assert!(app.state.auth().list_webhooks().await.unwrap().is_empty());
+    let res = app.post_form(&root, "/admin/webhooks", &delete, &[]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // Both changes are in the security log with the administrator as actor.
+    let root_id = app.state.auth().find_user("root@example.com").await.unwrap().id.to_string();
+    let detail = format!("webhook={}", hooks[0].id);
+    for kind in ["webhook_created", "webhook_deleted"] {
+        let events = events_of(&app, kind).await;
+        assert_eq!(events.len(), 1, "{kind}: one event");
+        assert_eq!(
+            (events[0].actor_id.as_deref(), events[0].detail.as_deref()),
+            (Some(root_id.as_str()), Some(detail.as_str())),
+            "{kind}"
+        );
+    }
+    // Non-administrators get 403.
+    let user = app.signed_in("user@example.com").await;
+    assert_eq!(page(&app, &user, "/admin/webhooks").await.0, StatusCode::FORBIDDEN);
     app.stop().await;
 }
 

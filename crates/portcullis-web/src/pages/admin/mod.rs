@@ -10,6 +10,7 @@ mod events;
 mod groups;
 mod keys;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::State;
@@ -39,6 +40,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route(paths::ADMIN, get(overview))
         .merge(groups::router())
         .merge(clients::router())
+        .merge(webhooks::router())
         .merge(keys::router())
         .merge(users::router())
         .merge(events::router())

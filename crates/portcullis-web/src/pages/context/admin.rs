@@ -203,6 +203,83 @@ impl Page for AdminClientCreatedPage {
     }
 }
 
+/// A webhook endpoint in `admin_webhooks.html` (never its secret).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct AdminWebhookRow {
+    pub id: String,
+    pub url: String,
+    /// `*` for every type.
+    pub events: Vec<String>,
+    pub created_at: String,
+    pub delete_url: String,
+    pub test_url: String,
+}
+
+/// `admin_webhooks.html`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct AdminWebhooksPage {
+    pub webhooks: Vec<AdminWebhookRow>,
+    /// Every event type an endpoint may ask for.
+    pub event_types: Vec<&'static str>,
+    pub ask_password: bool,
+    pub error: Option<String>,
+    /// What a test delivery got.
+    pub notice: Option<String>,
+}
+
+impl Page for AdminWebhooksPage {
+    const TEMPLATE: &'static str = "admin_webhooks.html";
+    const AUDIENCE: Audience = Audience::SignedIn;
+
+    fn samples() -> Vec<Self> {
+        let row = AdminWebhookRow {
+            id: "wh_0123".to_owned(),
+            url: "https://hooks.example.com/<in>".to_owned(),
+            events: vec!["user.created".to_owned(), "user.deleted".to_owned()],
+            created_at: "2026-01-01T00:00:00Z".to_owned(),
+            delete_url: "/admin/webhooks/wh_0123/delete".to_owned(),
+            test_url: "/admin/webhooks/wh_0123/test".to_owned(),
+        };
+        vec![
+            Self {
+                webhooks: vec![row],
+                event_types: vec!["user.created", "user.deleted"],
+                ask_password: false,
+                error: None,
+                notice: Some("answered 204".to_owned()),
+            },
+            Self {
+                webhooks: vec![],
+                event_types: vec!["user.created"],
+                ask_password: true,
+                error: Some("bad <url>".to_owned()),
+                notice: None,
+            },
+        ]
+    }
+}
+
+/// `admin_webhook_created.html`: the secret, shown once.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct AdminWebhookCreatedPage {
+    pub id: String,
+    pub url: String,
+    pub secret: String,
+}
+
+impl Page for AdminWebhookCreatedPage {
+    const TEMPLATE: &'static str = "admin_webhook_created.html";
+    const AUDIENCE: Audience = Audience::SignedIn;
+
+    fn samples() -> Vec<Self> {
+        vec![Self {
+            id: "wh_0123".to_owned(),
+            url: "https://hooks.example.com/<in>".to_owned(),
+            secret: "whsec_c2VjcmV0".to_owned(),
+        }]
+    }
+}
+
 /// A signing key: its id, algorithm and dates (never key material).
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct AdminKeyRow {

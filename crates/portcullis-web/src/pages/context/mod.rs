@@ -24,7 +24,8 @@ use serde::Serialize;
 pub(crate) use account::{AccountData, AccountErrors, AccountPage, machine as machine_time};
 pub(crate) use admin::{
     AdminClientCreatedPage, AdminClientRow, AdminClientsPage, AdminGroupPage, AdminGroupRow, AdminGroupsPage,
-    AdminKeyRow, AdminKeysPage, AdminMemberRow, AdminOverviewPage,
+    AdminKeyRow, AdminKeysPage, AdminMemberRow, AdminOverviewPage, AdminWebhookCreatedPage, AdminWebhookRow,
+    AdminWebhooksPage,
 };
 pub(crate) use admin_users::{AdminEventRow, AdminEventsPage, AdminUserPage, AdminUserRow, AdminUsersPage};
 pub(crate) use flash::Flash;

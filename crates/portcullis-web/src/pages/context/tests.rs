@@ -84,6 +84,8 @@ fn every_page_template_renders_its_samples_with_strict_undefined() {
         render_samples::<AdminGroupPage>(&t),
         render_samples::<AdminClientsPage>(&t),
         render_samples::<AdminClientCreatedPage>(&t),
+        render_samples::<AdminWebhooksPage>(&t),
+        render_samples::<AdminWebhookCreatedPage>(&t),
         render_samples::<AdminKeysPage>(&t),
         render_samples::<AdminUsersPage>(&t),
         render_samples::<AdminUserPage>(&t),
