@@ -39,7 +39,8 @@ pub enum StoreError {
 /// Every area's storage, and a health check.
 #[async_trait]
 pub trait Store:
-    UserStore
+    crate::accounts::page::AccountPageStore
+    + UserStore
     + GroupStore
     + SessionStore
     + MfaStore

@@ -15,6 +15,11 @@ use crate::error::{R, Result};
 use crate::rows::{ts, user_id};
 
 /// The SQL of audit events, on `pool`.
+/// A user's newest events (`$1` the user, `$2` how many). Also read by the account page (`account_page.rs`).
+pub(crate) const LIST_OF_USER_SQL: &str =
+    "SELECT id, user_id, actor_id, kind, outcome, ip, user_agent, detail, created_at
+                         FROM events WHERE user_id = $1 ORDER BY id DESC LIMIT $2";
+
 pub(crate) struct Events<DB>(std::marker::PhantomData<DB>);
 
 #[generic_sql]
@@ -64,14 +69,11 @@ impl<DB> AuditStore for SqlStore<DB> {
         self.run(async {
             let rows = match user {
                 Some(user) => {
-                    sqlx::query(
-                        "SELECT id, user_id, actor_id, kind, outcome, ip, user_agent, detail, created_at
-                         FROM events WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
-                    )
-                    .bind(user.to_string())
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
+                    sqlx::query(LIST_OF_USER_SQL)
+                        .bind(user.to_string())
+                        .bind(limit)
+                        .fetch_all(&self.pool)
+                        .await?
                 }
                 None => {
                     sqlx::query(

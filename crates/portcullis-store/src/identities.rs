@@ -24,7 +24,13 @@ use crate::webhooks::Webhooks;
 use portcullis_core::webhooks::WebhookEvent;
 
 /// The SQL of identities, on `pool`.
-struct Identities<DB>(std::marker::PhantomData<DB>);
+/// A user's linked identities, oldest first (`$1` the user). Also read by the account page (`account_page.rs`).
+pub(crate) const LIST_SQL: &str =
+    "SELECT id AS identity_id, user_id, provider, issuer, subject, email AS identity_email,
+                        created_at AS linked_at, last_used_at
+                 FROM identities WHERE user_id = $1 ORDER BY created_at, id";
+
+pub(crate) struct Identities<DB>(std::marker::PhantomData<DB>);
 
 /// The identity's columns, then the user's (as `Users::from_row` reads them).
 const IDENTITY_WITH_USER: &str = "SELECT i.id AS identity_id, i.user_id, i.provider, i.issuer, i.subject,
@@ -37,7 +43,7 @@ const IDENTITY_WITH_USER: &str = "SELECT i.id AS identity_id, i.user_id, i.provi
 
 #[generic_sql]
 impl<DB> Identities<DB> {
-    fn from_row(row: &DB::Row) -> Result<LinkedIdentity> {
+    pub(crate) fn from_row(row: &DB::Row) -> Result<LinkedIdentity> {
         Ok(LinkedIdentity {
             id: uuid(&row.try_get::<String, _>("identity_id")?)?,
             user_id: user_id(&row.try_get::<String, _>("user_id")?)?,
@@ -238,14 +244,7 @@ impl<DB> IdentityStore for SqlStore<DB> {
 
     async fn list_identities(&self, user: UserId) -> R<Vec<LinkedIdentity>> {
         self.run(async {
-            let rows = sqlx::query(
-                "SELECT id AS identity_id, user_id, provider, issuer, subject, email AS identity_email,
-                        created_at AS linked_at, last_used_at
-                 FROM identities WHERE user_id = $1 ORDER BY created_at, id",
-            )
-            .bind(user.to_string())
-            .fetch_all(&self.pool)
-            .await?;
+            let rows = sqlx::query(LIST_SQL).bind(user.to_string()).fetch_all(&self.pool).await?;
             rows.iter().map(Identities::<DB>::from_row).collect()
         })
         .await

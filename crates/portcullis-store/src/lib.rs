@@ -15,6 +15,7 @@
 //!
 //! `tests/conformance` runs every store operation directly on both backends.
 
+mod account_page;
 mod admin;
 mod backend;
 pub mod backup;
@@ -88,7 +89,8 @@ impl<DB: Backend> Store for SqlStore<DB>
 where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     DB::Arguments: sqlx::IntoArguments<DB>,
-    Self: portcullis_core::UserStore
+    Self: portcullis_core::accounts::page::AccountPageStore
+        + portcullis_core::UserStore
         + portcullis_core::GroupStore
         + portcullis_core::SessionStore
         + portcullis_core::MfaStore

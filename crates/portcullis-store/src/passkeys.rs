@@ -19,11 +19,16 @@ use crate::outbox::Outbox;
 use crate::rows::{ts, user_id, uuid};
 
 /// The SQL of passkeys and ceremonies, on `pool`.
+/// A user's passkeys, oldest first (`$1` the user). Also read by the account page (`account_page.rs`).
+pub(crate) const LIST_SQL: &str =
+    "SELECT id, user_id, credential_id, name, sign_count, credential, created_at, last_used_at
+                 FROM passkeys WHERE user_id = $1 ORDER BY created_at, id";
+
 pub(crate) struct Passkeys<DB>(std::marker::PhantomData<DB>);
 
 #[generic_sql]
 impl<DB> Passkeys<DB> {
-    fn from_row(row: &DB::Row) -> Result<PasskeyRecord> {
+    pub(crate) fn from_row(row: &DB::Row) -> Result<PasskeyRecord> {
         Ok(PasskeyRecord {
             id: uuid(&row.try_get::<String, _>("id")?)?,
             user_id: user_id(&row.try_get::<String, _>("user_id")?)?,
@@ -123,13 +128,7 @@ impl<DB> PasskeyStore for SqlStore<DB> {
 
     async fn list_passkeys(&self, user: UserId) -> R<Vec<PasskeyRecord>> {
         self.run(async {
-            let rows = sqlx::query(
-                "SELECT id, user_id, credential_id, name, sign_count, credential, created_at, last_used_at
-                 FROM passkeys WHERE user_id = $1 ORDER BY created_at, id",
-            )
-            .bind(user.to_string())
-            .fetch_all(&self.pool)
-            .await?;
+            let rows = sqlx::query(LIST_SQL).bind(user.to_string()).fetch_all(&self.pool).await?;
             rows.iter().map(Passkeys::<DB>::from_row).collect()
         })
         .await

@@ -20,12 +20,21 @@ use crate::webhooks::Webhooks;
 use portcullis_core::webhooks::WebhookEvent;
 
 /// The SQL of sessions, on `pool`.
+/// A user's live, fully signed-in sessions, newest first (`$1` the user, `$2` now). Also read by the account page (`account_page.rs`).
+pub(crate) const LIST_SQL: &str =
+    "SELECT public_id, user_id, created_at, last_seen_at, expires_at, idle_timeout_secs, remember,
+                        authenticated_at, ip, user_agent, mfa_pending, two_factor
+                 FROM sessions
+                 WHERE user_id = $1 AND expires_at > $2 AND last_seen_at + idle_timeout_secs >= $2
+                   AND NOT mfa_pending
+                 ORDER BY created_at DESC, public_id";
+
 pub(crate) struct Sessions<DB>(std::marker::PhantomData<DB>);
 
 #[generic_sql]
 impl<DB> Sessions<DB> {
     /// Reads the session columns of a row.
-    fn from_row(row: &DB::Row) -> Result<Session> {
+    pub(crate) fn from_row(row: &DB::Row) -> Result<Session> {
         Ok(Session {
             id: uuid(&row.try_get::<String, _>("public_id")?)?,
             user_id: user_id(&row.try_get::<String, _>("user_id")?)?,
@@ -176,18 +185,11 @@ impl<DB> SessionStore for SqlStore<DB> {
     /// The user's live, fully signed-in sessions, newest first.
     async fn list_sessions(&self, user: UserId, now: OffsetDateTime) -> R<Vec<Session>> {
         self.run(async {
-            let rows = sqlx::query(
-                "SELECT public_id, user_id, created_at, last_seen_at, expires_at, idle_timeout_secs, remember,
-                        authenticated_at, ip, user_agent, mfa_pending, two_factor
-                 FROM sessions
-                 WHERE user_id = $1 AND expires_at > $2 AND last_seen_at + idle_timeout_secs >= $2
-                   AND NOT mfa_pending
-                 ORDER BY created_at DESC, public_id",
-            )
-            .bind(user.to_string())
-            .bind(now.unix_timestamp())
-            .fetch_all(&self.pool)
-            .await?;
+            let rows = sqlx::query(LIST_SQL)
+                .bind(user.to_string())
+                .bind(now.unix_timestamp())
+                .fetch_all(&self.pool)
+                .await?;
             rows.iter().map(Sessions::<DB>::from_row).collect()
         })
         .await

@@ -10,6 +10,7 @@ pub(crate) mod export;
 pub mod import;
 pub mod invite;
 pub mod legacy_hash;
+pub mod page;
 pub mod password;
 pub(crate) mod reauth;
 pub(crate) mod register;

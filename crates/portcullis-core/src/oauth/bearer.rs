@@ -230,6 +230,14 @@ impl Auth {
     /// `/api/v1/tokens`), newest first: "applications with access" on the account page.
     pub async fn list_grants(&self, user: &User) -> Result<Vec<(TokenFamily, Option<String>)>, AuthError> {
         let families = self.store.list_families(user.id).await?;
+        self.name_grants(families).await
+    }
+
+    /// `families` with their clients' names (none for `/api/v1/tokens`).
+    pub async fn name_grants(
+        &self,
+        families: Vec<TokenFamily>,
+    ) -> Result<Vec<(TokenFamily, Option<String>)>, AuthError> {
         // One look-up per client, not per family: an application signed in many
         // times has many families (found by the benchmark: 50 families made the
         // account page 15 times slower).

@@ -19,13 +19,18 @@ use crate::rows::{ts, user_id, uuid};
 use crate::users::Users;
 
 /// The SQL of token families and refresh tokens, on `pool`.
+/// A user's token families, newest first (`$1` the user). Also read by the account page (`account_page.rs`).
+pub(crate) const LIST_SQL: &str = "SELECT f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
+                        f.scope AS family_scope, f.auth_time AS family_auth_time, f.two_factor AS family_two_factor, f.created_at AS family_created_at
+                 FROM token_families f WHERE f.user_id = $1 ORDER BY f.created_at DESC";
+
 pub(crate) struct Families<DB>(std::marker::PhantomData<DB>);
 
 #[generic_sql]
 impl<DB> Families<DB> {
     /// Reads the `family_`-prefixed columns (selected from `token_families f` as
     /// `f.id AS family_id, f.user_id AS family_user_id, ...`).
-    fn from_row(row: &DB::Row) -> Result<TokenFamily> {
+    pub(crate) fn from_row(row: &DB::Row) -> Result<TokenFamily> {
         Ok(TokenFamily {
             id: uuid(&row.try_get::<String, _>("family_id")?)?,
             user_id: user_id(&row.try_get::<String, _>("family_user_id")?)?,
@@ -222,14 +227,7 @@ impl<DB> FamilyStore for SqlStore<DB> {
 
     async fn list_families(&self, user: UserId) -> R<Vec<TokenFamily>> {
         self.run(async {
-            let rows = sqlx::query(
-                "SELECT f.id AS family_id, f.user_id AS family_user_id, f.client_id AS family_client_id,
-                        f.scope AS family_scope, f.auth_time AS family_auth_time, f.two_factor AS family_two_factor, f.created_at AS family_created_at
-                 FROM token_families f WHERE f.user_id = $1 ORDER BY f.created_at DESC",
-            )
-            .bind(user.to_string())
-            .fetch_all(&self.pool)
-            .await?;
+            let rows = sqlx::query(LIST_SQL).bind(user.to_string()).fetch_all(&self.pool).await?;
             rows.iter().map(Families::<DB>::from_row).collect()
         })
         .await

@@ -50,4 +50,43 @@ async fn old_events_are_purged(s: &TestStore) {
     assert_eq!(s.list_events(None, 10).await.unwrap().len(), 1);
 }
 
-conformance!(events_are_listed_newest_first_per_user_or_all, old_events_are_purged);
+conformance!(
+    events_are_listed_newest_first_per_user_or_all,
+    old_events_are_purged,
+    the_account_page_lists_are_the_separate_lists_read_on_one_connection,
+);
+
+/// `account_lists` (the account page's one read) returns exactly what the five
+/// list operations return, for the user asked about and no one else.
+async fn the_account_page_lists_are_the_separate_lists_read_on_one_connection(s: &TestStore) {
+    use portcullis_core::store::NewSession;
+    let ada = s.user("ada@example.com").await;
+    let bob = s.user("bob@example.com").await;
+    for (user, pending) in [(ada.id, false), (ada.id, false), (ada.id, true), (bob.id, false)] {
+        let mut session = crate::sessions::session(user);
+        session.mfa_pending = pending;
+        let (_, hash) = crate::fixtures::secret();
+        s.create_session(NewSession { token_hash: hash, session: &session, rehash: None }).await.unwrap();
+    }
+    for (kind, user, minutes) in [
+        (EventKind::Register, ada.id, 0),
+        (EventKind::LoginSucceeded, ada.id, 1),
+        (EventKind::LoginSucceeded, bob.id, 2),
+        (EventKind::Logout, ada.id, 3),
+    ] {
+        s.insert_event(&event(kind, Some(user), minutes)).await.unwrap();
+    }
+    let lists = s.account_lists(ada.id, t0(), 2).await.unwrap();
+    assert_eq!(lists.sessions, s.list_sessions(ada.id, t0()).await.unwrap());
+    assert_eq!(lists.sessions.len(), 2, "ada's two full sessions, not the pending one nor bob's");
+    assert_eq!(lists.events, s.list_events(Some(ada.id), 2).await.unwrap());
+    assert_eq!(
+        lists.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        [EventKind::Logout.as_str(), EventKind::LoginSucceeded.as_str()],
+        "ada's newest two"
+    );
+    let ids = |f: &[portcullis_core::oauth::TokenFamily]| f.iter().map(|f| f.id).collect::<Vec<_>>();
+    assert_eq!(ids(&lists.families), ids(&s.list_families(ada.id).await.unwrap()));
+    assert_eq!(lists.passkeys.len(), s.list_passkeys(ada.id).await.unwrap().len());
+    assert_eq!(lists.identities.len(), s.list_identities(ada.id).await.unwrap().len());
+}

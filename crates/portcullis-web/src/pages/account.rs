@@ -94,26 +94,16 @@ pub(super) async fn render(
     new_email: Option<String>,
 ) -> Response {
     let user = &me.0.user;
-    let sessions = match state.auth().list_sessions(user.id).await {
-        Ok(s) => s,
+    let lists = match state.auth().account_lists(user, 20).await {
+        Ok(l) => l,
         Err(e) => return PageError::from(e).into_response(),
     };
-    let grants = match state.auth().list_grants(user).await {
+    let grants = match state.auth().name_grants(lists.families).await {
         Ok(g) => g,
         Err(e) => return PageError::from(e).into_response(),
     };
-    let events = match state.auth().events_of(user.id, 20).await {
-        Ok(e) => e,
-        Err(e) => return PageError::from(e).into_response(),
-    };
-    let passkeys = match state.auth().list_passkeys(user).await {
-        Ok(p) => p,
-        Err(e) => return PageError::from(e).into_response(),
-    };
-    let identities = match state.auth().list_identities(user.id).await {
-        Ok(i) => i,
-        Err(e) => return PageError::from(e).into_response(),
-    };
+    let (sessions, events, passkeys, identities) =
+        (lists.sessions, lists.events, lists.passkeys, lists.identities);
     let providers: Vec<(String, String)> =
         state.auth().identity_providers().map(|p| (p.id.clone(), p.name.clone())).collect();
     let data = AccountData {
