@@ -28,6 +28,11 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.connect_timeout)
+            // sqlx pings a connection before every acquisition by default: on
+            // SQLite a round trip to the connection's thread for nothing (a file
+            // cannot hang up), one of the two or more of every store operation
+            // (BENCHMARKS.md, "Performance, round two", change 6).
+            .test_before_acquire(false)
             // A connection that comes back still "in a transaction" is closed, not
             // reused: when a COMMIT fails because the disk is full, SQLite rolls the
             // transaction back itself, sqlx's own ROLLBACK then fails, and its count
