@@ -50,6 +50,13 @@ pub trait Backend: sqlx::Database<QueryResult: RowsAffected> {
     /// end, `$3` how many.
     const CLAIM_WEBHOOKS: &'static str;
 
+    /// Whether one query may hold several statements, their `$n` parameters
+    /// numbered across all of them, and run in one round trip with each
+    /// statement's rows followed by its result (SQLite: one command to the
+    /// connection's thread; PostgreSQL's extended protocol takes one statement
+    /// per query).
+    const BATCHES_STATEMENTS: bool;
+
     /// Opens a transaction that will write.
     fn begin_write(
         pool: &Pool<Self>,
@@ -66,6 +73,7 @@ impl Backend for Sqlite {
     const LOCK_BUCKET: Option<&'static str> = None;
     const LOCK_ADMINS: Option<&'static str> = None;
     const LOCK_USER: Option<&'static str> = None;
+    const BATCHES_STATEMENTS: bool = true;
     const CLAIM_MAILS: &'static str = "UPDATE outbox SET locked_until = $2
          WHERE id IN (SELECT id FROM outbox
                       WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1
@@ -102,6 +110,7 @@ impl Backend for Postgres {
     /// A key of its own, next to the migrations' ("portcul" + 1).
     const LOCK_ADMINS: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(7021786279601517)");
     const LOCK_USER: Option<&'static str> = Some("SELECT 1 FROM users WHERE id = $1 FOR UPDATE");
+    const BATCHES_STATEMENTS: bool = false;
     const CLAIM_MAILS: &'static str = "UPDATE outbox SET locked_until = $2
          WHERE id IN (SELECT id FROM outbox
                       WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1

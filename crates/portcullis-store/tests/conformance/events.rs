@@ -76,6 +76,17 @@ async fn the_account_page_lists_are_the_separate_lists_read_on_one_connection(s:
     ] {
         s.insert_event(&event(kind, Some(user), minutes)).await.unwrap();
     }
+    // A row in every list, for ada and for bob: the page's lists are read in one
+    // batch on SQLite, so a row in the wrong list or of the wrong user would show.
+    for (user, n) in [(ada.id, 2), (bob.id, 1)] {
+        for i in 0..n {
+            let who = user.to_string();
+            s.create_family(&crate::oauth::family(user, None), None, None).await.unwrap();
+            let key = crate::passkeys::passkey(user, format!("{who}-{i}").as_bytes());
+            s.add_passkey(&key, &crate::fixtures::mail(Some(user), "Passkey added", t0())).await.unwrap();
+            s.link_identity(&crate::identities::identity(user, &format!("{who}-{i}"))).await.unwrap();
+        }
+    }
     let lists = s.account_lists(ada.id, t0(), 2).await.unwrap();
     assert_eq!(lists.sessions, s.list_sessions(ada.id, t0()).await.unwrap());
     assert_eq!(lists.sessions.len(), 2, "ada's two full sessions, not the pending one nor bob's");
@@ -87,6 +98,12 @@ async fn the_account_page_lists_are_the_separate_lists_read_on_one_connection(s:
     );
     let ids = |f: &[portcullis_core::oauth::TokenFamily]| f.iter().map(|f| f.id).collect::<Vec<_>>();
     assert_eq!(ids(&lists.families), ids(&s.list_families(ada.id).await.unwrap()));
-    assert_eq!(lists.passkeys.len(), s.list_passkeys(ada.id).await.unwrap().len());
-    assert_eq!(lists.identities.len(), s.list_identities(ada.id).await.unwrap().len());
+    assert_eq!(lists.families.len(), 2, "ada's two token families");
+    assert!(lists.families.iter().all(|f| f.user_id == ada.id));
+    let keys = |k: &[portcullis_core::passkeys::PasskeyRecord]| k.iter().map(|k| k.id).collect::<Vec<_>>();
+    assert_eq!(keys(&lists.passkeys), keys(&s.list_passkeys(ada.id).await.unwrap()));
+    assert_eq!(lists.passkeys.len(), 2, "ada's two passkeys");
+    let links = |l: &[portcullis_core::upstream::LinkedIdentity]| l.iter().map(|l| l.id).collect::<Vec<_>>();
+    assert_eq!(links(&lists.identities), links(&s.list_identities(ada.id).await.unwrap()));
+    assert_eq!(lists.identities.len(), 2, "ada's two linked identities");
 }

@@ -11,7 +11,7 @@ use time::Duration;
 use crate::conformance;
 use crate::fixtures::{TestStore, mail, new_user, secret, t0};
 
-fn identity(user: UserId, subject: &str) -> LinkedIdentity {
+pub(crate) fn identity(user: UserId, subject: &str) -> LinkedIdentity {
     LinkedIdentity {
         id: uuid::Uuid::new_v4(),
         user_id: user,

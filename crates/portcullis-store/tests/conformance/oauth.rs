@@ -37,7 +37,7 @@ fn code(client: &str, user: UserId) -> AuthCode {
     }
 }
 
-fn family(user: UserId, client: Option<&str>) -> TokenFamily {
+pub(crate) fn family(user: UserId, client: Option<&str>) -> TokenFamily {
     TokenFamily {
         id: uuid::Uuid::new_v4(),
         user_id: user,
