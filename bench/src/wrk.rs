@@ -223,7 +223,11 @@ pub(crate) fn cookie_load(path: &str, tokens: &[String], accept: &str) -> Load {
     Load { method: "GET", path: path.into(), variants, single_use: false }
 }
 
-/// `POST /api/v1/login` with each seeded email and the seed password.
+/// `POST /api/v1/login` with each seeded email and the seed password, from a
+/// browser that keeps its device cookie: each email has its own device id, sent
+/// with every sign-in, so the account's first sign-in records the device and the
+/// rest are a returning browser's (wrk keeps no cookies; without it every sign-in
+/// would be a new device's, with a notice mailed each time).
 pub(crate) fn login_load(emails: &[String]) -> Load {
     let variants = emails
         .iter()
@@ -231,6 +235,7 @@ pub(crate) fn login_load(emails: &[String]) -> Load {
             headers: vec![
                 ("Content-Type".into(), "application/json".into()),
                 ("Accept".into(), "application/json".into()),
+                ("Cookie".into(), format!("portcullis_device={}", fake_token())),
             ],
             body: Some(serde_json::json!({ "email": e, "password": crate::seed::PASSWORD }).to_string()),
         })
