@@ -87,6 +87,13 @@ impl Default for EmailPolicy {
     }
 }
 
+/// The hot cache's entries: a session or a token family with its user, shared
+/// (not copied) with every request they authenticate.
+pub(crate) type Hot = crate::sessions::hot::HotCache<
+    (Arc<crate::sessions::Session>, Arc<User>),
+    (Arc<crate::oauth::TokenFamily>, Arc<User>),
+>;
+
 /// Settings of the use cases.
 #[derive(Debug, Clone, Default)]
 pub struct AuthConfig {
@@ -144,9 +151,7 @@ pub struct Auth {
     /// Token signing keys.
     pub(crate) keys: crate::keys::Keys,
     /// Hot sessions and token families (see `hot.rs`).
-    pub(crate) hot: Arc<
-        crate::sessions::hot::HotCache<(crate::sessions::Session, User), (crate::oauth::TokenFamily, User)>,
-    >,
+    pub(crate) hot: Arc<Hot>,
     /// Access tokens whose signature this node has checked (see `oauth/verified.rs`).
     pub(crate) verified: Arc<crate::oauth::verified::VerifiedTokens>,
     pub(crate) composer: Arc<dyn MailComposer>,

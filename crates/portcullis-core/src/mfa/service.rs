@@ -161,7 +161,7 @@ impl Auth {
         self.store.delete_session(pending.token_hash).await?;
         let outcome = self
             .open_session(
-                pending.user.clone(),
+                User::clone(&pending.user),
                 pending.session.remember,
                 client,
                 crate::sessions::SignIn::TwoFactor,

@@ -4,6 +4,8 @@
 //! Access tokens are checked against their family on every use, so a logout-all,
 //! password change or revocation ends them at once, on every node.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -171,7 +173,8 @@ impl Auth {
         let Some((family, user)) = self.live_family(family_id).await? else {
             return Ok(None);
         };
-        if user.id.to_string() != claims.sub {
+        let mut buf = Uuid::encode_buffer();
+        if *user.id.as_uuid().hyphenated().encode_lower(&mut buf) != *claims.sub {
             return Ok(None);
         }
         let expires_at = time::OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(now);
@@ -190,6 +193,7 @@ impl Auth {
             two_factor: family.two_factor,
         };
         let token_hash = TokenHash::from_bytes(digest);
+        let session = Arc::new(session);
         Ok(Some(Authenticated { user, session, token_hash, via: Via::Bearer { family: Some(family.id) } }))
     }
 
@@ -198,7 +202,7 @@ impl Auth {
     pub(crate) async fn live_family(
         &self,
         family_id: Uuid,
-    ) -> Result<Option<(TokenFamily, User)>, AuthError> {
+    ) -> Result<Option<(Arc<TokenFamily>, Arc<User>)>, AuthError> {
         if let Some(hot) = self.hot.get(&self.hot.families, &family_id) {
             return Ok(Some(hot));
         }
@@ -206,7 +210,7 @@ impl Auth {
         let Some(found) = self.store.find_family(family_id).await? else {
             return Ok(None);
         };
-        let found = (found.family, found.user);
+        let found = (Arc::new(found.family), Arc::new(found.user));
         self.hot.families.put(family_id, found.clone(), generation);
         Ok(Some(found))
     }

@@ -54,7 +54,7 @@ impl Auth {
                 && match claims.sid.as_deref().map(Uuid::parse_str) {
                     Some(Ok(family)) => match self.live_family(family).await? {
                         Some((_, user)) => {
-                            groups = wants_groups(&claims.scope).then_some(user.groups);
+                            groups = wants_groups(&claims.scope).then(|| user.groups.clone());
                             true
                         }
                         None => false,

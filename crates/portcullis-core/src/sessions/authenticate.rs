@@ -1,5 +1,7 @@
 //! Resolving a session cookie, listing and revoking sessions, purging expired ones.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use crate::accounts::user::{User, UserId};
@@ -10,11 +12,13 @@ use crate::token::{SecretToken, TokenHash};
 
 use crate::service::{Auth, ClientMeta};
 
-/// A request's verified identity.
+/// A request's verified identity. The user and the session are shared with this
+/// node's hot cache (read-only snapshots as of the look-up), so resolving a
+/// credential from the cache, and cloning the result, copies no string.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    pub user: User,
-    pub session: Session,
+    pub user: Arc<User>,
+    pub session: Arc<Session>,
     pub token_hash: TokenHash,
     /// How the request proved it.
     pub via: Via,
@@ -71,7 +75,8 @@ impl Auth {
             self.store.touch_session(token_hash, now).await?;
             session.last_seen_at = now;
         }
-        self.hot.sessions.put(*token_hash.as_bytes(), (session.clone(), user.clone()), generation);
+        let (session, user) = (Arc::new(session), Arc::new(user));
+        self.hot.sessions.put(*token_hash.as_bytes(), (Arc::clone(&session), Arc::clone(&user)), generation);
         Ok(Some(Authenticated { user, session, token_hash, via: Via::Session }))
     }
 

@@ -82,7 +82,7 @@ async fn unlink_identity(
 }
 
 async fn me(CurrentUser(me): CurrentUser) -> Json<UserResponse> {
-    Json(UserResponse::from(&me.user))
+    Json(UserResponse::from(&*me.user))
 }
 
 #[derive(Serialize)]
