@@ -17,7 +17,8 @@
 //! Membership is read with the session or token family, per request, through the
 //! node's hot cache: a removal takes effect within a second on every node.
 
-use axum::extract::State;
+use axum::RequestExt as _;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::access::{AccessRequest, Decision, Who, decide};
@@ -63,12 +64,15 @@ fn access_request(headers: &HeaderMap) -> AccessRequest<'_> {
     }
 }
 
-pub(crate) async fn verify(
-    State(state): State<AppState>,
-    MaybeUser(user): MaybeUser,
-    headers: HeaderMap,
-) -> Response {
-    let policy = state.config().access.policy_for(&access_request(&headers));
+/// Takes the request whole and reads who is asking from it, rather than taking a
+/// `HeaderMap`: that extractor copies every header of every request.
+pub(crate) async fn verify(State(state): State<AppState>, mut req: Request) -> Response {
+    let MaybeUser(user) = match req.extract_parts::<MaybeUser>().await {
+        Ok(user) => user,
+        Err(e) => return e.into_response(),
+    };
+    let headers = req.headers();
+    let policy = state.config().access.policy_for(&access_request(headers));
     // An administrator who owes a second factor (security.require_mfa_for_admins)
     // passes nowhere as themselves until they enrol.
     let me = match user {
@@ -84,7 +88,7 @@ pub(crate) async fn verify(
         Decision::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden")
             .detail("the access rules do not let this account reach this address")
             .into_response(),
-        Decision::Unauthenticated => sign_in(&state, &headers),
+        Decision::Unauthenticated => sign_in(&state, headers),
     }
 }
 
@@ -93,7 +97,8 @@ fn allowed(me: Option<&Authenticated>) -> Response {
     let mut res = StatusCode::OK.into_response();
     let Some(me) = me else { return res };
     let h = res.headers_mut();
-    if let Ok(id) = HeaderValue::from_str(&me.user.id.to_string()) {
+    let mut buf = uuid::Uuid::encode_buffer();
+    if let Ok(id) = HeaderValue::from_str(me.user.id.as_uuid().hyphenated().encode_lower(&mut buf)) {
         h.insert("x-auth-user-id", id);
     }
     if let Ok(email) = HeaderValue::from_str(&me.user.email) {
