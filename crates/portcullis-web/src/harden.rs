@@ -3,7 +3,8 @@
 //! panic turned into a generic 500 problem, the request timeout (503), the
 //! state the extractors need, the 64 KiB body limit (a larger declared
 //! `Content-Length` refused at once, before any of the body is read), and the
-//! error pages of `PageError`s (`pages`).
+//! error pages of `PageError`s (`pages`); on Portcullis' own routes also the
+//! cross-site check of `/api/v1` (`api::v1::refuses_cross_site`).
 //!
 //! They used to be eight `Router::layer` calls. axum applies a router layer to each
 //! route separately and boxes every layer's service, so every request cloned eight
@@ -30,19 +31,28 @@ use tracing::Instrument as _;
 use crate::error::{ApiError, PageError};
 use crate::observe::Tracked;
 use crate::state::AppState;
-use crate::{MAX_BODY_BYTES, headers, pages, paths};
+use crate::{MAX_BODY_BYTES, api, headers, pages, paths};
 
 /// The layer [`crate::harden`] puts on every route.
 #[derive(Clone)]
 pub(crate) struct HardenLayer {
     state: AppState,
     timeout: Duration,
+    api_cross_site_check: bool,
 }
 
 impl HardenLayer {
     pub(crate) fn new(state: AppState) -> Self {
         let timeout = state.config().request_timeout;
-        Self { state, timeout }
+        Self { state, timeout, api_cross_site_check: false }
+    }
+
+    /// Also refuses cross-site cookie requests to the routes of `/api/v1` (only
+    /// [`crate::router`]'s own routes: an application's routes under that prefix
+    /// are its business).
+    pub(crate) fn with_api_cross_site_check(mut self) -> Self {
+        self.api_cross_site_check = true;
+        self
     }
 }
 
@@ -50,7 +60,12 @@ impl<S> Layer<S> for HardenLayer {
     type Service = Hardened<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Hardened { inner, state: self.state.clone(), timeout: self.timeout }
+        Hardened {
+            inner,
+            state: self.state.clone(),
+            timeout: self.timeout,
+            api_cross_site_check: self.api_cross_site_check,
+        }
     }
 }
 
@@ -60,6 +75,7 @@ pub(crate) struct Hardened<S> {
     inner: S,
     state: AppState,
     timeout: Duration,
+    api_cross_site_check: bool,
 }
 
 impl<S> Service<Request> for Hardened<S>
@@ -79,12 +95,19 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         let inner = self.inner.clone();
         let state = self.state.clone();
-        let timeout = self.timeout;
-        Box::pin(async move { Ok(handle(inner, state, timeout, req).await) })
+        let checks = Checks { timeout: self.timeout, api_cross_site: self.api_cross_site_check };
+        Box::pin(async move { Ok(handle(inner, state, checks, req).await) })
     }
 }
 
-async fn handle<S>(inner: S, state: AppState, timeout: Duration, mut req: Request) -> Response
+/// What a [`Hardened`] route checks besides what every one does.
+#[derive(Clone, Copy)]
+struct Checks {
+    timeout: Duration,
+    api_cross_site: bool,
+}
+
+async fn handle<S>(inner: S, state: AppState, checks: Checks, mut req: Request) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
     S::Future: Send + 'static,
@@ -94,7 +117,11 @@ where
     let https = headers::is_https(&state, &req);
     let span = tracked.span.clone();
     let mut res = async {
-        let answer = catch_panic(tokio::time::timeout(timeout, protected(inner, &state, req))).await;
+        let answer = catch_panic(tokio::time::timeout(
+            checks.timeout,
+            protected(inner, &state, checks.api_cross_site, route.as_ref(), req),
+        ))
+        .await;
         match answer {
             Ok(Ok(res)) => res,
             Ok(Err(_elapsed)) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
@@ -107,19 +134,32 @@ where
     .instrument(span)
     .await;
     headers::add_security_headers(https, &mut res);
-    tracked.finish(route.as_ref(), &mut res);
+    tracked.finish(&state.0.latencies, route.as_ref(), &mut res);
     res
 }
 
-/// Inside the timeout: the state for the extractors, the body limit, the route,
-/// and its error pages.
-async fn protected<S>(inner: S, state: &AppState, mut req: Request) -> Response
+/// Inside the timeout: the state for the extractors, the body limit, the
+/// cross-site check of `/api/v1` (when `api_cross_site`, on a route matched under
+/// its prefix: an unmatched path stays a 404), the route, and its error pages.
+async fn protected<S>(
+    inner: S,
+    state: &AppState,
+    api_cross_site: bool,
+    route: Option<&MatchedPath>,
+    mut req: Request,
+) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
     let is_api = req.uri().path().starts_with(paths::API_PREFIX);
     if let Some(refused) = refuse_declared_oversize(state, &req, is_api) {
         return refused;
+    }
+    if api_cross_site
+        && route.is_some_and(|r| r.as_str().starts_with(api::v1::PREFIX))
+        && api::v1::refuses_cross_site(state, &req)
+    {
+        return ApiError::csrf().into_response();
     }
     req.extensions_mut().insert(state.clone());
     let Ok(res) = DefaultBodyLimit::max(MAX_BODY_BYTES).layer(inner).oneshot(req).await;

@@ -100,6 +100,8 @@ pub(crate) struct Inner {
     pub templates: Templates,
     pub cookies: CookieNames,
     pub csrf_key: [u8; 32],
+    /// The request latency histograms' handles (`observe`).
+    pub latencies: crate::observe::Latencies,
 }
 
 /// Shared state of the Portcullis routes and extractors.
@@ -117,7 +119,14 @@ impl AppState {
     pub fn new(auth: Auth, config: WebConfig, csrf_key: [u8; 32]) -> Self {
         let templates = Templates::new(config.templates_dir.clone());
         let cookies = CookieNames::new(config.public_url.is_https());
-        Self(Arc::new(Inner { auth, config, templates, cookies, csrf_key }))
+        Self(Arc::new(Inner {
+            auth,
+            config,
+            templates,
+            cookies,
+            csrf_key,
+            latencies: crate::observe::Latencies::default(),
+        }))
     }
 
     pub fn auth(&self) -> &Auth {

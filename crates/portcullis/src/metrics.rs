@@ -58,7 +58,7 @@ fn describe() {
     metrics::describe_histogram!(
         "portcullis_http_request_duration_seconds",
         metrics::Unit::Seconds,
-        "HTTP request latency by method, route and status"
+        "HTTP request latency by method (OTHER for a non-standard one), route and status"
     );
     metrics::describe_counter!(
         "portcullis_logins_total",

@@ -19,11 +19,20 @@ async fn metrics_report_logins_hashing_latency_sessions_and_rate_limits() {
         app.post_json(&client(), "/api/v1/login", &wrong).await.status(),
         StatusCode::TOO_MANY_REQUESTS
     );
+    // A made-up method is counted, every time (the histogram handles are cached
+    // after the first request of a series), under one label for all such methods.
+    let brew = reqwest::Method::from_bytes(b"BREW").unwrap();
+    for _ in 0..3 {
+        let res = client().request(brew.clone(), app.url("/healthz")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
     let res = app.get(&client(), "/metrics").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     let text = res.text().await.unwrap();
+    assert!(!text.contains("BREW"), "a client's made-up method became a label:\n{text}");
     for needle in [
+        "portcullis_http_request_duration_seconds_count{method=\"OTHER\",route=\"/healthz\",status=\"405\"} 3",
         "portcullis_logins_total{result=\"success\"}",
         "portcullis_logins_total{result=\"failure\"}",
         "portcullis_logins_total{result=\"throttled\"}",

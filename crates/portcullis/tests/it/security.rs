@@ -145,6 +145,29 @@ async fn cookie_requests_from_another_origin_are_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(login.status(), StatusCode::FORBIDDEN, "no login CSRF");
+    // Routes with a path parameter are covered as well; a path no route matches
+    // stays a 404.
+    let sessions = app.get(&c, "/api/v1/me/sessions").await.json::<Value>().await.unwrap();
+    let id = sessions[0]["id"].as_str().unwrap().to_owned();
+    let revoke = c
+        .delete(app.url(&format!("/api/v1/me/sessions/{id}")))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&c, "/api/v1/me").await.status(),
+        StatusCode::OK,
+        "the refused revocation did nothing"
+    );
+    let unknown = c
+        .post(app.url("/api/v1/no-such-endpoint"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     // Same origin, and no Origin at all (non-browser clients), are fine.
     let same = c
         .post(app.url("/api/v1/me/password"))

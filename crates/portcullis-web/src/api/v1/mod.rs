@@ -1,5 +1,6 @@
 //! `/api/v1`: problem+json errors, JSON bodies only, cookie requests from other
-//! origins refused.
+//! origins refused (`refuses_cross_site`, applied by the hardening layer of
+//! [`crate::router`]).
 
 mod admin;
 mod auth;
@@ -16,23 +17,28 @@ mod routes;
 pub(crate) mod tokens;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::error::ApiError;
 use crate::extract::csrf_same_origin;
 use crate::state::AppState;
 use routes::Routes;
 
 pub use admin::AdminUserResponse;
 
-pub(crate) fn router(state: &AppState) -> Router<AppState> {
-    routes().into_router().layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site))
+/// The routes of `/api/v1`. Their cross-site check ([`refuses_cross_site`]) is made
+/// by the hardening layer [`crate::router`] puts on them, not by a layer of their
+/// own: axum boxes a router layer's service and future around every route, and
+/// that cost every API request a clone and a move of its future (BENCHMARKS.md,
+/// "Performance, round two", change 8).
+pub(crate) fn router() -> Router<AppState> {
+    routes().into_router()
 }
+
+/// The prefix of every route of [`router`].
+pub(crate) const PREFIX: &str = "/api/v1/";
 
 /// Every operation of `/api/v1`.
 fn routes() -> Routes {
@@ -79,13 +85,11 @@ pub struct UserEnvelope {
     pub user: UserResponse,
 }
 
-/// Unsafe requests that ride on the browser's cookies must come from our origin.
+/// Whether a request to a route of [`router`] must be refused (`ApiError::csrf`):
+/// unsafe requests that ride on the browser's cookies must come from our origin.
 /// Requests with an `Authorization` header carry their own credential and are exempt.
-async fn refuse_cross_site(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) fn refuses_cross_site(state: &AppState, req: &Request) -> bool {
     let unsafe_method = !req.method().is_safe();
     let has_bearer = req.headers().contains_key(header::AUTHORIZATION);
-    if unsafe_method && !has_bearer && !csrf_same_origin(req.headers(), &state) {
-        return ApiError::csrf().into_response();
-    }
-    next.run(req).await
+    unsafe_method && !has_bearer && !csrf_same_origin(req.headers(), state)
 }
