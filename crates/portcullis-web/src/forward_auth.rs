@@ -17,7 +17,6 @@
 //! Membership is read with the session or token family, per request, through the
 //! node's hot cache: a removal takes effect within a second on every node.
 
-use axum::RequestExt as _;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -64,13 +63,13 @@ fn access_request(headers: &HeaderMap) -> AccessRequest<'_> {
     }
 }
 
-/// Takes the request whole and reads who is asking from it, rather than taking a
-/// `HeaderMap`: that extractor copies every header of every request.
-pub(crate) async fn verify(State(state): State<AppState>, mut req: Request) -> Response {
-    let MaybeUser(user) = match req.extract_parts::<MaybeUser>().await {
-        Ok(user) => user,
-        Err(e) => return e.into_response(),
-    };
+/// Takes the request itself last, rather than a `HeaderMap`: that extractor copies
+/// every header of every request.
+pub(crate) async fn verify(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    req: Request,
+) -> Response {
     let headers = req.headers();
     let policy = state.config().access.policy_for(&access_request(headers));
     // An administrator who owes a second factor (security.require_mfa_for_admins)
