@@ -89,13 +89,42 @@ pub struct Target {
     /// Seconds spent seeding, or why the database could not be prepared.
     pub seeding: Result<f64, String>,
     pub scenarios: Vec<(Scenario, Outcome)>,
+    /// hello world measured right before each request-rate scenario whose target
+    /// is a ratio to it ([`Scenario::PAIRED`]), so the ratio compares two runs taken
+    /// seconds apart, not the scenario with the run's first baseline minutes earlier.
+    pub hello: Vec<(Scenario, Outcome)>,
     /// Revocation latencies across two nodes, or why there are none.
     pub revocation: Option<Result<crate::revocation::Revocation, String>>,
 }
 
 impl Target {
+    fn new(backend: Backend, scale: u64) -> Self {
+        let seeding = Err(String::new());
+        Self { backend, scale, seeding, scenarios: Vec::new(), hello: Vec::new(), revocation: None }
+    }
+
     pub fn get(&self, s: Scenario) -> Option<&Outcome> {
         self.scenarios.iter().find(|(k, _)| *k == s).map(|(_, o)| o)
+    }
+
+    /// hello world as measured right before `s`.
+    pub fn hello_before(&self, s: Scenario) -> Option<&Outcome> {
+        self.hello.iter().find(|(k, _)| *k == s).map(|(_, o)| o)
+    }
+}
+
+impl Scenario {
+    /// The scenarios whose targets are ratios to hello world.
+    pub const PAIRED: [Self; 5] = [Self::Floor, Self::Me, Self::Bearer, Self::Verify, Self::VerifyBearer];
+}
+
+/// hello world, measured right before `s` (see [`Target::hello`]).
+async fn pair_hello(ctx: &Ctx, t: &mut Target, s: Scenario, label: &str) {
+    if Scenario::PAIRED.contains(&s) && ctx.wants(s) {
+        let name =
+            clap::ValueEnum::to_possible_value(&s).map_or_else(String::new, |v| v.get_name().to_owned());
+        let outcome = hello_baseline(ctx, &format!("{label}-hello-before-{name}")).await;
+        t.hello.push((s, outcome.into()));
     }
 }
 
@@ -161,7 +190,7 @@ pub async fn run(options: Options) -> anyhow::Result<bool> {
     }
 
     eprintln!("==> axum hello world");
-    let hello = Outcome::from(hello_baseline(&ctx).await);
+    let hello = Outcome::from(hello_baseline(&ctx, "hello").await);
 
     let mut targets = Vec::new();
     for &backend in &options.backends {
@@ -190,13 +219,13 @@ pub async fn run(options: Options) -> anyhow::Result<bool> {
     Ok(ok)
 }
 
-async fn hello_baseline(ctx: &Ctx) -> anyhow::Result<Measured> {
+async fn hello_baseline(ctx: &Ctx, label: &str) -> anyhow::Result<Measured> {
     // The same request shapes as the Portcullis runs (the cookie is ignored), so the
     // load generator does the same work on both sides.
     let cookies: Vec<String> = (0..SAMPLE).map(|_| wrk::fake_token()).collect();
     let load = wrk::cookie_load("/", &cookies, "application/json");
     let command = || server::command(&ctx.hello, ctx.options.server_cpus.as_deref());
-    measure(ctx, "hello", command, &load, 200, &ctx.run(ctx.options.connections)).await
+    measure(ctx, label, command, &load, 200, &ctx.run(ctx.options.connections)).await
 }
 
 /// One backend at one scale: prepare, seed, run the scenarios, clean up.
@@ -204,8 +233,7 @@ async fn hello_baseline(ctx: &Ctx) -> anyhow::Result<Measured> {
 async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool) -> Target {
     let label = format!("{}-{scale}", backend.name().to_lowercase());
     eprintln!("==> {} with {scale} users and sessions", backend.name());
-    let mut t =
-        Target { backend, scale, seeding: Err(String::new()), scenarios: Vec::new(), revocation: None };
+    let mut t = Target::new(backend, scale);
     let db = match Database::create(ctx, backend, &label).await {
         Ok(db) => db,
         Err(e) => {
@@ -229,16 +257,19 @@ async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool
     let run = ctx.run(ctx.options.connections);
     let wants = |s: Scenario| ctx.wants(s);
     if first && wants(Scenario::Floor) {
+        pair_hello(ctx, &mut t, Scenario::Floor, &label).await;
         let floor = wrk::cookie_load("/healthz", &sample.tokens, "application/json");
         let outcome = measure(ctx, &format!("{label}-healthz"), start, &floor, 200, &run).await;
         t.scenarios.push((Scenario::Floor, outcome.into()));
     }
     if wants(Scenario::Me) {
+        pair_hello(ctx, &mut t, Scenario::Me, &label).await;
         let me = wrk::cookie_load("/api/v1/me", &sample.tokens, "application/json");
         t.scenarios
             .push((Scenario::Me, measure(ctx, &format!("{label}-me"), start, &me, 200, &run).await.into()));
     }
     if wants(Scenario::Verify) {
+        pair_hello(ctx, &mut t, Scenario::Verify, &label).await;
         let verify = verify_load(wrk::cookie_load("/auth/verify", &sample.tokens, "application/json"));
         let outcome = measure(ctx, &format!("{label}-verify"), start, &verify, 200, &run).await;
         t.scenarios.push((Scenario::Verify, outcome.into()));
@@ -291,21 +322,31 @@ async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool
     // Last: it signs the sampled sessions out (from the 2nd on: the 1st is the
     // administrator the admin scenarios use).
     if backend == Backend::Postgres && wants(Scenario::Revocation) {
-        eprintln!("    revocation across two nodes, {} sessions", crate::revocation::ROUNDS);
-        let measured = crate::revocation::measure(ctx, &label, &db.url, &sample.tokens[1..]).await;
-        if let Ok(r) = &measured {
-            let l = &r.from_sent;
-            eprintln!(
-                "    revocation (from sending the logout): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                l.percentile(50),
-                l.percentile(99),
-                l.max()
-            );
-        }
-        t.revocation = Some(measured.map_err(|e| format!("{e:#}")));
+        t.revocation = Some(revocation(ctx, &label, &db.url, &sample).await);
     }
     db.drop(ctx).await;
     t
+}
+
+/// Sign-out on one node, first refusal on another, for the sampled sessions.
+async fn revocation(
+    ctx: &Ctx,
+    label: &str,
+    url: &str,
+    sample: &seed::Sample,
+) -> Result<crate::revocation::Revocation, String> {
+    eprintln!("    revocation across two nodes, {} sessions", crate::revocation::ROUNDS);
+    let measured = crate::revocation::measure(ctx, label, url, &sample.tokens[1..]).await;
+    if let Ok(r) = &measured {
+        let l = &r.from_sent;
+        eprintln!(
+            "    revocation (from sending the logout): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            l.percentile(50),
+            l.percentile(99),
+            l.max()
+        );
+    }
+    measured.map_err(|e| format!("{e:#}"))
 }
 
 /// The scenarios that need access tokens or an OAuth client: `/api/v1/me` and
@@ -329,6 +370,7 @@ async fn token_scenarios(
     };
     let issuer = || issuer_command(ctx, url);
     if wants(Scenario::Bearer) {
+        pair_hello(ctx, t, Scenario::Bearer, label).await;
         let outcome = match &tokens {
             Ok(tokens) => {
                 let load = bearer_load("/api/v1/me", tokens);
@@ -339,6 +381,7 @@ async fn token_scenarios(
         t.scenarios.push((Scenario::Bearer, outcome));
     }
     if wants(Scenario::VerifyBearer) {
+        pair_hello(ctx, t, Scenario::VerifyBearer, label).await;
         let outcome = match &tokens {
             Ok(tokens) => {
                 let load = verify_load(bearer_load("/auth/verify", tokens));

@@ -154,7 +154,11 @@ fn row(out: &mut String, r: &Results, name: &str, figure: &str, value: impl Fn(&
 }
 
 fn targets(out: &mut String, r: &Results) {
-    out.push_str("### Performance targets\n\n| target | measured | verdict |\n|---|---|---|\n");
+    out.push_str(
+        "### Performance targets\n\nRatios to hello world divide the scenario's rate by hello world's, measured \
+         on the same CPUs right before it (in brackets: the two rates, req/s).\n\n\
+         | target | measured | verdict |\n|---|---|---|\n",
+    );
     let hello = measured(Some(&r.hello)).map(|m| m.stats.requests_per_sec);
     let hashes = r.argon.as_ref().ok().map(|a| a.hashes_per_sec);
     for backend in backends(r) {
@@ -297,10 +301,17 @@ fn scale_row(out: &mut String, ts: &[&Target], name: &str) {
     );
 }
 
-fn ratios(ts: &[&Target], s: Scenario, base: Option<f64>) -> Vec<(String, f64)> {
-    let Some(base) = base.filter(|b| *b > 0.0) else { return Vec::new() };
+/// `s`'s request rate over hello world's, per scale: the hello world measured right
+/// before `s` (`Target::hello`), else the run's first one (`first`). Each value names
+/// the two rates it divides.
+fn ratios(ts: &[&Target], s: Scenario, first: Option<f64>) -> Vec<(String, f64)> {
     ts.iter()
-        .filter_map(|t| measured(t.get(s)).map(|m| (scale(t.scale), m.stats.requests_per_sec / base)))
+        .filter_map(|t| {
+            let ours = measured(t.get(s))?.stats.requests_per_sec;
+            let paired = measured(t.hello_before(s)).map(|m| m.stats.requests_per_sec);
+            let base = paired.or(first).filter(|b| *b > 0.0)?;
+            Some((format!("{} ({} / {})", scale(t.scale), rate(ours), rate(base)), ours / base))
+        })
         .collect()
 }
 
@@ -329,6 +340,7 @@ fn diagnostics(out: &mut String, r: &Results) {
             continue;
         };
         let floor_rate = floor.stats.requests_per_sec;
+        let hello = measured(t.hello_before(Scenario::Floor)).map(|m| m.stats.requests_per_sec).or(hello);
         let vs_hello = hello.map_or_else(String::new, |h| format!("{:.2} × hello world; ", floor_rate / h));
         lines.push(format!(
             "- {} {}: `GET /healthz` (no database) reaches {vs_hello}`GET /api/v1/me` reaches {:.2} × `/healthz`",
@@ -362,6 +374,11 @@ fn notes(out: &mut String, r: &Results) {
         }
         if let Some(Err(e)) = &t.revocation {
             notes.push(format!("{label} revocation: failed: {e}"));
+        }
+        for (s, o) in &t.hello {
+            if let Outcome::Failed(e) = o {
+                notes.push(format!("{label}: hello world before {s:?}: failed: {e}"));
+            }
         }
         for (s, o) in &t.scenarios {
             match o {
