@@ -105,7 +105,18 @@ async fn outage_under_load(fault: Fault) {
         let log = node.log_text();
         assert_eq!(lines_with(node, OUTAGE_STARTS), 1, "the outage start, once:\n{log}");
         assert_eq!(lines_with(node, OUTAGE_ENDS), 1, "the outage end, once:\n{log}");
-        let warnings = log.lines().filter(|l| l.contains(" WARN ") || l.contains(" ERROR ")).count();
+        // sqlx warns once for each pooled connection that was in use when the
+        // database went away ("testing the connection on-release"): bounded by the
+        // pool (database.max_connections, 16 by default), not by the requests; how
+        // many were in use at that instant varies from run to run. Every other line
+        // keeps the bound of 15.
+        let on_release = lines_with(node, "testing the connection on-release");
+        assert!(on_release <= 16, "{on_release} on-release warnings from a pool of at most 16:\n{log}");
+        let warnings = log
+            .lines()
+            .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+            .filter(|l| !l.contains("testing the connection on-release"))
+            .count();
         assert!(
             warnings <= 15,
             "{warnings} warnings and errors for one outage ({refused} refused requests):\n{log}"
