@@ -98,7 +98,7 @@ pub struct Target {
 }
 
 impl Target {
-    fn new(backend: Backend, scale: u64) -> Self {
+    pub(crate) fn new(backend: Backend, scale: u64) -> Self {
         let seeding = Err(String::new());
         Self { backend, scale, seeding, scenarios: Vec::new(), hello: Vec::new(), revocation: None }
     }

@@ -467,3 +467,35 @@ fn ms(v: f64) -> String {
 fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate_of(rps: f64) -> Outcome {
+        let stats = crate::wrk::Stats { requests_per_sec: rps, ..crate::wrk::Stats::default() };
+        Outcome::Measured(Box::new(Measured {
+            stats,
+            idle: crate::server::Memory::default(),
+            after: crate::server::Memory::default(),
+            log: Vec::new(),
+        }))
+    }
+
+    #[test]
+    fn a_ratio_divides_by_the_hello_world_measured_right_before_it_else_the_first() {
+        let mut paired = Target::new(Backend::Sqlite, 1000);
+        paired.scenarios.push((Scenario::Me, rate_of(70_000.0)));
+        paired.hello.push((Scenario::Me, rate_of(100_000.0)));
+        let mut unpaired = Target::new(Backend::Sqlite, 1_000_000);
+        unpaired.scenarios.push((Scenario::Me, rate_of(60_000.0)));
+        let got = ratios(&[&paired, &unpaired], Scenario::Me, Some(120_000.0));
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, "1k (70,000 / 100,000)");
+        assert!((got[0].1 - 0.7).abs() < 1e-9, "{got:?}");
+        assert_eq!(got[1].0, "1M (60,000 / 120,000)");
+        assert!((got[1].1 - 0.5).abs() < 1e-9, "{got:?}");
+        // A hello world paired with another scenario is not used for this one.
+        assert!(ratios(&[&paired], Scenario::Bearer, Some(1.0)).is_empty());
+    }
+}
