@@ -18,7 +18,7 @@
 //! node's hot cache: a removal takes effect within a second on every node.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::access::{AccessRequest, Decision, Who, decide};
 use portcullis_core::service::Authenticated;
@@ -28,19 +28,30 @@ use crate::extract::MaybeUser;
 use crate::paths;
 use crate::state::AppState;
 
-fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+// The names made once: a name given as a `&str` is parsed again at every lookup
+// (about 400 instructions each, eight of them per request before).
+const X_ORIGINAL_URL: HeaderName = HeaderName::from_static("x-original-url");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
+const X_AUTH_USER_ID: HeaderName = HeaderName::from_static("x-auth-user-id");
+const X_AUTH_USER_EMAIL: HeaderName = HeaderName::from_static("x-auth-user-email");
+const X_AUTH_USER_GROUPS: HeaderName = HeaderName::from_static("x-auth-user-groups");
+
+fn get<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
 }
 
 /// The URL the client originally asked the proxy for: `X-Original-URL` (nginx), or
 /// `X-Forwarded-Proto` + `X-Forwarded-Host` + `X-Forwarded-Uri` (Traefik, Caddy).
 fn original_url(headers: &HeaderMap) -> Option<String> {
-    if let Some(url) = get(headers, "x-original-url") {
+    if let Some(url) = get(headers, &X_ORIGINAL_URL) {
         return Some(url.to_owned());
     }
-    let uri = get(headers, "x-forwarded-uri")?;
-    let host = get(headers, "x-forwarded-host").or_else(|| get(headers, "host"))?;
-    let proto = get(headers, "x-forwarded-proto").unwrap_or("https");
+    let uri = get(headers, &X_FORWARDED_URI)?;
+    let host = get(headers, &X_FORWARDED_HOST).or_else(|| get(headers, &header::HOST))?;
+    let proto = get(headers, &X_FORWARDED_PROTO).unwrap_or("https");
     Some(format!("{proto}://{host}{uri}"))
 }
 
@@ -55,11 +66,11 @@ fn split_url(url: &str) -> Option<(&str, &str)> {
 
 /// The request the proxy asks about, as the access rules read it.
 fn access_request(headers: &HeaderMap) -> AccessRequest<'_> {
-    let original = get(headers, "x-original-url").and_then(split_url);
+    let original = get(headers, &X_ORIGINAL_URL).and_then(split_url);
     AccessRequest {
-        host: get(headers, "x-forwarded-host").or(original.map(|(host, _)| host)),
-        uri: get(headers, "x-forwarded-uri").or(original.map(|(_, uri)| uri)),
-        method: get(headers, "x-forwarded-method"),
+        host: get(headers, &X_FORWARDED_HOST).or(original.map(|(host, _)| host)),
+        uri: get(headers, &X_FORWARDED_URI).or(original.map(|(_, uri)| uri)),
+        method: get(headers, &X_FORWARDED_METHOD),
     }
 }
 
@@ -93,19 +104,19 @@ pub(crate) async fn verify(
 
 /// 200, with who is asking when someone is.
 fn allowed(me: Option<&Authenticated>) -> Response {
-    let mut res = StatusCode::OK.into_response();
+    let mut res = crate::headers::roomy_response([], axum::body::Body::empty());
     let Some(me) = me else { return res };
     let h = res.headers_mut();
     let mut buf = uuid::Uuid::encode_buffer();
     if let Ok(id) = HeaderValue::from_str(me.user.id.as_uuid().hyphenated().encode_lower(&mut buf)) {
-        h.insert("x-auth-user-id", id);
+        h.insert(X_AUTH_USER_ID, id);
     }
     if let Ok(email) = HeaderValue::from_str(&me.user.email) {
-        h.insert("x-auth-user-email", email);
+        h.insert(X_AUTH_USER_EMAIL, email);
     }
     // Group names are `[a-z0-9_.-]`: always a valid header value, empty for none.
     if let Ok(groups) = HeaderValue::from_str(&me.user.groups.join(",")) {
-        h.insert("x-auth-user-groups", groups);
+        h.insert(X_AUTH_USER_GROUPS, groups);
     }
     res
 }

@@ -4,7 +4,8 @@
 //! state the extractors need, the 64 KiB body limit (a larger declared
 //! `Content-Length` refused at once, before any of the body is read), and the
 //! error pages of `PageError`s (`pages`); on Portcullis' own routes also the
-//! cross-site check of `/api/v1` (`api::v1::refuses_cross_site`).
+//! cross-site check of `/api/v1` (`api::v1::refuses_cross_site`), and on an
+//! application's routes the request id in the request's headers.
 //!
 //! They used to be eight `Router::layer` calls. axum applies a router layer to each
 //! route separately and boxes every layer's service, so every request cloned eight
@@ -22,6 +23,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use axum::body::HttpBody as _;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
@@ -38,20 +40,21 @@ use crate::{MAX_BODY_BYTES, api, headers, pages, paths};
 pub(crate) struct HardenLayer {
     state: AppState,
     timeout: Duration,
-    api_cross_site_check: bool,
+    own_routes: bool,
 }
 
 impl HardenLayer {
     pub(crate) fn new(state: AppState) -> Self {
         let timeout = state.config().request_timeout;
-        Self { state, timeout, api_cross_site_check: false }
+        Self { state, timeout, own_routes: false }
     }
 
-    /// Also refuses cross-site cookie requests to the routes of `/api/v1` (only
-    /// [`crate::router`]'s own routes: an application's routes under that prefix
-    /// are its business).
-    pub(crate) fn with_api_cross_site_check(mut self) -> Self {
-        self.api_cross_site_check = true;
+    /// For [`crate::router`]'s own routes: also refuses cross-site cookie requests
+    /// to the routes of `/api/v1` (an application's routes under that prefix are
+    /// its business), and leaves the request id out of the request's headers (no
+    /// handler of Portcullis reads it there; an application's may).
+    pub(crate) fn for_own_routes(mut self) -> Self {
+        self.own_routes = true;
         self
     }
 }
@@ -60,12 +63,7 @@ impl<S> Layer<S> for HardenLayer {
     type Service = Hardened<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Hardened {
-            inner,
-            state: self.state.clone(),
-            timeout: self.timeout,
-            api_cross_site_check: self.api_cross_site_check,
-        }
+        Hardened { inner, state: self.state.clone(), timeout: self.timeout, own_routes: self.own_routes }
     }
 }
 
@@ -75,7 +73,7 @@ pub(crate) struct Hardened<S> {
     inner: S,
     state: AppState,
     timeout: Duration,
-    api_cross_site_check: bool,
+    own_routes: bool,
 }
 
 impl<S> Service<Request> for Hardened<S>
@@ -95,7 +93,7 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         let inner = self.inner.clone();
         let state = self.state.clone();
-        let checks = Checks { timeout: self.timeout, api_cross_site: self.api_cross_site_check };
+        let checks = Checks { timeout: self.timeout, own_routes: self.own_routes };
         Box::pin(async move { Ok(handle(inner, state, checks, req).await) })
     }
 }
@@ -104,7 +102,8 @@ where
 #[derive(Clone, Copy)]
 struct Checks {
     timeout: Duration,
-    api_cross_site: bool,
+    /// [`HardenLayer::for_own_routes`].
+    own_routes: bool,
 }
 
 async fn handle<S>(inner: S, state: AppState, checks: Checks, mut req: Request) -> Response
@@ -112,14 +111,14 @@ where
     S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
     S::Future: Send + 'static,
 {
-    let tracked = Tracked::start(&mut req);
+    let tracked = Tracked::start(&mut req, !checks.own_routes);
     let route = req.extensions().get::<MatchedPath>().cloned();
     let https = headers::is_https(&state, &req);
     let span = tracked.span.clone();
     let mut res = async {
         let answer = catch_panic(tokio::time::timeout(
             checks.timeout,
-            protected(inner, &state, checks.api_cross_site, route.as_ref(), req),
+            protected(inner, &state, checks.own_routes, route.as_ref(), req),
         ))
         .await;
         match answer {
@@ -138,9 +137,10 @@ where
     res
 }
 
-/// Inside the timeout: the state for the extractors, the body limit, the
-/// cross-site check of `/api/v1` (when `api_cross_site`, on a route matched under
-/// its prefix: an unmatched path stays a 404), the route, and its error pages.
+/// Inside the timeout: the state for the extractors, the body limit (on a request
+/// that has a body), the cross-site check of `/api/v1` (when `api_cross_site`, on
+/// a route matched under its prefix: an unmatched path stays a 404), the route, and
+/// its error pages.
 async fn protected<S>(
     inner: S,
     state: &AppState,
@@ -162,7 +162,14 @@ where
         return ApiError::csrf().into_response();
     }
     req.extensions_mut().insert(state.clone());
-    let Ok(res) = DefaultBodyLimit::max(MAX_BODY_BYTES).layer(inner).oneshot(req).await;
+    // A request without a body (no `Content-Length`, no chunks: hyper knows it is
+    // empty before the handler runs) has nothing to limit; skipping the limit
+    // spares the `GET`s an extension (an allocation) per request.
+    let Ok(res) = if req.body().size_hint().exact() == Some(0) {
+        inner.oneshot(req).await
+    } else {
+        DefaultBodyLimit::max(MAX_BODY_BYTES).layer(inner).oneshot(req).await
+    };
     pages::render_page_errors(state, is_api, res)
 }
 

@@ -67,7 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::STATIC, get(static_file))
         .fallback(not_found)
         .with_state(state.clone());
-    routes.layer(harden::HardenLayer::new(state).with_api_cross_site_check())
+    routes.layer(harden::HardenLayer::new(state).for_own_routes())
 }
 
 /// Wraps `app` (Portcullis' routes, or a whole application that embeds them) in the
@@ -81,8 +81,10 @@ pub fn harden(app: Router, state: AppState) -> Router {
 
 /// `{"status":"ok"}`, a constant: nothing to build or serialize per request.
 async fn healthz() -> Response {
-    ([(header::CONTENT_TYPE, const { HeaderValue::from_static("application/json") })], r#"{"status":"ok"}"#)
-        .into_response()
+    headers::roomy_response(
+        [(header::CONTENT_TYPE, const { HeaderValue::from_static("application/json") })],
+        r#"{"status":"ok"}"#,
+    )
 }
 
 /// Ready when the database answers, within 900 ms whatever the database does (the

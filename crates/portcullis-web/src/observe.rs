@@ -8,11 +8,12 @@ use std::sync::RwLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::response::Response;
 use metrics::Histogram;
 
-const REQUEST_ID: &str = "x-request-id";
+/// Made once: a name given as a `&str` is parsed again at every use.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// A fresh request id: UUID-shaped, a random per-process half and a counter, so
 /// making one costs no system call (ids need to be unique, not secret).
@@ -141,12 +142,17 @@ pub(crate) struct Tracked {
 }
 
 impl Tracked {
-    /// Gives `req` its request id (a trusted caller's, or a new one) and opens its
-    /// span.
-    pub(crate) fn start(req: &mut Request) -> Self {
+    /// Gives the request its id (a trusted caller's, or a new one) and opens its
+    /// span. With `to_handler`, a new id is also put in `req`'s `x-request-id` header
+    /// for the handler (an application's route reads it there, as with tower-http's
+    /// `SetRequestId`); Portcullis' own handlers do not read it, and on their routes
+    /// it is not copied (a header map grown and an allocation per request).
+    pub(crate) fn start(req: &mut Request, to_handler: bool) -> Self {
         let id = trusted_request_id(req).unwrap_or_else(|| {
             let id = new_request_id();
-            req.headers_mut().insert(REQUEST_ID, id.clone());
+            if to_handler {
+                req.headers_mut().insert(REQUEST_ID, id.clone());
+            }
             id
         });
         let method = method_label(req.method());

@@ -1,5 +1,6 @@
 //! The API answers at the edge: a body declared too large is refused from its
-//! header at once, and a wrong method gets a problem document like every error.
+//! header at once, one sent in chunks when it passes the limit, and a wrong method
+//! gets a problem document like every error.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use crate::helpers::{Backend, TestApp, backend_tests, client};
 
 backend_tests!(
     a_huge_declared_body_is_refused_with_413_at_once,
+    a_chunked_body_is_read_up_to_the_limit_and_refused_past_it,
     a_wrong_method_on_the_api_is_a_problem_document_with_allow,
 );
 
@@ -48,6 +50,40 @@ async fn a_huge_declared_body_is_refused_with_413_at_once(backend: Backend) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
+}
+
+/// Sends a request whose body goes in 8 KiB chunks (no `Content-Length`: the
+/// hardening layer cannot refuse it from its head, and skips the body limit only for
+/// a request that has no body at all); the status line of the answer.
+async fn chunked_status(app: &TestApp, body: &[u8]) -> String {
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = "POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+                Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    let mut request = head.as_bytes().to_vec();
+    for chunk in body.chunks(8 * 1024) {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    // The server may answer and close before reading it all: a failed write is fine.
+    let _ = stream.write_all(&request).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+async fn a_chunked_body_is_read_up_to_the_limit_and_refused_past_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // 80 KiB of JSON whitespace before the object: over the 64 KiB limit.
+    let mut big = vec![b' '; 80 * 1024];
+    big.extend_from_slice(br#"{"email":"chunked@example.com","password":"not the password at all"}"#);
+    assert_eq!(chunked_status(&app, &big).await, "HTTP/1.1 413 Payload Too Large");
+    // The same object in chunks under the limit is read: a wrong password's 401.
+    let small = &big[70 * 1024..];
+    assert_eq!(chunked_status(&app, small).await, "HTTP/1.1 401 Unauthorized");
 }
 
 async fn a_wrong_method_on_the_api_is_a_problem_document_with_allow(backend: Backend) {
