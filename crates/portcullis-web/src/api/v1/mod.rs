@@ -18,7 +18,8 @@ pub(crate) mod tokens;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::header;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse as _, Response};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -55,7 +56,9 @@ fn routes() -> Routes {
 /// The public view of a user: never a hash, secret or token.
 #[derive(Debug, Serialize)]
 pub struct UserResponse {
-    pub id: String,
+    /// Serialized as the hyphenated lower-case string, made on the stack (a
+    /// `String` here cost an allocation and the formatting machinery per `/me`).
+    pub id: uuid::Uuid,
     pub email: String,
     pub email_verified: bool,
     /// TOTP is on: a password sign-in needs a second step (a code, a recovery code
@@ -70,12 +73,28 @@ pub struct UserResponse {
 impl From<&portcullis_core::User> for UserResponse {
     fn from(u: &portcullis_core::User) -> Self {
         Self {
-            id: u.id.to_string(),
+            id: u.id.as_uuid(),
             email: u.email.clone(),
             email_verified: u.email_verified,
             mfa_enabled: u.mfa_enabled,
             created_at: u.created_at,
             groups: u.groups.clone(),
+        }
+    }
+}
+
+/// `value` as an `application/json` response, written into a buffer of
+/// `capacity` bytes; a value that cannot be serialized is a 500 problem (logged).
+pub(crate) fn json_response<T: Serialize>(value: &T, capacity: usize) -> Response {
+    let mut buf = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => crate::headers::roomy_response(
+            [(header::CONTENT_TYPE, const { HeaderValue::from_static("application/json") })],
+            buf,
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "a response could not be serialized");
+            crate::error::ApiError::internal().into_response()
         }
     }
 }
