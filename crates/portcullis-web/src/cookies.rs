@@ -56,16 +56,27 @@ impl CookieNames {
     }
 }
 
-/// The value of cookie `name` in the request's `Cookie` headers.
+/// The value of cookie `name` in the request's `Cookie` headers (the first one
+/// found). A header that is not all visible ASCII is read as UTF-8, and then the
+/// value found must be visible ASCII: another application's cookie on the same host
+/// with UTF-8 in its value does not hide ours (with `HeaderValue::to_str` alone,
+/// which refuses any byte above 0x7e, it did).
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'))
+    for header in headers.get_all(header::COOKIE) {
+        let (text, all_visible) = match header.to_str() {
+            Ok(text) => (text, true),
+            Err(_) => match std::str::from_utf8(header.as_bytes()) {
+                Ok(text) => (text, false),
+                Err(_) => continue,
+            },
+        };
+        let found = text.split(';').filter_map(|pair| pair.trim().split_once('=')).find(|(k, _)| *k == name);
+        if let Some((_, value)) = found {
+            let visible = all_visible || value.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b));
+            return visible.then(|| value.trim_matches('"'));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -96,5 +107,20 @@ mod tests {
         assert_eq!(get(&h, "portcullis_session"), Some("xyz"));
         assert_eq!(get(&h, "b"), Some("2"));
         assert_eq!(get(&h, "c"), None);
+    }
+
+    #[test]
+    fn another_cookie_with_other_bytes_does_not_hide_ours() {
+        let mut h = HeaderMap::new();
+        let mixed =
+            HeaderValue::from_bytes("app=caf\u{e9}; portcullis_session=\"xyz\" ; x".as_bytes()).unwrap();
+        h.append(header::COOKIE, mixed);
+        assert_eq!(get(&h, "portcullis_session"), Some("xyz"));
+        assert_eq!(get(&h, "app"), None, "a value that is not visible ASCII is not returned");
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_bytes(b"a=\xff\xfe; portcullis_session=abc").unwrap());
+        h.append(header::COOKIE, HeaderValue::from_static("portcullis_session=def"));
+        assert_eq!(get(&h, "portcullis_session"), Some("def"), "a header that is not UTF-8 is skipped");
+        assert_eq!(get(&h, "x"), None, "a pair without `=` names no cookie");
     }
 }

@@ -13,6 +13,7 @@ backend_tests!(
     unknown_email_and_wrong_password_get_identical_responses,
     me_without_a_session_is_401_with_www_authenticate,
     logout_revokes_the_session_server_side,
+    the_session_cookie_is_found_beside_another_applications_utf8_cookie,
     every_login_creates_a_new_session_id,
     sessions_can_be_listed_and_revoked,
     another_users_session_cannot_be_revoked,
@@ -188,6 +189,38 @@ async fn logout_revokes_the_session_server_side(backend: Backend) {
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     // The old cookie value, replayed, no longer works: the session is gone server-side.
     assert_eq!(with_cookie("/api/v1/me").send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Another application on the same host may set a cookie with UTF-8 in it; the
+/// browser then sends it in the same `Cookie` header as ours. It must not sign the
+/// user out (it did while a header with any byte above 0x7e was skipped whole).
+async fn the_session_cookie_is_found_beside_another_applications_utf8_cookie(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.register("utf8@example.com").await;
+    let res = app
+        .post_json(&client(), "/api/v1/login", &json!({"email": "utf8@example.com", "password": PASSWORD}))
+        .await;
+    let token = cookie_value(res.headers(), "portcullis_session").unwrap();
+    let header = format!("theme=caf\u{e9}-cr\u{e8}me; portcullis_session={token}; lang=fran\u{e7}ais");
+    let res = client()
+        .get(app.url("/api/v1/me"))
+        .header("cookie", reqwest::header::HeaderValue::from_bytes(header.as_bytes()).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let me: Value = res.json().await.unwrap();
+    assert_eq!(me["email"], "utf8@example.com");
+    assert!(uuid::Uuid::parse_str(me["id"].as_str().unwrap()).is_ok(), "{me}");
+    // A session value that is not visible ASCII is no session.
+    let odd = format!("portcullis_session={token}\u{e9}");
+    let res = client()
+        .get(app.url("/api/v1/me"))
+        .header("cookie", reqwest::header::HeaderValue::from_bytes(odd.as_bytes()).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
 async fn every_login_creates_a_new_session_id(backend: Backend) {
