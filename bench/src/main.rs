@@ -65,6 +65,11 @@ pub struct Options {
     /// Pin wrk to these CPUs (`taskset -c`).
     #[arg(long)]
     pub wrk_cpus: Option<String>,
+    /// Rounds of each scenario whose target is a ratio (`/healthz`, `/api/v1/me`,
+    /// `/auth/verify`, logins), each right after its own baseline; the report keeps the
+    /// round with the median ratio and lists every round's.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=9))]
+    pub rounds: u32,
     /// Keep the scratch databases (and print where they are), e.g. to profile against them.
     #[arg(long)]
     pub keep: bool,

@@ -89,43 +89,153 @@ pub struct Target {
     /// Seconds spent seeding, or why the database could not be prepared.
     pub seeding: Result<f64, String>,
     pub scenarios: Vec<(Scenario, Outcome)>,
-    /// hello world measured right before each request-rate scenario whose target
-    /// is a ratio to it ([`Scenario::PAIRED`]), so the ratio compares two runs taken
-    /// seconds apart, not the scenario with the run's first baseline minutes earlier.
-    pub hello: Vec<(Scenario, Outcome)>,
+    /// The baseline measured right before each scenario whose target is a ratio
+    /// ([`Scenario::PAIRED`]: hello world; [`Scenario::Login`]: Argon2id alone), so the
+    /// ratio compares two runs taken seconds apart, not the scenario with the run's
+    /// first baseline minutes earlier. With several rounds, the median round's.
+    pub before: Vec<(Scenario, Before)>,
+    /// Every round's ratio (sorted), when a ratio scenario ran more than once.
+    pub rounds: Vec<(Scenario, Vec<f64>)>,
     /// Revocation latencies across two nodes, or why there are none.
     pub revocation: Option<Result<crate::revocation::Revocation, String>>,
+}
+
+/// A baseline measured right before a ratio scenario.
+#[derive(Debug, Clone)]
+pub enum Before {
+    /// axum hello world (req/s).
+    Hello(Outcome),
+    /// Argon2id alone (hashes/s), before the logins.
+    Argon(Result<Baseline, String>),
+}
+
+impl Before {
+    /// Requests (or hashes) per second.
+    pub fn rate(&self) -> Option<f64> {
+        match self {
+            Self::Hello(o) => o.rate(),
+            Self::Argon(a) => a.as_ref().ok().map(|a| a.hashes_per_sec),
+        }
+    }
+
+    /// Why it has no figure.
+    pub fn failure(&self) -> Option<&str> {
+        match self {
+            Self::Hello(Outcome::Failed(e)) | Self::Argon(Err(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl Outcome {
+    /// Requests per second, when measured.
+    pub fn rate(&self) -> Option<f64> {
+        match self {
+            Self::Measured(m) => Some(m.stats.requests_per_sec),
+            Self::Failed(_) => None,
+        }
+    }
 }
 
 impl Target {
     pub(crate) fn new(backend: Backend, scale: u64) -> Self {
         let seeding = Err(String::new());
-        Self { backend, scale, seeding, scenarios: Vec::new(), hello: Vec::new(), revocation: None }
+        Self {
+            backend,
+            scale,
+            seeding,
+            scenarios: Vec::new(),
+            before: Vec::new(),
+            rounds: Vec::new(),
+            revocation: None,
+        }
     }
 
     pub fn get(&self, s: Scenario) -> Option<&Outcome> {
         self.scenarios.iter().find(|(k, _)| *k == s).map(|(_, o)| o)
     }
 
-    /// hello world as measured right before `s`.
-    pub fn hello_before(&self, s: Scenario) -> Option<&Outcome> {
-        self.hello.iter().find(|(k, _)| *k == s).map(|(_, o)| o)
+    /// The baseline measured right before `s`.
+    pub fn before(&self, s: Scenario) -> Option<&Before> {
+        self.before.iter().find(|(k, _)| *k == s).map(|(_, b)| b)
+    }
+
+    /// Every round's ratio of `s` (sorted), when it ran more than once.
+    pub fn rounds(&self, s: Scenario) -> Option<&[f64]> {
+        self.rounds.iter().find(|(k, _)| *k == s).map(|(_, r)| r.as_slice())
     }
 }
 
 impl Scenario {
     /// The scenarios whose targets are ratios to hello world.
     pub const PAIRED: [Self; 5] = [Self::Floor, Self::Me, Self::Bearer, Self::Verify, Self::VerifyBearer];
+
+    fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self).map_or_else(String::new, |v| v.get_name().to_owned())
+    }
 }
 
-/// hello world, measured right before `s` (see [`Target::hello`]).
-async fn pair_hello(ctx: &Ctx, t: &mut Target, s: Scenario, label: &str) {
-    if Scenario::PAIRED.contains(&s) && ctx.wants(s) {
-        let name =
-            clap::ValueEnum::to_possible_value(&s).map_or_else(String::new, |v| v.get_name().to_owned());
-        let outcome = hello_baseline(ctx, &format!("{label}-hello-before-{name}")).await;
-        t.hello.push((s, outcome.into()));
+/// The baseline of `s`, measured now: Argon2id alone before the logins, hello world
+/// before the others.
+async fn measure_before(ctx: &Ctx, s: Scenario, label: &str) -> Before {
+    if s == Scenario::Login {
+        let duration = ctx.options.duration;
+        eprintln!("    Argon2id alone, before the logins");
+        let argon = tokio::task::spawn_blocking(move || argon::run(machine::cpus(), duration)).await;
+        return Before::Argon(match argon {
+            Ok(Ok(a)) => {
+                eprintln!("    {:.1} hashes/s ({:.1} ms per hash)", a.hashes_per_sec, a.ms_per_hash);
+                Ok(a)
+            }
+            Ok(Err(e)) => Err(format!("{e:#}")),
+            Err(e) => Err(e.to_string()),
+        });
     }
+    Before::Hello(hello_baseline(ctx, &format!("{label}-hello-before-{}", s.name())).await.into())
+}
+
+/// Runs the ratio scenario `s` [`Options::rounds`] times, each right after its own
+/// baseline ([`measure_before`]); keeps the round whose ratio is the median (the
+/// upper one of an even count), and every round's ratio. `scenario` gets the suffix
+/// that keeps each round's raw output apart.
+async fn in_rounds(
+    ctx: &Ctx,
+    t: &mut Target,
+    s: Scenario,
+    label: &str,
+    mut scenario: impl AsyncFnMut(&str) -> Outcome,
+) {
+    let n = ctx.options.rounds.max(1);
+    let mut done = Vec::new();
+    for round in 1..=n {
+        let suffix = if n > 1 { format!("-round{round}") } else { String::new() };
+        let before = measure_before(ctx, s, &format!("{label}{suffix}")).await;
+        let outcome = scenario(&suffix).await;
+        let ratio = match (outcome.rate(), before.rate()) {
+            (Some(ours), Some(base)) if base > 0.0 => Some(ours / base),
+            _ => None,
+        };
+        done.push((before, outcome, ratio));
+    }
+    let mut ratios: Vec<f64> = done.iter().filter_map(|(_, _, r)| *r).collect();
+    ratios.sort_by(f64::total_cmp);
+    let pick = median_index(&done.iter().map(|(_, _, r)| *r).collect::<Vec<_>>());
+    if n > 1 {
+        eprintln!("    {s:?}: ratios {ratios:.2?}");
+        t.rounds.push((s, ratios));
+    }
+    let (before, outcome, _) = done.swap_remove(pick);
+    t.before.push((s, before));
+    t.scenarios.push((s, outcome));
+}
+
+/// The index of the median of the values that are there (the upper one of an even
+/// count), or 0 when there are none.
+fn median_index(ratios: &[Option<f64>]) -> usize {
+    let mut present: Vec<(usize, f64)> =
+        ratios.iter().enumerate().filter_map(|(i, r)| r.map(|r| (i, r))).collect();
+    present.sort_by(|a, b| a.1.total_cmp(&b.1));
+    present.get(present.len() / 2).map_or(0, |(i, _)| *i)
 }
 
 /// The whole run.
@@ -256,23 +366,23 @@ async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool
     let start = || portcullis_command(ctx, &db.url, "serve");
     let run = ctx.run(ctx.options.connections);
     let wants = |s: Scenario| ctx.wants(s);
-    if first && wants(Scenario::Floor) {
-        pair_hello(ctx, &mut t, Scenario::Floor, &label).await;
-        let floor = wrk::cookie_load("/healthz", &sample.tokens, "application/json");
-        let outcome = measure(ctx, &format!("{label}-healthz"), start, &floor, 200, &run).await;
-        t.scenarios.push((Scenario::Floor, outcome.into()));
-    }
-    if wants(Scenario::Me) {
-        pair_hello(ctx, &mut t, Scenario::Me, &label).await;
-        let me = wrk::cookie_load("/api/v1/me", &sample.tokens, "application/json");
-        t.scenarios
-            .push((Scenario::Me, measure(ctx, &format!("{label}-me"), start, &me, 200, &run).await.into()));
-    }
-    if wants(Scenario::Verify) {
-        pair_hello(ctx, &mut t, Scenario::Verify, &label).await;
-        let verify = verify_load(wrk::cookie_load("/auth/verify", &sample.tokens, "application/json"));
-        let outcome = measure(ctx, &format!("{label}-verify"), start, &verify, 200, &run).await;
-        t.scenarios.push((Scenario::Verify, outcome.into()));
+    let cookie_scenarios = [
+        (Scenario::Floor, "healthz", wrk::cookie_load("/healthz", &sample.tokens, "application/json")),
+        (Scenario::Me, "me", wrk::cookie_load("/api/v1/me", &sample.tokens, "application/json")),
+        (
+            Scenario::Verify,
+            "verify",
+            verify_load(wrk::cookie_load("/auth/verify", &sample.tokens, "application/json")),
+        ),
+    ];
+    for (scenario, name, load) in &cookie_scenarios {
+        if wants(*scenario) && (first || *scenario != Scenario::Floor) {
+            let (label, run) = (label.as_str(), &run);
+            in_rounds(ctx, &mut t, *scenario, label, async |round: &str| {
+                measure(ctx, &format!("{label}-{name}{round}"), start, load, 200, run).await.into()
+            })
+            .await;
+        }
     }
     if wants(Scenario::VerifyRules) {
         let verify = verify_load(wrk::cookie_load("/auth/verify", &sample.tokens, "application/json"));
@@ -302,8 +412,11 @@ async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool
     }
     let login = wrk::login_load(&sample.emails);
     if wants(Scenario::Login) {
-        let outcome = measure(ctx, &format!("{label}-login"), start, &login, 200, &run).await;
-        t.scenarios.push((Scenario::Login, outcome.into()));
+        let (label, run, login) = (label.as_str(), &run, &login);
+        in_rounds(ctx, &mut t, Scenario::Login, label, async |round: &str| {
+            measure(ctx, &format!("{label}-login{round}"), start, login, 200, run).await.into()
+        })
+        .await;
     }
     // After the account page and the logins: the code exchanges and the seeded
     // refresh tokens give every sampled user dozens of token families, which the
@@ -369,27 +482,27 @@ async fn token_scenarios(
         Err(String::new())
     };
     let issuer = || issuer_command(ctx, url);
-    if wants(Scenario::Bearer) {
-        pair_hello(ctx, t, Scenario::Bearer, label).await;
-        let outcome = match &tokens {
-            Ok(tokens) => {
-                let load = bearer_load("/api/v1/me", tokens);
-                measure(ctx, &format!("{label}-bearer"), issuer, &load, 200, &run).await.into()
+    for (scenario, name, path) in
+        [(Scenario::Bearer, "bearer", None), (Scenario::VerifyBearer, "verify-bearer", Some("/auth/verify"))]
+    {
+        if !wants(scenario) {
+            continue;
+        }
+        let load = match &tokens {
+            Ok(tokens) => match path {
+                Some(path) => verify_load(bearer_load(path, tokens)),
+                None => bearer_load("/api/v1/me", tokens),
+            },
+            Err(e) => {
+                t.scenarios.push((scenario, Outcome::Failed(e.clone())));
+                continue;
             }
-            Err(e) => Outcome::Failed(e.clone()),
         };
-        t.scenarios.push((Scenario::Bearer, outcome));
-    }
-    if wants(Scenario::VerifyBearer) {
-        pair_hello(ctx, t, Scenario::VerifyBearer, label).await;
-        let outcome = match &tokens {
-            Ok(tokens) => {
-                let load = verify_load(bearer_load("/auth/verify", tokens));
-                measure(ctx, &format!("{label}-verify-bearer"), issuer, &load, 200, &run).await.into()
-            }
-            Err(e) => Outcome::Failed(e.clone()),
-        };
-        t.scenarios.push((Scenario::VerifyBearer, outcome));
+        let run = &run;
+        in_rounds(ctx, t, scenario, label, async |round: &str| {
+            measure(ctx, &format!("{label}-{name}{round}"), issuer, &load, 200, run).await.into()
+        })
+        .await;
     }
     let oauth_scenarios = [Scenario::TokenCode, Scenario::TokenRefresh, Scenario::Introspect];
     if oauth_scenarios.into_iter().any(wants) {
@@ -696,4 +809,18 @@ pub(crate) fn portcullis_command(ctx: &Ctx, url: &str, sub: &str) -> Command {
         // Warnings only, plus the start-up line that says where it listens.
         .env("PORTCULLIS_LOG__LEVEL", "warn,portcullis::startup=info");
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median_index;
+
+    #[test]
+    fn the_median_round_is_picked_by_its_ratio_not_by_its_place() {
+        assert_eq!(median_index(&[Some(0.9), Some(0.7), Some(0.8)]), 2);
+        assert_eq!(median_index(&[Some(0.7), None, Some(0.9), Some(0.8)]), 3);
+        // Even counts take the upper middle; nothing measured keeps the first round.
+        assert_eq!(median_index(&[Some(0.6), Some(0.5)]), 0);
+        assert_eq!(median_index(&[None, None]), 0);
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::plan::{Measured, Outcome, Results, Scenario, Target};
+use crate::plan::{Before, Measured, Outcome, Results, Scenario, Target};
 use crate::{Backend, argon};
 
 /// Whether any scenario failed (the run then exits non-zero).
@@ -301,16 +301,21 @@ fn scale_row(out: &mut String, ts: &[&Target], name: &str) {
     );
 }
 
-/// `s`'s request rate over hello world's, per scale: the hello world measured right
-/// before `s` (`Target::hello`), else the run's first one (`first`). Each value names
-/// the two rates it divides.
+/// `s`'s rate over its baseline's, per scale: the baseline measured right before `s`
+/// (`Target::before`), else the run's first one (`first`). Each value names the two
+/// rates it divides and, when `s` ran in several rounds, every round's ratio.
 fn ratios(ts: &[&Target], s: Scenario, first: Option<f64>) -> Vec<(String, f64)> {
     ts.iter()
         .filter_map(|t| {
             let ours = measured(t.get(s))?.stats.requests_per_sec;
-            let paired = measured(t.hello_before(s)).map(|m| m.stats.requests_per_sec);
+            let paired = t.before(s).and_then(Before::rate);
             let base = paired.or(first).filter(|b| *b > 0.0)?;
-            Some((format!("{} ({} / {})", scale(t.scale), rate(ours), rate(base)), ours / base))
+            let mut text = format!("{} ({} / {})", scale(t.scale), rate(ours), rate(base));
+            if let Some(all) = t.rounds(s).filter(|r| r.len() > 1) {
+                let all = all.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", ");
+                let _ = write!(text, ", median of {all}");
+            }
+            Some((text, ours / base))
         })
         .collect()
 }
@@ -340,7 +345,7 @@ fn diagnostics(out: &mut String, r: &Results) {
             continue;
         };
         let floor_rate = floor.stats.requests_per_sec;
-        let hello = measured(t.hello_before(Scenario::Floor)).map(|m| m.stats.requests_per_sec).or(hello);
+        let hello = t.before(Scenario::Floor).and_then(Before::rate).or(hello);
         let vs_hello = hello.map_or_else(String::new, |h| format!("{:.2} × hello world; ", floor_rate / h));
         lines.push(format!(
             "- {} {}: `GET /healthz` (no database) reaches {vs_hello}`GET /api/v1/me` reaches {:.2} × `/healthz`",
@@ -375,9 +380,9 @@ fn notes(out: &mut String, r: &Results) {
         if let Some(Err(e)) = &t.revocation {
             notes.push(format!("{label} revocation: failed: {e}"));
         }
-        for (s, o) in &t.hello {
-            if let Outcome::Failed(e) = o {
-                notes.push(format!("{label}: hello world before {s:?}: failed: {e}"));
+        for (s, b) in &t.before {
+            if let Some(e) = b.failure() {
+                notes.push(format!("{label}: the baseline before {s:?}: failed: {e}"));
             }
         }
         for (s, o) in &t.scenarios {
@@ -486,7 +491,7 @@ mod tests {
     fn a_ratio_divides_by_the_hello_world_measured_right_before_it_else_the_first() {
         let mut paired = Target::new(Backend::Sqlite, 1000);
         paired.scenarios.push((Scenario::Me, rate_of(70_000.0)));
-        paired.hello.push((Scenario::Me, rate_of(100_000.0)));
+        paired.before.push((Scenario::Me, Before::Hello(rate_of(100_000.0))));
         let mut unpaired = Target::new(Backend::Sqlite, 1_000_000);
         unpaired.scenarios.push((Scenario::Me, rate_of(60_000.0)));
         let got = ratios(&[&paired, &unpaired], Scenario::Me, Some(120_000.0));
@@ -497,5 +502,22 @@ mod tests {
         assert!((got[1].1 - 0.5).abs() < 1e-9, "{got:?}");
         // A hello world paired with another scenario is not used for this one.
         assert!(ratios(&[&paired], Scenario::Bearer, Some(1.0)).is_empty());
+    }
+
+    #[test]
+    fn logins_divide_by_the_argon2id_run_right_before_them_and_rounds_are_listed() {
+        let mut t = Target::new(Backend::Postgres, 1000);
+        t.scenarios.push((Scenario::Login, rate_of(90.0)));
+        let argon = argon::Baseline { threads: 2, hashes_per_sec: 100.0, ms_per_hash: 20.0 };
+        t.before.push((Scenario::Login, Before::Argon(Ok(argon))));
+        t.rounds.push((Scenario::Login, vec![0.85, 0.9, 0.95]));
+        let got = ratios(&[&t], Scenario::Login, Some(50.0));
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "1k (90.0 / 100.0), median of 0.85, 0.90, 0.95");
+        assert!((got[0].1 - 0.9).abs() < 1e-9, "{got:?}");
+        // A failed baseline falls back to the run's first one.
+        t.before[0].1 = Before::Argon(Err("no".into()));
+        let got = ratios(&[&t], Scenario::Login, Some(50.0));
+        assert!((got[0].1 - 1.8).abs() < 1e-9, "{got:?}");
     }
 }
