@@ -201,11 +201,11 @@ async fn the_session_cookie_is_found_beside_another_applications_utf8_cookie(bac
         .post_json(&client(), "/api/v1/login", &json!({"email": "utf8@example.com", "password": PASSWORD}))
         .await;
     let token = cookie_value(res.headers(), "portcullis_session").unwrap();
-    let header = format!("theme=caf\u{e9}-cr\u{e8}me; portcullis_session={token}; lang=fran\u{e7}ais");
-    let res = client()
-        .get(app.url("/api/v1/me"))
-        .header("cookie", reqwest::header::HeaderValue::from_bytes(header.as_bytes()).unwrap())
-        .send()
+    let me_with = |cookie: String| {
+        let value = reqwest::header::HeaderValue::from_bytes(cookie.as_bytes()).unwrap();
+        client().get(app.url("/api/v1/me")).header("cookie", value).send()
+    };
+    let res = me_with(format!("theme=caf\u{e9}-cr\u{e8}me; portcullis_session={token}; lang=fran\u{e7}ais"))
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
@@ -213,13 +213,7 @@ async fn the_session_cookie_is_found_beside_another_applications_utf8_cookie(bac
     assert_eq!(me["email"], "utf8@example.com");
     assert!(uuid::Uuid::parse_str(me["id"].as_str().unwrap()).is_ok(), "{me}");
     // A session value that is not visible ASCII is no session.
-    let odd = format!("portcullis_session={token}\u{e9}");
-    let res = client()
-        .get(app.url("/api/v1/me"))
-        .header("cookie", reqwest::header::HeaderValue::from_bytes(odd.as_bytes()).unwrap())
-        .send()
-        .await
-        .unwrap();
+    let res = me_with(format!("portcullis_session={token}\u{e9}")).await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
