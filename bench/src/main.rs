@@ -18,6 +18,7 @@ mod plan;
 mod probe;
 mod report;
 mod revocation;
+mod rounds;
 mod seed;
 mod server;
 mod wrk;

@@ -11,6 +11,7 @@ use tokio::process::Command;
 use crate::argon::{self, Baseline};
 use crate::database::{Database, postgres_reachable};
 use crate::machine::{self, Machine};
+use crate::rounds::{Before, in_rounds};
 use crate::server::{self, Memory, Server};
 use crate::wrk::{self, Load, Run, Stats, Variant};
 use crate::{Backend, Options, probe, report, seed};
@@ -100,33 +101,6 @@ pub struct Target {
     pub revocation: Option<Result<crate::revocation::Revocation, String>>,
 }
 
-/// A baseline measured right before a ratio scenario.
-#[derive(Debug, Clone)]
-pub enum Before {
-    /// axum hello world (req/s).
-    Hello(Outcome),
-    /// Argon2id alone (hashes/s), before the logins.
-    Argon(Result<Baseline, String>),
-}
-
-impl Before {
-    /// Requests (or hashes) per second.
-    pub fn rate(&self) -> Option<f64> {
-        match self {
-            Self::Hello(o) => o.rate(),
-            Self::Argon(a) => a.as_ref().ok().map(|a| a.hashes_per_sec),
-        }
-    }
-
-    /// Why it has no figure.
-    pub fn failure(&self) -> Option<&str> {
-        match self {
-            Self::Hello(Outcome::Failed(e)) | Self::Argon(Err(e)) => Some(e),
-            _ => None,
-        }
-    }
-}
-
 impl Outcome {
     /// Requests per second, when measured.
     pub fn rate(&self) -> Option<f64> {
@@ -170,72 +144,9 @@ impl Scenario {
     /// The scenarios whose targets are ratios to hello world.
     pub const PAIRED: [Self; 5] = [Self::Floor, Self::Me, Self::Bearer, Self::Verify, Self::VerifyBearer];
 
-    fn name(self) -> String {
+    pub(crate) fn name(self) -> String {
         clap::ValueEnum::to_possible_value(&self).map_or_else(String::new, |v| v.get_name().to_owned())
     }
-}
-
-/// The baseline of `s`, measured now: Argon2id alone before the logins, hello world
-/// before the others.
-async fn measure_before(ctx: &Ctx, s: Scenario, label: &str) -> Before {
-    if s == Scenario::Login {
-        let duration = ctx.options.duration;
-        eprintln!("    Argon2id alone, before the logins");
-        let argon = tokio::task::spawn_blocking(move || argon::run(machine::cpus(), duration)).await;
-        return Before::Argon(match argon {
-            Ok(Ok(a)) => {
-                eprintln!("    {:.1} hashes/s ({:.1} ms per hash)", a.hashes_per_sec, a.ms_per_hash);
-                Ok(a)
-            }
-            Ok(Err(e)) => Err(format!("{e:#}")),
-            Err(e) => Err(e.to_string()),
-        });
-    }
-    Before::Hello(hello_baseline(ctx, &format!("{label}-hello-before-{}", s.name())).await.into())
-}
-
-/// Runs the ratio scenario `s` [`Options::rounds`] times, each right after its own
-/// baseline ([`measure_before`]); keeps the round whose ratio is the median (the
-/// upper one of an even count), and every round's ratio. `scenario` gets the suffix
-/// that keeps each round's raw output apart.
-async fn in_rounds(
-    ctx: &Ctx,
-    t: &mut Target,
-    s: Scenario,
-    label: &str,
-    mut scenario: impl AsyncFnMut(&str) -> Outcome,
-) {
-    let n = ctx.options.rounds.max(1);
-    let mut done = Vec::new();
-    for round in 1..=n {
-        let suffix = if n > 1 { format!("-round{round}") } else { String::new() };
-        let before = measure_before(ctx, s, &format!("{label}{suffix}")).await;
-        let outcome = scenario(&suffix).await;
-        let ratio = match (outcome.rate(), before.rate()) {
-            (Some(ours), Some(base)) if base > 0.0 => Some(ours / base),
-            _ => None,
-        };
-        done.push((before, outcome, ratio));
-    }
-    let mut ratios: Vec<f64> = done.iter().filter_map(|(_, _, r)| *r).collect();
-    ratios.sort_by(f64::total_cmp);
-    let pick = median_index(&done.iter().map(|(_, _, r)| *r).collect::<Vec<_>>());
-    if n > 1 {
-        eprintln!("    {s:?}: ratios {ratios:.2?}");
-        t.rounds.push((s, ratios));
-    }
-    let (before, outcome, _) = done.swap_remove(pick);
-    t.before.push((s, before));
-    t.scenarios.push((s, outcome));
-}
-
-/// The index of the median of the values that are there (the upper one of an even
-/// count), or 0 when there are none.
-fn median_index(ratios: &[Option<f64>]) -> usize {
-    let mut present: Vec<(usize, f64)> =
-        ratios.iter().enumerate().filter_map(|(i, r)| r.map(|r| (i, r))).collect();
-    present.sort_by(|a, b| a.1.total_cmp(&b.1));
-    present.get(present.len() / 2).map_or(0, |(i, _)| *i)
 }
 
 /// The whole run.
@@ -329,7 +240,7 @@ pub async fn run(options: Options) -> anyhow::Result<bool> {
     Ok(ok)
 }
 
-async fn hello_baseline(ctx: &Ctx, label: &str) -> anyhow::Result<Measured> {
+pub(crate) async fn hello_baseline(ctx: &Ctx, label: &str) -> anyhow::Result<Measured> {
     // The same request shapes as the Portcullis runs (the cookie is ignored), so the
     // load generator does the same work on both sides.
     let cookies: Vec<String> = (0..SAMPLE).map(|_| wrk::fake_token()).collect();
@@ -809,18 +720,4 @@ pub(crate) fn portcullis_command(ctx: &Ctx, url: &str, sub: &str) -> Command {
         // Warnings only, plus the start-up line that says where it listens.
         .env("PORTCULLIS_LOG__LEVEL", "warn,portcullis::startup=info");
     c
-}
-
-#[cfg(test)]
-mod tests {
-    use super::median_index;
-
-    #[test]
-    fn the_median_round_is_picked_by_its_ratio_not_by_its_place() {
-        assert_eq!(median_index(&[Some(0.9), Some(0.7), Some(0.8)]), 2);
-        assert_eq!(median_index(&[Some(0.7), None, Some(0.9), Some(0.8)]), 3);
-        // Even counts take the upper middle; nothing measured keeps the first round.
-        assert_eq!(median_index(&[Some(0.6), Some(0.5)]), 0);
-        assert_eq!(median_index(&[None, None]), 0);
-    }
 }

@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use crate::plan::{Before, Measured, Outcome, Results, Scenario, Target};
+use crate::plan::{Measured, Outcome, Results, Scenario, Target};
+use crate::rounds::Before;
 use crate::{Backend, argon};
 
 /// Whether any scenario failed (the run then exits non-zero).
