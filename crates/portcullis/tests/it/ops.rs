@@ -75,6 +75,32 @@ async fn every_response_carries_a_request_id_and_a_sane_one_is_kept() {
     assert_ne!(res.headers()["x-request-id"], "<script>");
 }
 
+/// An application's route behind `portcullis_web::harden` reads the request id
+/// from its request's `x-request-id` header: the one on the response, whether
+/// generated or a caller's sane one (Portcullis' own routes leave it out of the
+/// request, which none of their handlers reads).
+#[tokio::test]
+async fn an_applications_handler_sees_the_request_id_of_its_response() {
+    use axum::http::HeaderMap;
+    use axum::routing::get;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let echo = |headers: HeaderMap| async move {
+        headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("none").to_owned()
+    };
+    let service = portcullis_web::harden(axum::Router::new().route("/echo", get(echo)), app.state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+    let res = client().get(format!("{base}/echo")).send().await.unwrap();
+    let on_response = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&on_response).is_ok(), "{on_response}");
+    assert_eq!(res.text().await.unwrap(), on_response, "the handler saw the response's id");
+    let res =
+        client().get(format!("{base}/echo")).header("x-request-id", "trace-xyz-9").send().await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "trace-xyz-9");
+    assert_eq!(res.text().await.unwrap(), "trace-xyz-9");
+}
+
 /// A full run with verbose JSON logs: no password, token or hash ever reaches the log,
 /// and each request's lines carry its request id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
