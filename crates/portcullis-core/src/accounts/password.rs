@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, Version};
+use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
 use tokio::sync::Semaphore;
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
@@ -184,10 +184,14 @@ impl PasswordHasher {
     pub fn new(cost: HashCost, concurrency: usize) -> Result<Self, HashError> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| HashError::Params(e.to_string()))?;
-        let mut random = [0u8; 32];
-        crate::token::fill_random(&mut random);
-        let dummy_hash =
-            argon2(&params).hash_password(&random).map_err(|e| HashError::Hash(e.to_string()))?.to_string();
+        // A random salt and a random output at the configured cost: verifying any
+        // password against it computes one Argon2id at that cost, as a real hash
+        // would, and never matches. Nothing is hashed at start-up (a hash here took
+        // `memory_kib` on the calling thread, which an allocator may keep resident).
+        let (mut salt, mut output) = ([0u8; 16], [0u8; Params::DEFAULT_OUTPUT_LEN]);
+        crate::token::fill_random(&mut salt);
+        crate::token::fill_random(&mut output);
+        let dummy_hash = phc_string(&params, &salt, &output)?;
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
@@ -346,7 +350,6 @@ fn with_blocks<R>(params: &Params, f: impl FnOnce(&mut [argon2::Block]) -> R) ->
 /// Argon2id of `password` with a fresh 128-bit salt, as a PHC string (what the
 /// argon2 crate's `hash_password` makes, on reused memory).
 fn hash_phc(params: &Params, password: &[u8]) -> Result<String, HashError> {
-    use argon2::password_hash::phc::{Output, ParamsString, Salt};
     let mut salt = [0u8; 16];
     crate::token::fill_random(&mut salt);
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
@@ -354,12 +357,18 @@ fn hash_phc(params: &Params, password: &[u8]) -> Result<String, HashError> {
         argon2(params).hash_password_into_with_memory(password, &salt, &mut out, blocks)
     })
     .map_err(|e| HashError::Hash(e.to_string()))?;
+    phc_string(params, &salt, &out)
+}
+
+/// The PHC string of an Argon2id output at `params`.
+fn phc_string(params: &Params, salt: &[u8], out: &[u8]) -> Result<String, HashError> {
+    use argon2::password_hash::phc::{Output, ParamsString, Salt};
     let phc = PasswordHash {
         algorithm: argon2::ARGON2ID_IDENT,
         version: Some(Version::V0x13.into()),
         params: ParamsString::try_from(params).map_err(|e| HashError::Hash(e.to_string()))?,
-        salt: Some(Salt::new(&salt).map_err(|e| HashError::Hash(e.to_string()))?),
-        hash: Some(Output::new(&out).map_err(|e| HashError::Hash(e.to_string()))?),
+        salt: Some(Salt::new(salt).map_err(|e| HashError::Hash(e.to_string()))?),
+        hash: Some(Output::new(out).map_err(|e| HashError::Hash(e.to_string()))?),
     };
     Ok(phc.to_string())
 }
@@ -387,6 +396,7 @@ fn verify_phc(parsed: &PasswordHash, password: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::PasswordHasher as _;
 
     fn cheap() -> PasswordHasher {
         PasswordHasher::new(HashCost { memory_kib: 256, iterations: 1, parallelism: 1 }, 2).unwrap()
@@ -436,6 +446,34 @@ mod tests {
         for password in ["", "x", invited] {
             assert!(!hasher.verify(&Password::new(password), invited).await.unwrap().ok, "{password:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_account_costs_one_hash_at_the_configured_cost_and_never_matches() {
+        let verifications = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = Arc::clone(&verifications);
+        let hasher = cheap().with_observer(Arc::new(move |_| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }));
+        // The stand-in hash names the configured algorithm and cost, so verifying
+        // against it does the work of a real account's verification.
+        let real = hasher.hash(&Password::new("mauve-otter-ladder-19")).await.unwrap();
+        let (dummy, real) =
+            (PasswordHash::new(&hasher.dummy_hash).unwrap(), PasswordHash::new(&real).unwrap());
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(Params::try_from(&dummy).unwrap(), Params::try_from(&real).unwrap());
+        assert_eq!(dummy.salt.unwrap().as_ref().len(), real.salt.unwrap().as_ref().len());
+        assert_eq!(dummy.hash.unwrap().as_bytes().len(), real.hash.unwrap().as_bytes().len());
+        // Two hashers never share one (it is random, not derived from anything).
+        assert_ne!(cheap().dummy_hash, hasher.dummy_hash);
+        verifications.store(0, std::sync::atomic::Ordering::SeqCst);
+        for password in ["", "mauve-otter-ladder-19", "x"] {
+            hasher.verify_dummy(&Password::new(password)).await.unwrap();
+            let verified = hasher.verify(&Password::new(password), &hasher.dummy_hash).await.unwrap();
+            assert!(!verified.ok, "{password:?}");
+        }
+        assert_eq!(verifications.load(std::sync::atomic::Ordering::SeqCst), 6, "one Argon2id per verification");
     }
 
     #[tokio::test]
