@@ -473,7 +473,11 @@ mod tests {
             let verified = hasher.verify(&Password::new(password), &hasher.dummy_hash).await.unwrap();
             assert!(!verified.ok, "{password:?}");
         }
-        assert_eq!(verifications.load(std::sync::atomic::Ordering::SeqCst), 6, "one Argon2id per verification");
+        assert_eq!(
+            verifications.load(std::sync::atomic::Ordering::SeqCst),
+            6,
+            "one Argon2id per verification"
+        );
     }
 
     #[tokio::test]
