@@ -50,6 +50,9 @@ pub enum Scenario {
     AdminSearch,
     Account,
     Login,
+    /// `POST /api/v1/login` to `login-floor`, a server that only runs the hash (first
+    /// scale only): the most a sign-in can reach on these CPUs.
+    LoginFloor,
     Flood,
     /// Sign-out on one node, first refusal on another (PostgreSQL).
     Revocation,
@@ -91,7 +94,7 @@ pub struct Target {
     pub seeding: Result<f64, String>,
     pub scenarios: Vec<(Scenario, Outcome)>,
     /// The baseline measured right before each scenario whose target is a ratio
-    /// ([`Scenario::PAIRED`]: hello world; [`Scenario::Login`]: Argon2id alone), so the
+    /// ([`Scenario::PAIRED`]: hello world; [`Scenario::Login`] and [`Scenario::LoginFloor`]: Argon2id alone), so the
     /// ratio compares two runs taken seconds apart, not the scenario with the run's
     /// first baseline minutes earlier. With several rounds, the median round's.
     pub before: Vec<(Scenario, Before)>,
@@ -166,6 +169,7 @@ pub(crate) struct Ctx {
     pub(crate) options: Options,
     portcullis: PathBuf,
     hello: PathBuf,
+    login_floor: PathBuf,
     pub(crate) work: PathBuf,
     raw: PathBuf,
 }
@@ -174,7 +178,8 @@ pub(crate) struct Ctx {
 pub async fn run(options: Options) -> anyhow::Result<bool> {
     let portcullis = options.bin_dir.join("portcullis");
     let hello = options.bin_dir.join("hello-baseline");
-    for bin in [&portcullis, &hello] {
+    let login_floor = options.bin_dir.join("login-floor");
+    for bin in [&portcullis, &hello, &login_floor] {
         if !bin.is_file() {
             bail!("{} is missing: build it first (scripts/bench does)", bin.display());
         }
@@ -185,9 +190,11 @@ pub async fn run(options: Options) -> anyhow::Result<bool> {
     let raw = options.out_dir.join("raw");
     std::fs::create_dir_all(&raw).with_context(|| format!("cannot create {}", raw.display()))?;
     // Absolute paths: the servers run in the scratch folder.
-    let (portcullis, hello) = (std::path::absolute(&portcullis)?, std::path::absolute(&hello)?);
+    let (portcullis, hello, login_floor) =
+        (std::path::absolute(&portcullis)?, std::path::absolute(&hello)?, std::path::absolute(&login_floor)?);
     let work = tempfile::Builder::new().prefix("work-").tempdir_in(std::path::absolute(&options.out_dir)?)?;
-    let ctx = Ctx { options: options.clone(), portcullis, hello, work: work.path().to_owned(), raw };
+    let ctx =
+        Ctx { options: options.clone(), portcullis, hello, login_floor, work: work.path().to_owned(), raw };
     let mut notes = Vec::new();
     if let Some(limit) = machine::open_files_limit()
         && limit < u64::from(options.flood_connections) + 100
@@ -322,13 +329,7 @@ async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool
         t.scenarios.push((Scenario::Account, outcome.into()));
     }
     let login = wrk::login_load(&sample.emails);
-    if wants(Scenario::Login) {
-        let (label, run, login) = (label.as_str(), &run, &login);
-        in_rounds(ctx, &mut t, Scenario::Login, label, async |round: &str| {
-            measure(ctx, &format!("{label}-login{round}"), start, login, 200, run).await.into()
-        })
-        .await;
-    }
+    logins(ctx, &mut t, &label, start, &login, &run, first).await;
     // After the account page and the logins: the code exchanges and the seeded
     // refresh tokens give every sampled user dozens of token families, which the
     // account page lists.
@@ -350,6 +351,32 @@ async fn target(ctx: &Ctx, backend: Backend, scale: u64, hash: &str, first: bool
     }
     db.drop(ctx).await;
     t
+}
+
+/// The logins, each round after its own Argon2id run; at the first scale, the
+/// same load against `login-floor` (the hash alone), in rounds of its own.
+async fn logins(
+    ctx: &Ctx,
+    t: &mut Target,
+    label: &str,
+    start: impl Fn() -> Command + Copy,
+    login: &Load,
+    run: &Run,
+    first: bool,
+) {
+    if ctx.wants(Scenario::Login) {
+        in_rounds(ctx, t, Scenario::Login, label, async |round: &str| {
+            measure(ctx, &format!("{label}-login{round}"), start, login, 200, run).await.into()
+        })
+        .await;
+    }
+    if first && ctx.wants(Scenario::LoginFloor) {
+        let floor = || server::command(&ctx.login_floor, ctx.options.server_cpus.as_deref());
+        in_rounds(ctx, t, Scenario::LoginFloor, label, async |round: &str| {
+            measure(ctx, &format!("{label}-login-floor{round}"), floor, login, 200, run).await.into()
+        })
+        .await;
+    }
 }
 
 /// Sign-out on one node, first refusal on another, for the sampled sessions.

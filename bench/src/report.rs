@@ -123,6 +123,10 @@ fn portcullis(out: &mut String, r: &Results) {
         (Scenario::AdminSearch, "`GET /api/v1/admin/users?q=user4242` (email prefix)"),
         (Scenario::Account, "`GET /account` (HTML), cookie"),
         (Scenario::Login, "`POST /api/v1/login`"),
+        (
+            Scenario::LoginFloor,
+            "`POST /api/v1/login` to `login-floor` (only the hash: no database, no session)",
+        ),
     ];
     for (s, name) in scenarios {
         row(out, r, name, "req/s", |t| cell(t.get(s), |m| rate(m.stats.requests_per_sec)));
@@ -203,6 +207,7 @@ fn targets(out: &mut String, r: &Results) {
         }
         let login = ratios(&ts, Scenario::Login, hashes);
         verdict(out, &format!("{name}: logins/s ≥ 0.9 × Argon2id alone"), &login, |x| x >= 0.9);
+        floor_row(out, name, &ratios(&ts, Scenario::LoginFloor, hashes));
         if backend == Backend::Postgres {
             let rev: Vec<(String, f64)> = ts
                 .iter()
@@ -319,6 +324,19 @@ fn ratios(ts: &[&Target], s: Scenario, first: Option<f64>) -> Vec<(String, f64)>
             Some((text, ours / base))
         })
         .collect()
+}
+
+/// What a server that only hashes reaches against Argon2id alone: no target, the
+/// reference the logins' ratio is read against.
+fn floor_row(out: &mut String, name: &str, values: &[(String, f64)]) {
+    if values.is_empty() {
+        return;
+    }
+    let text = values.iter().map(|(s, v)| format!("{s}: {v:.2}")).collect::<Vec<_>>().join(", ");
+    let _ = writeln!(
+        out,
+        "| {name}: the floor — `login-floor` (the hash alone behind HTTP) logins/s ÷ Argon2id alone | {text} | no target: the most a sign-in reaches here |"
+    );
 }
 
 fn verdict(out: &mut String, label: &str, values: &[(String, f64)], ok: impl Fn(f64) -> bool) {
@@ -516,6 +534,17 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0, "1k (90.0 / 100.0), median of 0.85, 0.90, 0.95");
         assert!((got[0].1 - 0.9).abs() < 1e-9, "{got:?}");
+        // The floor server's rounds have their own Argon2id run, not the logins'.
+        t.scenarios.push((Scenario::LoginFloor, rate_of(95.0)));
+        let floor = argon::Baseline { threads: 2, hashes_per_sec: 105.0, ms_per_hash: 19.0 };
+        t.before.push((Scenario::LoginFloor, Before::Argon(Ok(floor))));
+        let got = ratios(&[&t], Scenario::LoginFloor, Some(50.0));
+        assert_eq!(got[0].0, "1k (95.0 / 105.0)");
+        let mut out = String::new();
+        floor_row(&mut out, "PostgreSQL", &got);
+        assert!(out.contains("PostgreSQL: the floor") && out.contains("1k (95.0 / 105.0): 0.90"), "{out}");
+        floor_row(&mut out, "SQLite", &[]);
+        assert!(!out.contains("SQLite"), "no row without a measurement: {out}");
         // A failed baseline falls back to the run's first one.
         t.before[0].1 = Before::Argon(Err("no".into()));
         let got = ratios(&[&t], Scenario::Login, Some(50.0));

@@ -36,9 +36,9 @@ impl Before {
 /// The baseline of `s`, measured now: Argon2id alone before the logins, hello world
 /// before the others.
 async fn measure_before(ctx: &Ctx, s: Scenario, label: &str) -> Before {
-    if s == Scenario::Login {
+    if matches!(s, Scenario::Login | Scenario::LoginFloor) {
         let duration = ctx.options.duration;
-        eprintln!("    Argon2id alone, before the logins");
+        eprintln!("    Argon2id alone, before {}", s.name());
         let argon = tokio::task::spawn_blocking(move || argon::run(machine::cpus(), duration)).await;
         return Before::Argon(match argon {
             Ok(Ok(a)) => {
